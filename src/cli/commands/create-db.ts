@@ -1,0 +1,53 @@
+import type { Command } from 'commander';
+import { createDatabase } from '../../core/create-database.js';
+import { waitForServer } from '../../core/wait-for-server.js';
+import { dirOption, dryRunOption, example, nameOption, waitOption } from '../options.js';
+import { runCommand } from '../run-command.js';
+import { renderMigrateResult } from './migrate.js';
+
+interface CreateDbOptions {
+  readonly name?: string;
+  readonly dir?: string;
+  readonly dryRun?: boolean;
+  readonly migrate?: boolean;
+  readonly wait?: number;
+}
+
+export function registerCreateDb(program: Command): void {
+  const command = program
+    .command('create-db')
+    .description('create the registry database if it does not exist, then apply migrations (as the admin role)');
+  nameOption(command);
+  dirOption(command);
+  dryRunOption(command);
+  waitOption(command);
+  command.option('--no-migrate', 'create the database only');
+  example(command, 'TOFU_REGISTRY_DB_ADMIN_USER=postgres tofu-registry-db create-db --name opentofu');
+  command.action((options: CreateDbOptions, cmd: Command) =>
+    runCommand('create-db', cmd, async (run) => {
+      const context = run.context({ database: options.name });
+      if (options.wait !== undefined) await waitForServer(context, options.wait);
+      const result = await createDatabase(context, {
+        migrate: options.migrate,
+        migrationsDir: options.dir,
+        dryRun: options.dryRun,
+      });
+      return {
+        json: { ...result },
+        render(output) {
+          const p = output.palette;
+          if (result.plannedSql !== undefined) {
+            output.result(result.plannedSql || '-- nothing to do');
+            return;
+          }
+          output.result(
+            result.created
+              ? `${p.success('✔')} Created database ${p.strong(result.database)}`
+              : `${p.success('✔')} Database ${p.strong(result.database)} already exists`,
+          );
+          if (result.migrations) renderMigrateResult(output, result.migrations);
+        },
+      };
+    }),
+  );
+}

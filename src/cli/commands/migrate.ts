@@ -1,0 +1,76 @@
+import type { Command } from 'commander';
+import type { MigrateResult } from '../../core/migrate.js';
+import { getMigrationStatus, migrate } from '../../core/run-migrations.js';
+import { waitForServer } from '../../core/wait-for-server.js';
+import { dirOption, dryRunOption, example, nameOption, waitOption } from '../options.js';
+import type { Output } from '../output.js';
+import { runCommand } from '../run-command.js';
+
+interface MigrateOptions {
+  readonly name?: string;
+  readonly dir?: string;
+  readonly dryRun?: boolean;
+  readonly wait?: number;
+}
+
+export function renderMigrateResult(output: Output, result: MigrateResult): void {
+  const p = output.palette;
+  if (result.dryRun) {
+    output.result(result.plannedSql || `-- ${result.database}: no pending migrations`);
+    return;
+  }
+  for (const migration of result.results) {
+    if (migration.outcome === 'applied') {
+      output.result(`${p.success('✔')} Applied ${migration.version}_${migration.name} ${p.muted(`(${Math.round(migration.durationMs)} ms)`)}`);
+    }
+  }
+  output.result(
+    result.appliedCount === 0
+      ? `${p.success('✔')} Schema of ${p.strong(result.database)} is up to date (${result.upToDateCount} migrations applied)`
+      : `${p.success('✔')} Applied ${result.appliedCount} migration(s) to ${p.strong(result.database)}`,
+  );
+}
+
+export function registerMigrate(program: Command): void {
+  const command = program.command('migrate').description('apply pending migrations from sql/ (or --dir), as the admin role');
+  nameOption(command);
+  dirOption(command);
+  dryRunOption(command);
+  waitOption(command);
+  example(command, 'tofu-registry-db migrate', 'tofu-registry-db migrate status --json', 'tofu-registry-db migrate --dry-run --dir ./sql');
+  command.action((options: MigrateOptions, cmd: Command) =>
+    runCommand('migrate', cmd, async (run) => {
+      const context = run.context({ database: options.name });
+      if (options.wait !== undefined) await waitForServer(context, options.wait);
+      const result = await migrate(context, { migrationsDir: options.dir, dryRun: options.dryRun });
+      return {
+        json: { database: result.database, dryRun: result.dryRun, applied: result.appliedCount, upToDate: result.upToDateCount, migrations: result.results, ...(result.dryRun ? { sql: result.plannedSql } : {}) },
+        render: (output) => renderMigrateResult(output, result),
+      };
+    }),
+  );
+
+  const status = command.command('status').description('list applied, pending and changed migrations');
+  nameOption(status);
+  dirOption(status);
+  example(status, 'tofu-registry-db migrate status');
+  status.action((options: MigrateOptions, cmd: Command) =>
+    runCommand('migrate status', cmd, async (run) => {
+      const result = await getMigrationStatus(run.context({ database: options.name }), { migrationsDir: options.dir ?? cmd.parent?.opts().dir });
+      return {
+        json: { ...result },
+        // A changed applied migration is a schema problem (exit 5) even when only listing.
+        exitCode: result.changedCount > 0 ? 5 : 0,
+        ok: result.changedCount === 0,
+        render(output) {
+          const p = output.palette;
+          const marks = { applied: p.success('applied'), pending: p.warning('pending'), changed: p.error('CHANGED'), missing: p.error('missing file') };
+          for (const m of result.migrations) {
+            output.result(`${marks[m.state].padEnd(8)}  ${m.version}_${m.name}${m.appliedAt ? p.muted(`  ${m.appliedAt}`) : ''}`);
+          }
+          output.result(`${result.migrations.length} migrations: ${result.pendingCount} pending, ${result.changedCount} changed`);
+        },
+      };
+    }),
+  );
+}

@@ -1,0 +1,70 @@
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { isRegistryDbError } from '../core/errors.js';
+import { toRegistryDbError } from '../core/pg-errors.js';
+import { registerCreateDb } from './commands/create-db.js';
+import { registerMigrate } from './commands/migrate.js';
+import { colorWanted, Output } from './output.js';
+import { reportError } from './run-command.js';
+
+/** The program: only wiring. Each command lives in its own file under commands/. */
+export function buildProgram(): Command {
+  const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const program = new Command('tofu-registry-db')
+    .description('Provision and maintain the PostgreSQL database behind an OpenTofu registry API.')
+    .version(version, '--version', 'print the version')
+    .option('--env-file <path>', 'env file to read and write back to', './.env')
+    .option('--json', 'print exactly one JSON document on stdout, also on failure')
+    .option('-y, --yes', 'answer yes to confirmations; never prompt')
+    .option('--verbose', 'show each step and the SQL sent (secrets redacted)')
+    .addOption(new Option('--no-color', 'no colour (also: NO_COLOR, CI=true, not a terminal)'))
+    .showHelpAfterError('(run with --help for usage)')
+    .enablePositionalOptions(false)
+    .exitOverride();
+  program.addHelpText('after', '\nExample:\n  $ tofu-registry-db setup --env-file .env\n');
+  registerCreateDb(program);
+  registerMigrate(program);
+  for (const command of program.commands) {
+    command.exitOverride();
+    for (const sub of command.commands) sub.exitOverride();
+  }
+  return program;
+}
+
+function wantsJson(argv: readonly string[]): boolean {
+  return argv.includes('--json');
+}
+
+export async function main(argv: readonly string[] = process.argv): Promise<void> {
+  // Interrupted runs: every database step is transactional and the env file is written
+  // atomically, so stopping here leaves nothing half-done.
+  const onSignal = (signal: NodeJS.Signals) => {
+    process.stderr.write(`\nInterrupted (${signal}).\n`);
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv as string[]);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') {
+        process.exitCode = 0;
+        return;
+      }
+      if (wantsJson(argv)) {
+        const output = new Output({ json: true, verbose: false, color: false });
+        output.json({ ok: false, command: null, error: { code: 'USAGE', message: error.message.replace(/^error: /, ''), hint: 'Run with --help for usage.' } });
+      }
+      process.exitCode = 2;
+      return;
+    }
+    const failure = isRegistryDbError(error) ? error : toRegistryDbError(error);
+    const output = new Output({ json: wantsJson(argv), verbose: argv.includes('--verbose'), color: colorWanted(!argv.includes('--no-color')) && !wantsJson(argv) });
+    await output.init();
+    reportError(output, argv[2] ?? '', failure, error);
+    process.exitCode = failure.exitCode;
+  }
+}

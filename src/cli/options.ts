@@ -1,0 +1,31 @@
+import { Option, type Command } from 'commander';
+import { DEFAULTS } from '../core/config.js';
+import { parseWaitSeconds } from '../core/config.js';
+
+/** Reusable option sets, attached by function so every command spells them the same way. */
+export function nameOption(command: Command): Command {
+  return command.option('--name <db>', `the registry database (default: TOFU_REGISTRY_DB_NAME, else "${DEFAULTS.database}")`);
+}
+
+export function userOption(command: Command): Command {
+  return command.option('--user <role>', `the application role (default: TOFU_REGISTRY_DB_USER, else "${DEFAULTS.user}")`);
+}
+
+export function dirOption(command: Command): Command {
+  return command.option('--dir <path>', 'migrations folder (default: the bundled sql/)');
+}
+
+export function dryRunOption(command: Command): Command {
+  return command.option('--dry-run', 'print the SQL that would run (passwords redacted) and change nothing');
+}
+
+export function waitOption(command: Command): Command {
+  return command.addOption(
+    new Option('--wait <seconds>', 'retry until the server accepts connections, at most this long').argParser(parseWaitSeconds),
+  );
+}
+
+/** Adds an example to a command's --help. */
+export function example(command: Command, ...lines: string[]): Command {
+  return command.addHelpText('after', `\nExample:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`);
+}

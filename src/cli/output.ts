@@ -1,0 +1,126 @@
+import type { Logger } from '../core/logger.js';
+import { redactSecrets } from '../core/redact.js';
+
+/**
+ * All terminal output goes through here: results to stdout, progress and warnings to
+ * stderr, everything redacted. Colour and spinners only on a terminal, never with
+ * --json, --no-color, NO_COLOR or CI=true. chalk and ora load only when used.
+ */
+export interface OutputOptions {
+  readonly json: boolean;
+  readonly verbose: boolean;
+  readonly color: boolean;
+}
+
+type Paint = (text: string) => string;
+export interface Palette {
+  readonly success: Paint;
+  readonly error: Paint;
+  readonly warning: Paint;
+  readonly muted: Paint;
+  readonly strong: Paint;
+  readonly code: Paint;
+}
+
+const plain: Paint = (text) => text;
+const PLAIN_PALETTE: Palette = { success: plain, error: plain, warning: plain, muted: plain, strong: plain, code: plain };
+
+interface Spinner {
+  text: string;
+  start(text?: string): Spinner;
+  stop(): Spinner;
+  succeed(text?: string): Spinner;
+  isSpinning: boolean;
+}
+
+export function colorWanted(requested: boolean, env = process.env, stream: NodeJS.WriteStream = process.stderr): boolean {
+  if (!requested) return false;
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
+  if (env.CI === 'true' || env.CI === '1') return false;
+  if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0') return true;
+  return Boolean(stream.isTTY) && env.TERM !== 'dumb';
+}
+
+export class Output {
+  readonly options: OutputOptions;
+  palette: Palette = PLAIN_PALETTE;
+  private spinner: Spinner | undefined;
+  private readonly interactive: boolean;
+
+  constructor(options: OutputOptions) {
+    this.options = options;
+    this.interactive = !options.json && options.color && Boolean(process.stderr.isTTY);
+  }
+
+  /** Loads chalk when colour is wanted; call once before rendering. */
+  async init(): Promise<void> {
+    if (!this.options.color || this.options.json) return;
+    const { Chalk } = await import('chalk');
+    const chalk = new Chalk({ level: 1 });
+    this.palette = {
+      success: chalk.green,
+      error: chalk.red,
+      warning: chalk.yellow,
+      muted: chalk.gray,
+      strong: chalk.bold,
+      code: chalk.cyan,
+    };
+  }
+
+  /** A result line (stdout). Suppressed in --json mode, where only the document is printed. */
+  result(text = ''): void {
+    if (this.options.json) return;
+    this.pauseSpinner();
+    process.stdout.write(redactSecrets(text) + '\n');
+  }
+
+  /** The one JSON document of a --json run. */
+  json(document: unknown): void {
+    process.stdout.write(redactSecrets(JSON.stringify(document, null, 2)) + '\n');
+  }
+
+  /** Progress, warnings and errors (stderr). */
+  info(text: string): void {
+    this.pauseSpinner();
+    process.stderr.write(redactSecrets(text) + '\n');
+  }
+
+  warn(text: string): void {
+    this.info(`${this.palette.warning('⚠')} ${text}`);
+  }
+
+  debug(text: string): void {
+    if (this.options.verbose) this.info(this.palette.muted(text.split('\n').map((l) => `  | ${l}`).join('\n')));
+  }
+
+  /** Shows a spinner on a terminal; elsewhere (CI, pipes, --json) a plain line or nothing. */
+  async step(text: string): Promise<void> {
+    if (this.options.json) return;
+    if (!this.interactive) {
+      if (this.options.verbose) this.info(`- ${text}`);
+      return;
+    }
+    if (!this.spinner) {
+      const { default: ora } = await import('ora');
+      this.spinner = ora({ stream: process.stderr, discardStdin: false }) as unknown as Spinner;
+    }
+    this.spinner.start(redactSecrets(text));
+  }
+
+  stopSpinner(): void {
+    if (this.spinner?.isSpinning) this.spinner.stop();
+  }
+
+  private pauseSpinner(): void {
+    this.stopSpinner();
+  }
+
+  /** A Logger for the core that renders through this output. */
+  logger(): Logger {
+    return {
+      debug: (message) => this.debug(message),
+      step: (message) => void this.step(message),
+      warn: (message) => this.warn(message),
+    };
+  }
+}

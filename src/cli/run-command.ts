@@ -1,0 +1,111 @@
+import type { Command } from 'commander';
+import { resolveSettings, type FlagSettings, type Settings } from '../core/config.js';
+import type { CoreContext } from '../core/context.js';
+import { RegistryDbError, isRegistryDbError } from '../core/errors.js';
+import { toRegistryDbError } from '../core/pg-errors.js';
+import { colorWanted, Output } from './output.js';
+
+/** Options every command receives (the program's global options). */
+export interface GlobalOptions {
+  readonly envFile?: string;
+  readonly json?: boolean;
+  readonly yes?: boolean;
+  readonly verbose?: boolean;
+  readonly color?: boolean;
+}
+
+export interface CommandRun {
+  readonly output: Output;
+  readonly globals: GlobalOptions;
+  /** True when prompts may be shown: a terminal on both ends, no --json, no --yes. */
+  readonly interactive: boolean;
+  /** Resolves settings (flags > environment > env file > defaults) and builds the core context. */
+  context(flags?: Omit<FlagSettings, 'envFile'>): CoreContext;
+}
+
+export interface RenderedResult {
+  /** Fields merged into the --json document. */
+  readonly json: Record<string, unknown>;
+  /** Human rendering (stdout). */
+  readonly render: (output: Output) => void;
+  /** Exit code when the command ran but reports failure (test-connection). Default 0. */
+  readonly exitCode?: number;
+  readonly ok?: boolean;
+}
+
+export function isInteractive(globals: GlobalOptions): boolean {
+  return Boolean(process.stdin.isTTY && process.stderr.isTTY) && !globals.json && !globals.yes && process.env.CI !== 'true';
+}
+
+async function promptHidden(question: string): Promise<string | undefined> {
+  const { password } = await import('@inquirer/prompts');
+  return password({ message: question, mask: true }, { output: process.stderr });
+}
+
+/**
+ * The one top-level place that turns a command's outcome into output and an exit
+ * code: results and errors alike, human or --json.
+ */
+export async function runCommand(
+  name: string,
+  command: Command,
+  body: (run: CommandRun) => Promise<RenderedResult>,
+): Promise<void> {
+  const globals = command.optsWithGlobals<GlobalOptions>();
+  const output = new Output({
+    json: Boolean(globals.json),
+    verbose: Boolean(globals.verbose),
+    color: colorWanted(globals.color !== false) && !globals.json,
+  });
+  await output.init();
+  const interactive = isInteractive(globals);
+  const run: CommandRun = {
+    output,
+    globals,
+    interactive,
+    context(flags = {}) {
+      const settings: Settings = resolveSettings({ flags: { ...flags, envFile: globals.envFile } });
+      if (globals.verbose) {
+        output.debug(`env file: ${settings.envFile}${settings.envFileLoaded ? '' : ' (not found)'}`);
+      }
+      return {
+        settings,
+        logger: output.logger(),
+        promptPassword: interactive ? promptHidden : undefined,
+      };
+    },
+  };
+  try {
+    const result = await body(run);
+    output.stopSpinner();
+    const ok = result.ok ?? true;
+    if (output.options.json) output.json({ ok, command: name, ...result.json });
+    else result.render(output);
+    process.exitCode = result.exitCode ?? 0;
+  } catch (error) {
+    output.stopSpinner();
+    const failure = isRegistryDbError(error) ? error : toRegistryDbError(error);
+    reportError(output, name, failure, error);
+    process.exitCode = failure.exitCode;
+  }
+}
+
+export function reportError(output: Output, name: string, failure: RegistryDbError, original?: unknown): void {
+  if (output.options.json) {
+    const { details, ...error } = failure.toJSON() as Record<string, unknown> & { details?: Record<string, unknown> };
+    const { results, ...rest } = (details ?? {}) as Record<string, unknown>;
+    output.json({
+      ok: false,
+      command: name,
+      ...(results ? { migrations: results } : {}),
+      error: { ...error, ...(Object.keys(rest).length ? { details: rest } : {}) },
+    });
+    return;
+  }
+  const p = output.palette;
+  output.info(`${p.error('✖')} ${failure.message}`);
+  if (failure.hint) output.info(`  ${p.strong('hint:')} ${failure.hint}`);
+  if (output.options.verbose && failure.errorClass === 'internal' && original instanceof Error && original.stack) {
+    output.debug(original.stack);
+  }
+}

@@ -1,0 +1,191 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import path from 'node:path';
+import type { Client, ClientConfig } from 'pg';
+import type { ConnectionOptions } from 'node:tls';
+import type { Settings, SslMode } from './config.js';
+import { ConfigError } from './errors.js';
+import { toRegistryDbError } from './pg-errors.js';
+import { registerSecret } from './redact.js';
+
+export type Role = 'admin' | 'app';
+
+/** What the connection actually negotiated: reported by test-connection and --verbose. */
+export interface TlsState {
+  readonly sslMode: SslMode;
+  readonly encrypted: boolean;
+  readonly protocol?: string;
+  /** True when the certificate chain was checked against a trusted CA. */
+  readonly certificateVerified: boolean;
+  readonly hostnameVerified: boolean;
+}
+
+export interface Connection {
+  readonly client: Client;
+  readonly tls: TlsState;
+  readonly role: Role;
+  readonly user: string;
+  readonly database: string;
+}
+
+export interface ConnectOptions {
+  readonly role: Role;
+  /** Defaults to the registry database for the app role and the maintenance database for the admin. */
+  readonly database?: string;
+  /** Supplies the admin password when the server asks and none is configured (pgpass, prompt). */
+  readonly passwordProvider?: () => Promise<string | undefined>;
+}
+
+type SslPlan = false | ConnectionOptions;
+
+function isSocket(host: string): boolean {
+  return host.startsWith('/');
+}
+
+function defaultRootCert(): string {
+  return path.join(homedir(), '.postgresql', 'root.crt');
+}
+
+/**
+ * libpq's sslmode semantics, which pg does not follow by default (it treats `require`
+ * as `verify-full`): `require` encrypts without checking the certificate unless a root
+ * certificate is given (then it behaves like `verify-ca`); `verify-ca` checks the chain
+ * only; `verify-full` checks the chain and the host name.
+ */
+export function sslOptionsFor(settings: Pick<Settings, 'host' | 'sslMode' | 'sslRootCert'>, encrypt: boolean): SslPlan {
+  if (!encrypt || isSocket(settings.host)) return false;
+  const mode = settings.sslMode;
+  const rootCert = settings.sslRootCert;
+  const verifyChain = mode === 'verify-ca' || mode === 'verify-full' || (mode === 'require' && rootCert !== undefined);
+  if (!verifyChain) return { rejectUnauthorized: false };
+
+  let ca: string | undefined;
+  if (rootCert === 'system') {
+    ca = undefined; // Node's bundled trusted roots
+  } else {
+    const file = rootCert ?? defaultRootCert();
+    if (!existsSync(file)) {
+      throw new ConfigError(
+        `sslmode ${mode} needs a root certificate, and ${file} does not exist.`,
+        'Set TOFU_REGISTRY_DB_SSLROOTCERT to the CA certificate that signed the server certificate (or "system"), or use sslmode=require.',
+        'TLS_ROOT_CERT_MISSING',
+      );
+    }
+    ca = readFileSync(file, 'utf8');
+  }
+  const options: ConnectionOptions = { rejectUnauthorized: true, ca };
+  if (mode === 'verify-full') {
+    options.servername = settings.host.replace(/^\[|\]$/g, '');
+  } else {
+    // Chain verified, host name deliberately not (verify-ca / require with a root cert).
+    options.checkServerIdentity = () => undefined;
+  }
+  return options;
+}
+
+/** The order of attempts libpq makes for each sslmode: `prefer` falls back to plain, `allow` to TLS. */
+export function sslAttempts(mode: SslMode): readonly boolean[] {
+  switch (mode) {
+    case 'disable':
+      return [false];
+    case 'allow':
+      return [false, true];
+    case 'prefer':
+      return [true, false];
+    default:
+      return [true];
+  }
+}
+
+let pgModule: typeof import('pg') | undefined;
+/** pg is loaded on first use, so commands that never connect start faster. */
+export async function loadPg(): Promise<typeof import('pg')> {
+  pgModule ??= (await import('pg')).default as unknown as typeof import('pg');
+  return pgModule;
+}
+
+function readTlsState(client: Client, sslMode: SslMode, ssl: SslPlan): TlsState {
+  // pg exposes the socket as connection.stream; a TLSSocket has getProtocol().
+  const stream = (client as unknown as { connection?: { stream?: { encrypted?: boolean; getProtocol?: () => string | null; authorized?: boolean } } })
+    .connection?.stream;
+  const encrypted = Boolean(stream?.encrypted);
+  const options = ssl === false ? undefined : ssl;
+  const verified = encrypted && options?.rejectUnauthorized === true && Boolean(stream?.authorized);
+  return {
+    sslMode,
+    encrypted,
+    protocol: encrypted ? (stream?.getProtocol?.() ?? undefined) : undefined,
+    certificateVerified: verified,
+    hostnameVerified: verified && options?.checkServerIdentity === undefined,
+  };
+}
+
+function shouldFallBack(error: unknown, encrypted: boolean, mode: SslMode): boolean {
+  const message = (error as Error)?.message ?? '';
+  if (mode === 'prefer' && encrypted) return /does not support SSL/i.test(message);
+  // `allow`: the server rejected the plain connection (pg_hba has only hostssl) — retry with TLS.
+  if (mode === 'allow' && !encrypted) return (error as { code?: string })?.code === '28000';
+  return false;
+}
+
+/** Opens one connection with libpq's sslmode fallbacks; errors come back as RegistryDbError. */
+export async function connect(settings: Settings, options: ConnectOptions): Promise<Connection> {
+  const pg = await loadPg();
+  const isAdmin = options.role === 'admin';
+  const user = isAdmin ? settings.admin.user : settings.user;
+  const database = options.database ?? (isAdmin ? settings.admin.database : settings.database);
+  const configured = isAdmin ? settings.admin.password : settings.password;
+  registerSecret(configured);
+
+  // A function, so pg never falls back to PGPASSWORD or ~/.pgpass on its own: we decide.
+  const password = async (): Promise<string> => {
+    const resolved = configured ?? (await options.passwordProvider?.());
+    if (resolved === undefined) {
+      throw new ConfigError(
+        `The server asks for a password for role "${user}" and none is set.`,
+        isAdmin
+          ? 'Set TOFU_REGISTRY_DB_ADMIN_PASSWORD (or PGPASSWORD, or an entry in ~/.pgpass), or run on a terminal to be asked.'
+          : 'Set TOFU_REGISTRY_DB_PASSWORD (create-user writes it into the env file).',
+        'PASSWORD_MISSING',
+      );
+    }
+    registerSecret(resolved);
+    return resolved;
+  };
+
+  const attempts = sslAttempts(settings.sslMode);
+  let lastError: unknown;
+  for (let i = 0; i < attempts.length; i++) {
+    const encrypt = attempts[i]!;
+    const ssl = sslOptionsFor(settings, encrypt);
+    const config: ClientConfig = {
+      host: settings.host,
+      port: settings.port,
+      user,
+      database,
+      password: password as unknown as string,
+      ssl,
+      connectionTimeoutMillis: settings.connectTimeoutMs,
+      application_name: 'tofu-registry-db',
+      // Keep connections quiet: no keep-alive needed for short commands.
+      keepAlive: false,
+    };
+    const client = new pg.Client(config);
+    client.on('error', () => undefined); // surfaced through the failing query instead
+    try {
+      await client.connect();
+      return { client, tls: readTlsState(client, settings.sslMode, ssl), role: options.role, user, database };
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      lastError = error;
+      if (i + 1 < attempts.length && shouldFallBack(error, encrypt, settings.sslMode)) continue;
+      break;
+    }
+  }
+  throw toRegistryDbError(lastError, { host: settings.host, port: settings.port, user, database, sslMode: settings.sslMode });
+}
+
+/** Closes a connection, ignoring errors: used in finally blocks. */
+export async function disconnect(connection: Connection | undefined): Promise<void> {
+  if (connection) await connection.client.end().catch(() => undefined);
+}

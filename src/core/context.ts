@@ -1,0 +1,71 @@
+import type { Settings } from './config.js';
+import { connect, type Connection } from './connection.js';
+import { RegistryDbError } from './errors.js';
+import { silentLogger, type Logger } from './logger.js';
+
+/** What every core operation receives besides its own options. */
+export interface CoreContext {
+  readonly settings: Settings;
+  readonly logger?: Logger;
+  /** Asked for the admin password when the server wants one and none is configured. */
+  readonly promptPassword?: (question: string) => Promise<string | undefined>;
+  readonly signal?: AbortSignal;
+}
+
+export function loggerOf(context: CoreContext): Logger {
+  return context.logger ?? silentLogger;
+}
+
+/** ~/.pgpass lookup (PGPASSFILE honoured), as libpq does for the admin role. */
+export async function passwordFromPgpass(settings: Settings, database: string): Promise<string | undefined> {
+  const { default: pgpass } = await import('pgpass');
+  return new Promise((resolve) => {
+    pgpass(
+      { host: settings.host, port: settings.port, database, user: settings.admin.user },
+      (password: string | undefined) => resolve(password),
+    );
+  });
+}
+
+/** Password for the admin role: configured, else ~/.pgpass, else a prompt (terminal only). */
+export function adminPasswordProvider(context: CoreContext, database: string): () => Promise<string | undefined> {
+  let cached: Promise<string | undefined> | undefined;
+  return () => {
+    cached ??= (async () => {
+      const fromFile = await passwordFromPgpass(context.settings, database);
+      if (fromFile !== undefined) return fromFile;
+      return context.promptPassword?.(`Password for PostgreSQL role "${context.settings.admin.user}":`);
+    })();
+    return cached;
+  };
+}
+
+export async function connectAsAdmin(context: CoreContext, database?: string): Promise<Connection> {
+  const target = database ?? context.settings.admin.database;
+  loggerOf(context).debug(
+    `connecting as ${context.settings.admin.user} to ${context.settings.host}:${context.settings.port}/${target} (sslmode ${context.settings.sslMode})`,
+  );
+  return connect(context.settings, {
+    role: 'admin',
+    database: target,
+    passwordProvider: adminPasswordProvider(context, target),
+  });
+}
+
+export function standbyError(connection: Connection): RegistryDbError {
+  return new RegistryDbError(
+    'unreachable',
+    'READ_ONLY_STANDBY',
+    `The server (connected to database "${connection.database}") is a read-only standby (pg_is_in_recovery() is true): ` +
+      'provisioning and migrations need the primary.',
+    { hint: 'Point TOFU_REGISTRY_DB_HOST at the primary (on a managed cluster, the writer endpoint).' },
+  );
+}
+
+/** Refuses standbys before anything is attempted. */
+export async function assertPrimary(connection: Connection, logger: Logger): Promise<void> {
+  const sql = 'SELECT pg_is_in_recovery() AS standby';
+  logger.debug(sql);
+  const { rows } = await connection.client.query<{ standby: boolean }>(sql);
+  if (rows[0]?.standby) throw standbyError(connection);
+}

@@ -1,0 +1,84 @@
+import { connectAsAdmin, loggerOf, standbyError, type CoreContext } from './context.js';
+import { disconnect } from './connection.js';
+import { RegistryDbError } from './errors.js';
+import { bundledMigrationsDir, loadMigrationFiles } from './migration-files.js';
+import { runMigrations } from './run-migrations.js';
+import { migrationTransactionSql, type MigrateResult } from './migrate.js';
+import { createDatabaseSql } from './sql-builders.js';
+
+export interface CreateDatabaseOptions {
+  /** Apply migrations after creating (default true). */
+  readonly migrate?: boolean;
+  /** Migrations folder (default: the bundled sql/). */
+  readonly migrationsDir?: string;
+  readonly dryRun?: boolean;
+}
+
+export interface CreateDatabaseResult {
+  readonly database: string;
+  /** False when it already existed (also when a concurrent run created it first). */
+  readonly created: boolean;
+  readonly migrations?: MigrateResult;
+  readonly plannedSql?: string;
+}
+
+interface AdminFacts {
+  standby: boolean;
+  exists: boolean;
+  superuser: boolean;
+  createdb: boolean;
+}
+
+/** Duplicate database: 42P04, or 23505 when two CREATE DATABASE commands race on the catalog. */
+function isDuplicateDatabase(error: unknown): boolean {
+  const code = (error as { code?: string })?.code;
+  return code === '42P04' || code === '23505';
+}
+
+export async function createDatabase(context: CoreContext, options: CreateDatabaseOptions = {}): Promise<CreateDatabaseResult> {
+  const logger = loggerOf(context);
+  const { database } = context.settings;
+  // Read the migrations first: a bad --dir is a usage error, found before anything changes.
+  const files = options.migrate === false ? [] : await loadMigrationFiles(options.migrationsDir ?? bundledMigrationsDir());
+  const admin = await connectAsAdmin(context);
+  let created = false;
+  try {
+    const factsSql = `SELECT pg_is_in_recovery() AS standby,
+       EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists,
+       r.rolsuper AS superuser, r.rolcreatedb AS createdb
+  FROM pg_roles r WHERE r.rolname = current_user`;
+    logger.debug(factsSql);
+    const facts = (await admin.client.query<AdminFacts>(factsSql, [database])).rows[0]!;
+    if (facts.standby) throw standbyError(admin);
+    if (!facts.exists) {
+      if (options.dryRun) {
+        return {
+          database,
+          created: false,
+          plannedSql: [`${createDatabaseSql(database)};`, ...files.map(migrationTransactionSql)].join('\n\n'),
+        };
+      }
+      if (!facts.superuser && !facts.createdb) {
+        throw new RegistryDbError('auth', 'PERMISSION_DENIED', `Role "${admin.user}" may not create databases (it has neither CREATEDB nor SUPERUSER).`, {
+          hint: `Grant it: ALTER ROLE ${admin.user} CREATEDB; or set TOFU_REGISTRY_DB_ADMIN_USER to a role that has it.`,
+          cause: '42501',
+        });
+      }
+      logger.step(`Creating database ${database}`);
+      const sql = createDatabaseSql(database);
+      logger.debug(sql);
+      try {
+        await admin.client.query(sql);
+        created = true;
+      } catch (error) {
+        if (!isDuplicateDatabase(error)) throw error;
+        logger.debug(`database ${database} was created concurrently by another run`);
+      }
+    }
+  } finally {
+    await disconnect(admin);
+  }
+  if (options.migrate === false) return { database, created };
+  const migrations = await runMigrations(context, files, { dryRun: options.dryRun });
+  return { database, created, migrations, plannedSql: migrations.plannedSql };
+}

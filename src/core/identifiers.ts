@@ -1,0 +1,49 @@
+import { ConfigError } from './errors.js';
+
+/** Database and role names: what the spec allows, checked before any SQL is built. */
+const NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_-]{0,62}$/;
+
+export const RESERVED_DATABASES: ReadonlySet<string> = new Set(['postgres', 'template0', 'template1']);
+
+/** Returns a reason when `name` is not a valid database or role name, else undefined. */
+export function nameProblem(name: string): string | undefined {
+  if (name.length === 0) return 'is empty';
+  if (name.length > 63) return `is ${name.length} characters long (at most 63)`;
+  if (!/^[A-Za-z_]/.test(name)) return 'must start with a letter or "_"';
+  if (!NAME_PATTERN.test(name)) return 'may contain only letters, digits, "_" and "-"';
+  return undefined;
+}
+
+export function validateName(name: string, source: string): string {
+  const problem = nameProblem(name);
+  if (problem) {
+    throw new ConfigError(
+      `${source} ${describe(name)} ${problem}.`,
+      'Names are 1-63 characters: a letter or "_", then letters, digits, "_" or "-".',
+    );
+  }
+  return name;
+}
+
+/** Shows a rejected value without letting control characters reach the terminal. */
+export function describe(value: string): string {
+  const shown = value.length > 80 ? `${value.slice(0, 77)}...` : value;
+  return JSON.stringify(shown);
+}
+
+/** Quotes an identifier the way PostgreSQL's quote_ident does (always, not only when needed). */
+export function quoteIdent(name: string): string {
+  if (name.includes('\0')) throw new ConfigError('Identifiers cannot contain NUL bytes.');
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/**
+ * Quotes a string literal. Standard-conforming strings are on since PostgreSQL 9.1,
+ * so doubling single quotes is enough; a backslash makes us use the E'' form to stay
+ * correct even if a server has them off.
+ */
+export function quoteLiteral(value: string): string {
+  if (value.includes('\0')) throw new ConfigError('Literals cannot contain NUL bytes.');
+  const doubled = value.replaceAll("'", "''");
+  return value.includes('\\') ? `E'${doubled.replaceAll('\\', '\\\\')}'` : `'${doubled}'`;
+}

@@ -1,0 +1,16 @@
+/**
+ * The library: typed options in, typed results out, no printing, no process.exit.
+ * The CLI in src/cli is a thin layer over these functions.
+ */
+export { resolveSettings, DEFAULTS, VARIABLES, SSL_MODES } from './config.js';
+export type { Settings, SslMode, ConfigSources, FlagSettings } from './config.js';
+export type { CoreContext } from './context.js';
+export { RegistryDbError, ConfigError, EXIT_CODES } from './errors.js';
+export type { ErrorClass } from './errors.js';
+export type { Logger } from './logger.js';
+export { createDatabase } from './create-database.js';
+export type { CreateDatabaseOptions, CreateDatabaseResult } from './create-database.js';
+export { migrate, getMigrationStatus } from './run-migrations.js';
+export type { MigrateCommandOptions, MigrationStatusResult } from './run-migrations.js';
+export type { MigrateResult, MigrationResult, MigrationStatus } from './migrate.js';
+export { waitForServer } from './wait-for-server.js';

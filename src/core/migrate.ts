@@ -1,0 +1,281 @@
+import type { QueryResult, QueryResultRow } from 'pg';
+import type { Connection } from './connection.js';
+import { RegistryDbError } from './errors.js';
+import { quoteLiteral } from './identifiers.js';
+import type { Logger } from './logger.js';
+import { lineAndColumn, type MigrationFile } from './migration-files.js';
+import { toRegistryDbError } from './pg-errors.js';
+
+export const MIGRATIONS_TABLE = 'tofu_registry_migrations';
+
+/**
+ * Key of the transaction-scoped advisory lock that serialises migration runners in one
+ * database. Transaction-scoped (pg_advisory_xact_lock), not session-scoped, so that it
+ * also works through PgBouncer in transaction-pooling mode, where consecutive
+ * transactions of one client may run on different server connections.
+ */
+export const MIGRATION_LOCK_KEY = 7_240_131_985_016_412n;
+
+export type MigrationState = 'applied' | 'pending' | 'changed' | 'missing';
+
+export interface MigrationStatus {
+  readonly version: string;
+  readonly name: string;
+  readonly state: MigrationState;
+  readonly appliedAt?: string;
+}
+
+export type MigrationOutcome = 'applied' | 'skipped' | 'failed' | 'not-executed';
+
+export interface MigrationResult {
+  readonly version: string;
+  readonly name: string;
+  readonly outcome: MigrationOutcome;
+  readonly durationMs: number;
+}
+
+export interface MigrateResult {
+  readonly database: string;
+  readonly results: readonly MigrationResult[];
+  readonly appliedCount: number;
+  readonly upToDateCount: number;
+  readonly dryRun: boolean;
+  /** With dryRun: the SQL that would run. */
+  readonly plannedSql?: string;
+}
+
+export interface MigrateOptions {
+  readonly lockTimeoutMs: number;
+  readonly statementTimeoutMs: number;
+  readonly dryRun?: boolean;
+  readonly logger: Logger;
+  /** Checked between migrations; an interrupted run stops at a migration boundary. */
+  readonly signal?: AbortSignal;
+}
+
+interface AppliedRow {
+  version: string;
+  name: string;
+  checksum: string;
+  applied_at: Date;
+}
+
+export async function runQuery<R extends QueryResultRow = QueryResultRow>(
+  connection: Connection,
+  logger: Logger,
+  text: string,
+  values?: readonly unknown[],
+): Promise<QueryResult<R>> {
+  logger.debug(text.trim());
+  return connection.client.query<R>(text, values as unknown[] | undefined);
+}
+
+/** The bookkeeping table. Created under the migration lock, so concurrent runners never race on it. */
+export const CREATE_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS public.${MIGRATIONS_TABLE} (
+    version    TEXT PRIMARY KEY,
+    name       TEXT NOT NULL,
+    checksum   TEXT NOT NULL,
+    applied_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+    duration_ms INTEGER NOT NULL
+)`;
+
+/** Reads what has been applied; an absent bookkeeping table means nothing has. */
+export async function readAppliedMigrations(connection: Connection, logger: Logger): Promise<AppliedRow[]> {
+  const exists = await runQuery<{ present: boolean }>(
+    connection,
+    logger,
+    `SELECT to_regclass('public.${MIGRATIONS_TABLE}') IS NOT NULL AS present`,
+  );
+  if (!exists.rows[0]?.present) return [];
+  const rows = await runQuery<AppliedRow>(
+    connection,
+    logger,
+    `SELECT version, name, checksum, applied_at FROM public.${MIGRATIONS_TABLE}`,
+  );
+  return rows.rows;
+}
+
+export function compareMigrations(files: readonly MigrationFile[], applied: readonly AppliedRow[]): MigrationStatus[] {
+  const byVersion = new Map(applied.map((row) => [row.version, row]));
+  const statuses: MigrationStatus[] = files.map((file) => {
+    const row = byVersion.get(file.version);
+    byVersion.delete(file.version);
+    if (!row) return { version: file.version, name: file.name, state: 'pending' };
+    return {
+      version: file.version,
+      name: file.name,
+      state: row.checksum === file.checksum ? 'applied' : 'changed',
+      appliedAt: row.applied_at.toISOString(),
+    };
+  });
+  for (const row of byVersion.values()) {
+    statuses.push({ version: row.version, name: row.name, state: 'missing', appliedAt: row.applied_at.toISOString() });
+  }
+  return statuses.sort((a, b) => (BigInt(a.version) < BigInt(b.version) ? -1 : 1));
+}
+
+function changedMigrationError(changed: readonly MigrationStatus[]): RegistryDbError {
+  const list = changed.map((m) => `${m.version}_${m.name}`).join(', ');
+  return new RegistryDbError('schema', 'MIGRATION_CHANGED', `Applied migration(s) changed since they ran: ${list}.`, {
+    hint: 'Migrations are forward-only: restore the original file and put the change in a new migration.',
+    data: { changed: changed.map((m) => m.version) },
+  });
+}
+
+/** The SQL a runner sends for one migration, without the lock preamble: what --dry-run prints. */
+export function migrationTransactionSql(file: MigrationFile): string {
+  return [
+    `-- ${file.fileName} (sha256 ${file.checksum})`,
+    'BEGIN;',
+    `SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY});`,
+    file.sql.trimEnd(),
+    ';',
+    recordMigrationSql(file) + ';',
+    'COMMIT;',
+  ].join('\n');
+}
+
+function recordMigrationSql(file: MigrationFile): string {
+  // duration_ms: from the start of the transaction (now()) to the end of the migration.
+  return `INSERT INTO public.${MIGRATIONS_TABLE} (version, name, checksum, duration_ms) VALUES (${quoteLiteral(file.version)}, ${quoteLiteral(file.name)}, ${quoteLiteral(file.checksum)}, (extract(epoch FROM clock_timestamp() - now()) * 1000)::integer)`;
+}
+
+function migrationError(file: MigrationFile, error: unknown): RegistryDbError {
+  const pgError = error as { code?: string; message?: string; position?: string; detail?: string; hint?: string };
+  const mapped = toRegistryDbError(error, { action: `Migration ${file.fileName} failed` });
+  if (mapped.errorClass !== 'schema' || mapped.code !== 'SQL_ERROR') {
+    // Lock timeouts, permission problems, lost connections keep their own class.
+    return mapped;
+  }
+  const position = Number(pgError.position);
+  const where = position > 0 && position <= file.sql.length ? lineAndColumn(file.sql, position) : undefined;
+  const location = where ? `${file.fileName}:${where.line}:${where.column}` : file.fileName;
+  const excerpt = where ? `\n  ${where.text}\n  ${' '.repeat(Math.max(0, where.column - 1))}^` : '';
+  return new RegistryDbError(
+    'schema',
+    'MIGRATION_FAILED',
+    `Migration ${location} failed (SQLSTATE ${pgError.code}): ${pgError.message}${excerpt}`,
+    {
+      hint: `Nothing of ${file.fileName} was applied (it ran in a transaction that was rolled back). Fix the file and run migrate again.`,
+      cause: pgError.code,
+      data: {
+        file: file.fileName,
+        ...(where ? { line: where.line, column: where.column } : {}),
+        ...(pgError.detail ? { detail: pgError.detail } : {}),
+        ...(pgError.hint ? { serverHint: pgError.hint } : {}),
+      },
+    },
+  );
+}
+
+/**
+ * Applies pending migrations, each in its own transaction that first takes the
+ * migration lock and re-reads the bookkeeping table, so concurrent runners apply each
+ * migration exactly once and a runner that waited simply finds it done.
+ */
+export async function applyPendingMigrations(
+  connection: Connection,
+  files: readonly MigrationFile[],
+  options: MigrateOptions,
+): Promise<MigrateResult> {
+  const { logger } = options;
+  const applied = await readAppliedMigrations(connection, logger);
+  const statuses = compareMigrations(files, applied);
+  const changed = statuses.filter((s) => s.state === 'changed');
+  if (changed.length > 0) throw changedMigrationError(changed);
+  const pending = files.filter((file) => statuses.find((s) => s.version === file.version)?.state === 'pending');
+  const upToDateCount = files.length - pending.length;
+
+  if (options.dryRun) {
+    return {
+      database: connection.database,
+      results: pending.map((f) => ({ version: f.version, name: f.name, outcome: 'not-executed', durationMs: 0 })),
+      appliedCount: 0,
+      upToDateCount,
+      dryRun: true,
+      plannedSql: pending.map(migrationTransactionSql).join('\n\n'),
+    };
+  }
+
+  const results: MigrationResult[] = [];
+  for (const [index, file] of pending.entries()) {
+    if (options.signal?.aborted) {
+      results.push(...pending.slice(index).map((f) => notExecuted(f)));
+      break;
+    }
+    logger.step(`Applying ${file.fileName}`);
+    const started = performance.now();
+    try {
+      const outcome = await applyOneMigration(connection, file, options);
+      results.push({ version: file.version, name: file.name, outcome, durationMs: performance.now() - started });
+    } catch (error) {
+      await connection.client.query('ROLLBACK').catch(() => undefined);
+      results.push({ version: file.version, name: file.name, outcome: 'failed', durationMs: performance.now() - started });
+      results.push(...pending.slice(index + 1).map((f) => notExecuted(f)));
+      const failure = error instanceof RegistryDbError ? error : migrationError(file, error);
+      throw new RegistryDbError(failure.errorClass, failure.code, failure.message, {
+        hint: failure.hint,
+        cause: failure.sqlState,
+        data: { ...failure.data, results },
+      });
+    }
+  }
+  return {
+    database: connection.database,
+    results,
+    appliedCount: results.filter((r) => r.outcome === 'applied').length,
+    upToDateCount: upToDateCount + results.filter((r) => r.outcome === 'skipped').length,
+    dryRun: false,
+  };
+}
+
+function notExecuted(file: MigrationFile): MigrationResult {
+  return { version: file.version, name: file.name, outcome: 'not-executed', durationMs: 0 };
+}
+
+async function applyOneMigration(
+  connection: Connection,
+  file: MigrationFile,
+  options: MigrateOptions,
+): Promise<'applied' | 'skipped'> {
+  const { logger } = options;
+  // One round trip: open the transaction, wait for the lock (bounded by the statement
+  // timeout, since the holder is itself bounded), then tighten lock_timeout so that the
+  // migration's own DDL fails fast instead of queueing behind another session's lock.
+  const preamble = [
+    'BEGIN',
+    `SET LOCAL lock_timeout = ${options.statementTimeoutMs}`,
+    `SET LOCAL statement_timeout = ${options.statementTimeoutMs}`,
+    `SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`,
+    `SET LOCAL lock_timeout = ${options.lockTimeoutMs}`,
+    CREATE_MIGRATIONS_TABLE,
+    `SELECT checksum FROM public.${MIGRATIONS_TABLE} WHERE version = ${quoteLiteral(file.version)}`,
+  ].join(';\n');
+  let results: QueryResult[];
+  try {
+    results = (await runQuery(connection, logger, preamble)) as unknown as QueryResult[];
+  } catch (error) {
+    throw toRegistryDbError(error, { action: `Waiting for the migration lock before ${file.fileName}` });
+  }
+  const existing = results[results.length - 1]?.rows[0] as { checksum: string } | undefined;
+  if (existing) {
+    await runQuery(connection, logger, 'ROLLBACK');
+    if (existing.checksum !== file.checksum) {
+      throw changedMigrationError([{ version: file.version, name: file.name, state: 'changed' }]);
+    }
+    return 'skipped'; // another runner applied it while we waited for the lock
+  }
+  // The file, its bookkeeping row and the COMMIT travel in one round trip. The file
+  // comes first so that PostgreSQL's error position points into it; the newline ends
+  // a trailing `--` comment.
+  try {
+    await runQuery(connection, logger, `${file.sql}\n;\n${recordMigrationSql(file)};\nCOMMIT`);
+  } catch (error) {
+    throw migrationError(file, error);
+  }
+  return 'applied';
+}
+
+export async function migrationStatus(connection: Connection, files: readonly MigrationFile[], logger: Logger): Promise<MigrationStatus[]> {
+  return compareMigrations(files, await readAppliedMigrations(connection, logger));
+}

@@ -1,0 +1,138 @@
+import { ConfigError, RegistryDbError } from './errors.js';
+
+/** Where the failing connection or statement was aimed: used to write messages and hints. */
+export interface ErrorContext {
+  readonly host?: string;
+  readonly port?: number;
+  readonly user?: string;
+  readonly database?: string;
+  readonly sslMode?: string;
+  /** What was being done, e.g. "applying migration 001_initial.sql". */
+  readonly action?: string;
+}
+
+interface PgLikeError {
+  code?: string;
+  message?: string;
+  detail?: string;
+  hint?: string;
+  position?: string;
+  errno?: number;
+  syscall?: string;
+}
+
+const TLS_CERT_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'CERT_SIGNATURE_FAILURE',
+]);
+
+function target(context: ErrorContext): string {
+  if (!context.host) return 'the server';
+  return context.host.startsWith('/') ? `the socket in ${context.host} (port ${context.port})` : `${context.host}:${context.port}`;
+}
+
+/**
+ * The one place where PostgreSQL SQLSTATEs and Node network errors become the
+ * tool's error classes (and so its exit codes): 3 unreachable, 4 auth/permission,
+ * 5 schema, 2 usage, 1 anything unexpected.
+ */
+export function toRegistryDbError(error: unknown, context: ErrorContext = {}): RegistryDbError {
+  if (error instanceof RegistryDbError) return error;
+  const e = (error ?? {}) as PgLikeError;
+  const code = e.code ?? '';
+  const message = e.message ?? String(error);
+  const where = target(context);
+  const prefix = context.action ? `${context.action}: ` : '';
+  const pgAnswer = code && /^[0-9A-Z]{5}$/.test(code) ? ` (SQLSTATE ${code})` : code ? ` (${code})` : '';
+  const data = { ...(e.detail ? { detail: e.detail } : {}), ...(e.hint ? { serverHint: e.hint } : {}) };
+  const make = (cls: ConstructorParameters<typeof RegistryDbError>[0], id: string, text: string, hint?: string) =>
+    new RegistryDbError(cls, id, `${prefix}${text}`, { hint, cause: code || undefined, data: Object.keys(data).length ? data : undefined });
+
+  // Network layer.
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_NONAME') {
+    return make('unreachable', 'DNS_FAILED', `Cannot resolve host "${context.host}"${pgAnswer}.`,
+      'Check TOFU_REGISTRY_DB_HOST for typos, and that this machine can resolve it (VPN, /etc/hosts, DNS).');
+  }
+  if (code === 'ECONNREFUSED') {
+    return make('unreachable', 'CONNECTION_REFUSED', `Nothing accepts connections at ${where}${pgAnswer}.`,
+      'Check TOFU_REGISTRY_DB_PORT and that PostgreSQL is running and listening on that address (listen_addresses).');
+  }
+  if (code === 'ENOENT' && context.host?.startsWith('/')) {
+    return make('unreachable', 'SOCKET_MISSING', `No PostgreSQL socket at ${where}${pgAnswer}.`,
+      'Check TOFU_REGISTRY_DB_HOST (the socket directory) and TOFU_REGISTRY_DB_PORT, and that the server runs.');
+  }
+  if (code === 'ETIMEDOUT' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || /timeout expired|connection timeout/i.test(message)) {
+    return make('unreachable', 'CONNECTION_TIMEOUT', `No answer from ${where}${pgAnswer}: ${message}.`,
+      'A firewall or security group may drop the traffic; check the host, port and network path. For a server that is still starting, use --wait.');
+  }
+  if (code === 'ECONNRESET' || /Connection terminated unexpectedly/i.test(message)) {
+    return make('unreachable', 'CONNECTION_RESET', `${where} closed the connection${pgAnswer}: ${message}.`,
+      'The server or a proxy in between dropped the connection; check its logs. A TLS-only proxy may need sslmode=require.');
+  }
+  if (/does not support SSL/i.test(message)) {
+    return make('unreachable', 'TLS_UNAVAILABLE', `${where} does not support TLS, and sslmode ${context.sslMode} requires it.`,
+      'Enable ssl on the server, or set TOFU_REGISTRY_DB_SSLMODE=prefer (or disable on a trusted network).');
+  }
+  if (TLS_CERT_CODES.has(code) || /certificate/i.test(message) && !/^[0-9A-Z]{5}$/.test(code)) {
+    return make('unreachable', 'TLS_VERIFY_FAILED', `The server certificate of ${where} could not be verified${pgAnswer}: ${message}.`,
+      code === 'ERR_TLS_CERT_ALTNAME_INVALID'
+        ? 'The certificate does not name this host: connect by the name it was issued for, or use sslmode=verify-ca.'
+        : 'Set TOFU_REGISTRY_DB_SSLROOTCERT to the CA that signed the server certificate, or use sslmode=require (encrypted, not verified).');
+  }
+
+  // PostgreSQL SQLSTATEs.
+  switch (code) {
+    case '28P01':
+      return make('auth', 'AUTH_FAILED', `Password authentication failed for role "${context.user}"${pgAnswer}.`,
+        'Check the password variable for this role (TOFU_REGISTRY_DB_PASSWORD or TOFU_REGISTRY_DB_ADMIN_PASSWORD).');
+    case '28000':
+      if (/role .* does not exist/i.test(message)) {
+        return make('auth', 'ROLE_MISSING', `Role "${context.user}" does not exist${pgAnswer}.`,
+          'Run `tofu-registry-db create-user` (as the admin) to create it, or fix TOFU_REGISTRY_DB_USER.');
+      }
+      return make('auth', 'CONNECTION_REJECTED', `The server rejected the connection${pgAnswer}: ${message}.`,
+        /no encryption/i.test(message)
+          ? 'pg_hba.conf has no rule for unencrypted connections from here: use sslmode=require, or add a "host" rule.'
+          : 'Add a pg_hba.conf rule for this role, database and client address (then reload the server), or check sslmode.');
+    case '3D000':
+      return make('schema', 'DATABASE_MISSING', `Database "${context.database}" does not exist${pgAnswer}.`,
+        'Run `tofu-registry-db create-db` to create it, or fix TOFU_REGISTRY_DB_NAME.');
+    case '42501':
+      return make('auth', 'PERMISSION_DENIED', `Permission denied${pgAnswer}: ${message}.`,
+        'The role lacks a privilege: run `tofu-registry-db create-user` as the admin to re-apply grants, or use an admin with CREATEDB and CREATEROLE.');
+    case '55P03':
+      return make('schema', 'LOCK_TIMEOUT', `Gave up waiting for a lock${pgAnswer}: ${message}.`,
+        'Another session holds a lock on the table: find it in pg_stat_activity/pg_locks, or raise TOFU_REGISTRY_DB_LOCK_TIMEOUT.');
+    case '57014':
+      return make('schema', 'STATEMENT_TIMEOUT', `A statement ran longer than allowed${pgAnswer}: ${message}.`,
+        'Raise TOFU_REGISTRY_DB_STATEMENT_TIMEOUT, or check what blocks the statement.');
+    case '25006':
+      return make('unreachable', 'READ_ONLY_STANDBY', `${where} is a read-only standby${pgAnswer}.`,
+        'Connect to the primary server (check TOFU_REGISTRY_DB_HOST; on a cluster, use the primary/writer endpoint).');
+    case '53300':
+      return make('unreachable', 'TOO_MANY_CONNECTIONS', `${where} has no free connection slots${pgAnswer}.`,
+        'Close idle connections or raise max_connections; through a pooler, check its pool size.');
+    case '57P03':
+      return make('unreachable', 'SERVER_STARTING', `${where} is not accepting connections yet${pgAnswer}: ${message}.`,
+        'Retry with --wait <seconds>.');
+  }
+  if (code.startsWith('08') || code.startsWith('57P')) {
+    return make('unreachable', 'CONNECTION_FAILED', `Lost or could not open the connection to ${where}${pgAnswer}: ${message}.`,
+      'Check that the server is up and reachable.');
+  }
+  if (code === '42P01') {
+    return make('schema', 'SCHEMA_MISSING', `${message}${pgAnswer}.`, 'Run `tofu-registry-db migrate` to create the tables.');
+  }
+  if (/^[0-9A-Z]{5}$/.test(code)) {
+    return make('schema', 'SQL_ERROR', `PostgreSQL refused a statement${pgAnswer}: ${message}.`);
+  }
+  if (error instanceof ConfigError) return error;
+  return make('internal', 'INTERNAL', message);
+}

@@ -1,0 +1,61 @@
+import { assertPrimary, connectAsAdmin, loggerOf, type CoreContext } from './context.js';
+import { disconnect } from './connection.js';
+import { applyPendingMigrations, migrationStatus, type MigrateResult, type MigrationStatus } from './migrate.js';
+import { bundledMigrationsDir, loadMigrationFiles, type MigrationFile } from './migration-files.js';
+
+export interface MigrateCommandOptions {
+  readonly migrationsDir?: string;
+  readonly dryRun?: boolean;
+}
+
+export interface MigrationStatusResult {
+  readonly database: string;
+  readonly migrations: readonly MigrationStatus[];
+  readonly pendingCount: number;
+  readonly changedCount: number;
+}
+
+/** Applies the given migration files to the registry database, as the admin. */
+export async function runMigrations(
+  context: CoreContext,
+  files: readonly MigrationFile[],
+  options: { readonly dryRun?: boolean } = {},
+): Promise<MigrateResult> {
+  const logger = loggerOf(context);
+  const connection = await connectAsAdmin(context, context.settings.database);
+  try {
+    await assertPrimary(connection, logger);
+    return await applyPendingMigrations(connection, files, {
+      lockTimeoutMs: context.settings.lockTimeoutMs,
+      statementTimeoutMs: context.settings.statementTimeoutMs,
+      dryRun: options.dryRun,
+      logger,
+      signal: context.signal,
+    });
+  } finally {
+    await disconnect(connection);
+  }
+}
+
+/** `migrate`: apply pending migrations from sql/ (or --dir). */
+export async function migrate(context: CoreContext, options: MigrateCommandOptions = {}): Promise<MigrateResult> {
+  const files = await loadMigrationFiles(options.migrationsDir ?? bundledMigrationsDir());
+  return runMigrations(context, files, options);
+}
+
+/** `migrate status`: applied, pending, changed and missing migrations. */
+export async function getMigrationStatus(context: CoreContext, options: MigrateCommandOptions = {}): Promise<MigrationStatusResult> {
+  const files = await loadMigrationFiles(options.migrationsDir ?? bundledMigrationsDir());
+  const connection = await connectAsAdmin(context, context.settings.database);
+  try {
+    const migrations = await migrationStatus(connection, files, loggerOf(context));
+    return {
+      database: connection.database,
+      migrations,
+      pendingCount: migrations.filter((m) => m.state === 'pending').length,
+      changedCount: migrations.filter((m) => m.state === 'changed').length,
+    };
+  } finally {
+    await disconnect(connection);
+  }
+}

@@ -1,0 +1,44 @@
+import { connect, disconnect, type Role } from './connection.js';
+import { adminPasswordProvider, type CoreContext } from './context.js';
+import { RegistryDbError, InterruptedError } from './errors.js';
+import { loggerOf } from './context.js';
+
+/**
+ * --wait: retry until the server accepts connections or the time runs out. Only
+ * "cannot reach" failures (refused, DNS, timeout, starting up) are retried; a wrong
+ * password or a missing database will not fix itself, so those return at once.
+ */
+export async function waitForServer(context: CoreContext, seconds: number, role: Role = 'admin'): Promise<number> {
+  const started = Date.now();
+  const deadline = started + seconds * 1000;
+  const logger = loggerOf(context);
+  let attempt = 0;
+  for (;;) {
+    attempt++;
+    try {
+      const database = role === 'admin' ? context.settings.admin.database : context.settings.database;
+      const connection = await connect(context.settings, {
+        role,
+        database,
+        passwordProvider: role === 'admin' ? adminPasswordProvider(context, database) : undefined,
+      });
+      await disconnect(connection);
+      return Date.now() - started;
+    } catch (error) {
+      if (!(error instanceof RegistryDbError) || error.errorClass !== 'unreachable' || Date.now() >= deadline) {
+        if (error instanceof RegistryDbError && error.errorClass === 'unreachable') {
+          throw new RegistryDbError(error.errorClass, error.code, `${error.message} (gave up after waiting ${seconds}s, ${attempt} attempts)`, {
+            hint: error.hint,
+            cause: error.sqlState,
+          });
+        }
+        // Anything but "unreachable" means the server answered: stop waiting.
+        return Date.now() - started;
+      }
+      logger.step(`Waiting for ${context.settings.host}:${context.settings.port} (attempt ${attempt})`);
+      const pause = Math.min(1000, 100 * 2 ** Math.min(attempt, 4), Math.max(0, deadline - Date.now()));
+      await new Promise((resolve) => setTimeout(resolve, pause));
+      if (context.signal?.aborted) throw new InterruptedError('--wait');
+    }
+  }
+}
