@@ -3,7 +3,13 @@ import { Command, CommanderError, Option } from 'commander';
 import { isRegistryDbError } from '../core/errors.js';
 import { toRegistryDbError } from '../core/pg-errors.js';
 import { registerCreateDb } from './commands/create-db.js';
+import { registerCreateUser } from './commands/create-user.js';
+import { registerDev } from './commands/dev.js';
+import { registerDrop } from './commands/drop.js';
+import { registerImport } from './commands/import.js';
 import { registerMigrate } from './commands/migrate.js';
+import { registerSetup } from './commands/setup.js';
+import { registerTestConnection } from './commands/test-connection.js';
 import { colorWanted, Output } from './output.js';
 import { reportError } from './run-command.js';
 
@@ -23,7 +29,13 @@ export function buildProgram(): Command {
     .exitOverride();
   program.addHelpText('after', '\nExample:\n  $ tofu-registry-db setup --env-file .env\n');
   registerCreateDb(program);
+  registerCreateUser(program);
+  registerTestConnection(program);
   registerMigrate(program);
+  registerSetup(program);
+  registerDrop(program);
+  registerDev(program);
+  registerImport(program);
   for (const command of program.commands) {
     command.exitOverride();
     for (const sub of command.commands) sub.exitOverride();
