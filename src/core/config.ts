@@ -267,7 +267,7 @@ function checkHost(host: string, origin: string): void {
 }
 
 export function parsePort(text: string | undefined, origin: string): number {
-  if (text === undefined || text === '') return DEFAULTS.port;
+  if (text === undefined) return DEFAULTS.port;
   const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
   if (!(port >= 1 && port <= 65535)) {
     throw new ConfigError(`${origin} ${describe(text)} is not a port number (1-65535).`);

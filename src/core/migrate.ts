@@ -21,6 +21,8 @@ export type MigrationState = 'applied' | 'pending' | 'changed' | 'missing';
 export interface MigrationStatus {
   readonly version: string;
   readonly name: string;
+  /** The file name, or version_name for an applied migration whose file is gone. */
+  readonly fileName: string;
   readonly state: MigrationState;
   readonly appliedAt?: string;
 }
@@ -30,6 +32,7 @@ export type MigrationOutcome = 'applied' | 'skipped' | 'failed' | 'not-executed'
 export interface MigrationResult {
   readonly version: string;
   readonly name: string;
+  readonly fileName: string;
   readonly outcome: MigrationOutcome;
   readonly durationMs: number;
 }
@@ -100,22 +103,23 @@ export function compareMigrations(files: readonly MigrationFile[], applied: read
   const statuses: MigrationStatus[] = files.map((file) => {
     const row = byVersion.get(file.version);
     byVersion.delete(file.version);
-    if (!row) return { version: file.version, name: file.name, state: 'pending' };
+    if (!row) return { version: file.version, name: file.name, fileName: file.fileName, state: 'pending' };
     return {
       version: file.version,
       name: file.name,
+      fileName: file.fileName,
       state: row.checksum === file.checksum ? 'applied' : 'changed',
       appliedAt: row.applied_at.toISOString(),
     };
   });
   for (const row of byVersion.values()) {
-    statuses.push({ version: row.version, name: row.name, state: 'missing', appliedAt: row.applied_at.toISOString() });
+    statuses.push({ version: row.version, name: row.name, fileName: `${row.version}_${row.name}`, state: 'missing', appliedAt: row.applied_at.toISOString() });
   }
   return statuses.sort((a, b) => (BigInt(a.version) < BigInt(b.version) ? -1 : 1));
 }
 
 function changedMigrationError(changed: readonly MigrationStatus[]): RegistryDbError {
-  const list = changed.map((m) => `${m.version}_${m.name}`).join(', ');
+  const list = changed.map((m) => m.fileName).join(', ');
   return new RegistryDbError('schema', 'MIGRATION_CHANGED', `Applied migration(s) changed since they ran: ${list}.`, {
     hint: 'Migrations are forward-only: restore the original file and put the change in a new migration.',
     data: { changed: changed.map((m) => m.version) },
@@ -143,8 +147,9 @@ function recordMigrationSql(file: MigrationFile): string {
 function migrationError(file: MigrationFile, error: unknown): RegistryDbError {
   const pgError = error as { code?: string; message?: string; position?: string; detail?: string; hint?: string };
   const mapped = toRegistryDbError(error, { action: `Migration ${file.fileName} failed` });
-  if (mapped.errorClass !== 'schema' || mapped.code !== 'SQL_ERROR') {
-    // Lock timeouts, permission problems, lost connections keep their own class.
+  // Lock and statement timeouts, permission problems and lost connections keep their
+  // own code and class; any other SQL error is the migration's own fault.
+  if (mapped.errorClass !== 'schema' || mapped.code === 'LOCK_TIMEOUT' || mapped.code === 'STATEMENT_TIMEOUT') {
     return mapped;
   }
   const position = Number(pgError.position);
@@ -189,7 +194,7 @@ export async function applyPendingMigrations(
   if (options.dryRun) {
     return {
       database: connection.database,
-      results: pending.map((f) => ({ version: f.version, name: f.name, outcome: 'not-executed', durationMs: 0 })),
+      results: pending.map(notExecuted),
       appliedCount: 0,
       upToDateCount,
       dryRun: true,
@@ -207,10 +212,10 @@ export async function applyPendingMigrations(
     const started = performance.now();
     try {
       const outcome = await applyOneMigration(connection, file, options);
-      results.push({ version: file.version, name: file.name, outcome, durationMs: performance.now() - started });
+      results.push({ version: file.version, name: file.name, fileName: file.fileName, outcome, durationMs: performance.now() - started });
     } catch (error) {
       await connection.client.query('ROLLBACK').catch(() => undefined);
-      results.push({ version: file.version, name: file.name, outcome: 'failed', durationMs: performance.now() - started });
+      results.push({ version: file.version, name: file.name, fileName: file.fileName, outcome: 'failed', durationMs: performance.now() - started });
       results.push(...pending.slice(index + 1).map((f) => notExecuted(f)));
       const failure = error instanceof RegistryDbError ? error : migrationError(file, error);
       throw new RegistryDbError(failure.errorClass, failure.code, failure.message, {
@@ -230,7 +235,7 @@ export async function applyPendingMigrations(
 }
 
 function notExecuted(file: MigrationFile): MigrationResult {
-  return { version: file.version, name: file.name, outcome: 'not-executed', durationMs: 0 };
+  return { version: file.version, name: file.name, fileName: file.fileName, outcome: 'not-executed', durationMs: 0 };
 }
 
 async function applyOneMigration(
@@ -261,7 +266,7 @@ async function applyOneMigration(
   if (existing) {
     await runQuery(connection, logger, 'ROLLBACK');
     if (existing.checksum !== file.checksum) {
-      throw changedMigrationError([{ version: file.version, name: file.name, state: 'changed' }]);
+      throw changedMigrationError([{ version: file.version, name: file.name, fileName: file.fileName, state: 'changed' }]);
     }
     return 'skipped'; // another runner applied it while we waited for the lock
   }

@@ -21,7 +21,7 @@ export function renderMigrateResult(output: Output, result: MigrateResult): void
   }
   for (const migration of result.results) {
     if (migration.outcome === 'applied') {
-      output.result(`${p.success('✔')} Applied ${migration.version}_${migration.name} ${p.muted(`(${Math.round(migration.durationMs)} ms)`)}`);
+      output.result(`${p.success('✔')} Applied ${migration.fileName} ${p.muted(`(${Math.round(migration.durationMs)} ms)`)}`);
     }
   }
   output.result(
@@ -66,7 +66,7 @@ export function registerMigrate(program: Command): void {
           const p = output.palette;
           const marks = { applied: p.success('applied'), pending: p.warning('pending'), changed: p.error('CHANGED'), missing: p.error('missing file') };
           for (const m of result.migrations) {
-            output.result(`${marks[m.state].padEnd(8)}  ${m.version}_${m.name}${m.appliedAt ? p.muted(`  ${m.appliedAt}`) : ''}`);
+            output.result(`${marks[m.state].padEnd(8)}  ${m.fileName}${m.appliedAt ? p.muted(`  ${m.appliedAt}`) : ''}`);
           }
           output.result(`${result.migrations.length} migrations: ${result.pendingCount} pending, ${result.changedCount} changed`);
         },
