@@ -1,9 +1,55 @@
 import type { Command } from 'commander';
+import { dropDatabaseAndRole } from '../../core/drop.js';
+import { ConfigError } from '../../core/errors.js';
+import { dryRunOption, example, nameOption, userOption } from '../options.js';
+import { runCommand, type CommandRun } from '../run-command.js';
 
-// Placeholder: replaced by the real command (see the issue for 'drop').
+interface DropOptions {
+  readonly name?: string;
+  readonly user?: string;
+  readonly dryRun?: boolean;
+}
+
+/** On a terminal the operator types the database name; elsewhere --yes is required. */
+async function confirmDrop(run: CommandRun, database: string, role: string): Promise<void> {
+  if (run.globals.yes) return;
+  if (!run.interactive) {
+    throw new ConfigError(
+      `drop is destructive and needs --yes when not run on a terminal (database "${database}", role "${role}").`,
+      'Add --yes (or -y) to confirm, or --dry-run to see what would be dropped.',
+      'CONFIRMATION_REQUIRED',
+    );
+  }
+  const { input } = await import('@inquirer/prompts');
+  const answer = await input({ message: `This drops database "${database}" and role "${role}". Type the database name to confirm:` }, { output: process.stderr });
+  if (answer.trim() !== database) {
+    throw new ConfigError('The name did not match: nothing was dropped.', undefined, 'CONFIRMATION_DECLINED');
+  }
+}
+
 export function registerDrop(program: Command): void {
-  program.command('drop').description('(not implemented yet)').action(() => {
-    process.stderr.write('drop: not implemented yet\n');
-    process.exitCode = 1;
-  });
+  const command = program.command('drop').description('drop the registry database and the application role (destructive)');
+  nameOption(command);
+  userOption(command);
+  dryRunOption(command);
+  example(command, 'tofu-registry-db drop --name opentofu_ci_1234 --user opentofu_ci_1234 --yes');
+  command.action((options: DropOptions, cmd: Command) =>
+    runCommand('drop', cmd, async (run) => {
+      const context = run.context({ database: options.name, user: options.user });
+      const { database, user } = context.settings;
+      if (!options.dryRun) await confirmDrop(run, database, user);
+      const result = await dropDatabaseAndRole(context, { dryRun: options.dryRun });
+      return {
+        json: { ...result },
+        render(output) {
+          const p = output.palette;
+          if (result.plannedSql !== undefined) return output.result(result.plannedSql);
+          output.result(result.databaseDropped ? `${p.success('✔')} Dropped database ${p.strong(database)}` : `${p.muted('-')} Database ${database} did not exist`);
+          if (result.roleDropped) output.result(`${p.success('✔')} Dropped role ${p.strong(user)}`);
+          else if (result.roleKept) output.result(`${p.warning('⚠')} Kept role ${p.strong(user)}: ${result.roleKept}`);
+          else output.result(`${p.muted('-')} Role ${user} did not exist`);
+        },
+      };
+    }),
+  );
 }

@@ -1,0 +1,117 @@
+import { connectAsAdmin, loggerOf, standbyError, type CoreContext } from './context.js';
+import { disconnect } from './connection.js';
+import { ConfigError } from './errors.js';
+import { quoteLiteral, RESERVED_DATABASES } from './identifiers.js';
+import { dropDatabaseSql, dropRoleSql, TERMINATE_SESSIONS_SQL } from './sql-builders.js';
+
+export interface DropOptions {
+  readonly dryRun?: boolean;
+}
+
+export interface DropResult {
+  readonly database: string;
+  readonly role: string;
+  readonly databaseDropped: boolean;
+  readonly roleDropped: boolean;
+  /** Why the role was kept, when it was. */
+  readonly roleKept?: string;
+  readonly plannedSql?: string;
+}
+
+interface DropFacts {
+  standby: boolean;
+  server_version: number;
+  database_exists: boolean;
+  role_exists: boolean;
+  role_is_superuser: boolean;
+  role_is_admin: boolean;
+  /** Databases other than the registry one in which the role owns objects (or which it owns). */
+  other_databases: string[];
+}
+
+const FACTS_SQL = `SELECT pg_is_in_recovery() AS standby,
+       current_setting('server_version_num')::int AS server_version,
+       EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS database_exists,
+       r.oid IS NOT NULL AS role_exists,
+       COALESCE(r.rolsuper, false) AS role_is_superuser,
+       COALESCE(r.rolname = current_user, false) AS role_is_admin,
+       COALESCE((SELECT array_agg(DISTINCT d.datname ORDER BY d.datname)
+                   FROM pg_shdepend s JOIN pg_database d ON d.oid = s.dbid
+                  WHERE s.refobjid = r.oid AND s.refclassid = 'pg_authid'::regclass AND s.deptype = 'o' AND d.datname <> $1)::text[], '{}')
+         || COALESCE((SELECT array_agg(datname ORDER BY datname) FROM pg_database
+                       WHERE datdba = r.oid AND datname <> $1)::text[], '{}') AS other_databases
+  FROM (SELECT 1) AS one LEFT JOIN pg_roles r ON r.rolname = $2`;
+
+/**
+ * `drop`: the registry database, then the application role. Refuses the system
+ * databases, a role that is a superuser or the admin itself, and a role that owns
+ * objects in other databases (dropping it would fail or take others' objects with it).
+ */
+export async function dropDatabaseAndRole(context: CoreContext, options: DropOptions = {}): Promise<DropResult> {
+  const logger = loggerOf(context);
+  const { database, user: role } = context.settings;
+  if (RESERVED_DATABASES.has(database) || database === context.settings.admin.database) {
+    throw new ConfigError(`Refusing to drop "${database}": it is a system or maintenance database.`, 'Use --name to name the registry database.', 'DROP_REFUSED');
+  }
+  const admin = await connectAsAdmin(context);
+  try {
+    logger.debug(FACTS_SQL);
+    const facts = (await admin.client.query<DropFacts>(FACTS_SQL, [database, role])).rows[0]!;
+    if (facts.standby) throw standbyError(admin);
+    let roleKept: string | undefined;
+    if (facts.role_exists && (facts.role_is_superuser || facts.role_is_admin)) {
+      throw new ConfigError(
+        `Refusing to drop role "${role}": it is ${facts.role_is_admin ? 'the admin role running this command' : 'a superuser'}, not an application role.`,
+        'Use --user to name the application role.',
+        'DROP_REFUSED',
+      );
+    }
+    if (facts.role_exists && facts.other_databases.length > 0) {
+      roleKept = `it owns objects in other databases: ${facts.other_databases.join(', ')}`;
+    }
+    const force = facts.server_version >= 130000;
+    const plan = [
+      ...(facts.database_exists && !force ? [TERMINATE_SESSIONS_SQL.replace('$1', quoteLiteral(database))] : []),
+      ...(facts.database_exists ? [dropDatabaseSql(database, force)] : []),
+      ...(facts.role_exists && !roleKept ? [dropRoleSql(role)] : []),
+    ];
+    if (options.dryRun) {
+      return {
+        database,
+        role,
+        databaseDropped: false,
+        roleDropped: false,
+        roleKept,
+        plannedSql: plan.length ? plan.map((s) => `${s};`).join('\n') : '-- nothing to drop',
+      };
+    }
+    if (facts.database_exists) {
+      logger.step(`Dropping database ${database}`);
+      if (!force) {
+        logger.debug(TERMINATE_SESSIONS_SQL);
+        await admin.client.query(TERMINATE_SESSIONS_SQL, [database]);
+      }
+      const sql = dropDatabaseSql(database, force);
+      logger.debug(sql);
+      await admin.client.query(sql);
+    }
+    let roleDropped = false;
+    if (facts.role_exists && !roleKept) {
+      logger.step(`Dropping role ${role}`);
+      const sql = dropRoleSql(role);
+      logger.debug(sql);
+      try {
+        await admin.client.query(sql);
+        roleDropped = true;
+      } catch (error) {
+        // 2BP01: the role still holds privileges somewhere (another database's grants).
+        if ((error as { code?: string }).code !== '2BP01') throw error;
+        roleKept = `it still holds privileges elsewhere: ${(error as { detail?: string }).detail ?? (error as Error).message}`;
+      }
+    }
+    if (roleKept) logger.warn(`Kept role "${role}": ${roleKept}.`);
+    return { database, role, databaseDropped: facts.database_exists, roleDropped, roleKept };
+  } finally {
+    await disconnect(admin);
+  }
+}
