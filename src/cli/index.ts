@@ -12,6 +12,7 @@ import { registerSetup } from './commands/setup.js';
 import { registerTestConnection } from './commands/test-connection.js';
 import { colorWanted, Output } from './output.js';
 import { reportError } from './run-command.js';
+import { exitOnInterrupt } from './signals.js';
 
 /** The program: only wiring. Each command lives in its own file under commands/. */
 export function buildProgram(): Command {
@@ -48,14 +49,7 @@ function wantsJson(argv: readonly string[]): boolean {
 }
 
 export async function main(argv: readonly string[] = process.argv): Promise<void> {
-  // Interrupted runs: every database step is transactional and the env file is written
-  // atomically, so stopping here leaves nothing half-done.
-  const onSignal = (signal: NodeJS.Signals) => {
-    process.stderr.write(`\nInterrupted (${signal}).\n`);
-    process.exit(signal === 'SIGINT' ? 130 : 143);
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  exitOnInterrupt();
 
   const program = buildProgram();
   try {
