@@ -215,10 +215,12 @@ export async function applyPendingMigrations(
       results.push({ version: file.version, name: file.name, fileName: file.fileName, outcome, durationMs: performance.now() - started });
     } catch (error) {
       await connection.client.query('ROLLBACK').catch(() => undefined);
+      const lockTimeout = error instanceof RegistryDbError ? error.sqlState === '55P03' : (error as { code?: string }).code === '55P03';
+      const blockers = lockTimeout ? await describeLockHolders(connection) : undefined;
       results.push({ version: file.version, name: file.name, fileName: file.fileName, outcome: 'failed', durationMs: performance.now() - started });
       results.push(...pending.slice(index + 1).map((f) => notExecuted(f)));
       const failure = error instanceof RegistryDbError ? error : migrationError(file, error);
-      throw new RegistryDbError(failure.errorClass, failure.code, failure.message, {
+      throw new RegistryDbError(failure.errorClass, failure.code, failure.message + (blockers ? ` Blocked by ${blockers}.` : ''), {
         hint: failure.hint,
         cause: failure.sqlState,
         data: { ...failure.data, results },
@@ -232,6 +234,23 @@ export async function applyPendingMigrations(
     upToDateCount: upToDateCount + results.filter((r) => r.outcome === 'skipped').length,
     dryRun: false,
   };
+}
+
+/** Who holds table locks in this database right now: named in a lock-timeout error. */
+async function describeLockHolders(connection: Connection): Promise<string | undefined> {
+  const sql = `SELECT DISTINCT l.pid, a.usename, a.state, l.relation::regclass::text AS relation, l.mode
+  FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+ WHERE l.locktype = 'relation' AND l.granted AND l.pid <> pg_backend_pid()
+   AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+   AND l.relation::regclass::text NOT LIKE 'pg\\_%'
+ ORDER BY l.pid LIMIT 5`;
+  try {
+    const { rows } = await connection.client.query<{ pid: number; usename: string; state: string; relation: string; mode: string }>(sql);
+    if (rows.length === 0) return undefined;
+    return rows.map((r) => `pid ${r.pid} (${r.usename}, ${r.state}) holding ${r.mode} on ${r.relation}`).join('; ');
+  } catch {
+    return undefined;
+  }
 }
 
 function notExecuted(file: MigrationFile): MigrationResult {
@@ -270,14 +289,16 @@ async function applyOneMigration(
     }
     return 'skipped'; // another runner applied it while we waited for the lock
   }
-  // The file, its bookkeeping row and the COMMIT travel in one round trip. The file
-  // comes first so that PostgreSQL's error position points into it; the newline ends
-  // a trailing `--` comment.
+  // The file and its bookkeeping row travel in one round trip; the file comes first so
+  // that PostgreSQL's error position points into it (the newline ends a trailing `--`
+  // comment). COMMIT is sent only after the client has seen the file succeed, so a
+  // runner killed mid-migration leaves an open transaction that the server rolls back.
   try {
-    await runQuery(connection, logger, `${file.sql}\n;\n${recordMigrationSql(file)};\nCOMMIT`);
+    await runQuery(connection, logger, `${file.sql}\n;\n${recordMigrationSql(file)}`);
   } catch (error) {
     throw migrationError(file, error);
   }
+  await runQuery(connection, logger, 'COMMIT');
   return 'applied';
 }
 

@@ -133,6 +133,7 @@ describe('tofu-registry-db create-db / migrate (built binary)', () => {
       expect(result.code).toBe(5);
       expect(result.stderr).toContain('Gave up waiting for a lock');
       expect(result.stderr).toContain('55P03');
+      expect(result.stderr).toMatch(/Blocked by pid \d+ \(postgres, idle in transaction\) holding AccessShareLock on modules/);
       expect(elapsed).toBeLessThan(15_000);
     } finally {
       await blocker.query('ROLLBACK');

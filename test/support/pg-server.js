@@ -110,7 +110,7 @@ export async function startServer(options = {}) {
             const text = chunk.toString();
             log += text;
             appendFileSync(logFile, text);
-            if (text.includes('ready to accept connections')) {
+            if (/ready to accept (read-only )?connections/.test(text)) {
                 clearTimeout(timer);
                 resolve();
             }
