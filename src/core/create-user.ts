@@ -92,6 +92,7 @@ interface Facts {
   admin_has_admin_option: boolean;
   role_owns: string[];
   role_member_of: string[];
+  foreign_objects: string[];
 }
 
 const FACTS_SQL = `SELECT current_setting('server_version_num')::int AS server_version,
@@ -111,7 +112,10 @@ const FACTS_SQL = `SELECT current_setting('server_version_num')::int AS server_v
              UNION ALL SELECT 'schema ' || n.nspname WHERE n.nspowner = r.oid
              UNION ALL SELECT c.relname::text FROM pg_class c WHERE c.relnamespace = n.oid AND c.relowner = r.oid AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
              ORDER BY 1) AS role_owns,
-       ARRAY(SELECT m.roleid::regrole::text FROM pg_auth_members m WHERE m.member = r.oid ORDER BY 1) AS role_member_of
+       ARRAY(SELECT m.roleid::regrole::text FROM pg_auth_members m WHERE m.member = r.oid ORDER BY 1) AS role_member_of,
+       ARRAY(SELECT format('%s (owner %s)', c.relname, pg_get_userbyid(c.relowner)) FROM pg_class c
+              WHERE c.relnamespace = n.oid AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND NOT pg_has_role(current_user, c.relowner, 'USAGE')
+              ORDER BY 1) AS foreign_objects
   FROM pg_roles a
  CROSS JOIN pg_database d
   LEFT JOIN pg_namespace n ON n.nspname = '${SCHEMA}'
@@ -448,18 +452,24 @@ export async function createUser(context: CoreContext, options: CreateUserOption
       }
     }
     logger.step(`Granting privileges on ${database}`);
-    for (const sql of grantStatements) await execute(connection, logger, sql);
+    const grantFailure = (detail: string) =>
+      new RegistryDbError('auth', 'GRANT_INCOMPLETE', `Role "${admin}" could not give role "${role}" every privilege it needs: ${detail}. Nothing was changed.`, {
+        hint: 'Run create-user as the owner of those objects (the role that ran the migrations) or as a superuser.',
+        cause: '42501',
+      });
+    const notOwned = facts.foreign_objects.length > 0 ? ` (not owned by "${admin}": ${facts.foreign_objects.join(', ')})` : '';
+    for (const sql of grantStatements) {
+      try {
+        await execute(connection, logger, sql);
+      } catch (error) {
+        if (sqlStateOf(error) === '42501') throw grantFailure(`${(error as Error).message}${notOwned}`);
+        throw error;
+      }
+    }
     const check = (await execute(connection, logger, GRANT_CHECK_SQL, [role])).rows[0] as GrantCheck;
     const missing = [...check.tables_missing, ...check.sequences_missing];
     if (!check.can_connect || !check.schema_usage || missing.length > 0) {
-      throw new RegistryDbError(
-        'auth',
-        'GRANT_INCOMPLETE',
-        `Role "${admin}" could not give role "${role}" every privilege it needs` +
-          (missing.length > 0 ? ` on ${missing.join(', ')}` : ` on database "${database}" or schema "${SCHEMA}"`) +
-          '. Nothing was changed.',
-        { hint: `Run create-user as the owner of those objects (the role that ran the migrations) or as a superuser.`, cause: '42501' },
-      );
+      throw grantFailure(missing.length > 0 ? `missing on ${missing.join(', ')}` : `missing on database "${database}" or schema "${SCHEMA}"`);
     }
     const warnings = [...plan.warnings];
     if (check.can_create_in_database) warnings.push(`Role "${role}" may still create schemas in database "${database}" (granted to PUBLIC or a role it belongs to).`);
