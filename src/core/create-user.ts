@@ -2,7 +2,7 @@ import { CONNECTION_VARIABLES, VARIABLES, readEnvFile, type Settings } from './c
 import { connect, disconnect, type Connection } from './connection.js';
 import { assertPrimary, connectAsAdmin, loggerOf, type CoreContext } from './context.js';
 import { ConfigError, RegistryDbError } from './errors.js';
-import { checkEnvFileWritable, planEnvFileUpdate, prepareEnvFileUpdate, type PreparedEnvFileUpdate } from './env-file.js';
+import { checkEnvFileWritable, planEnvFileUpdate, prepareEnvFileUpdate, type EnvFileUpdateResult, type PreparedEnvFileUpdate } from './env-file.js';
 import { describe } from './identifiers.js';
 import type { Logger } from './logger.js';
 import { generateAppPassword } from './password.js';
@@ -334,6 +334,94 @@ async function commitHappened(error: unknown, settings: Settings, password: stri
   }
 }
 
+function checkRoleName(settings: Settings): void {
+  const role = settings.user;
+  const reserved = reservedRoleNameProblem(role);
+  if (reserved) throw new ConfigError(`The application role ${describe(role)} ${reserved}.`, 'Choose another name with --user (or TOFU_REGISTRY_DB_USER).');
+  if (role === settings.admin.user) {
+    throw new ConfigError(
+      `The application role and the admin role are both "${role}".`,
+      'The application role must be a separate, least-privilege role: choose another --user (or TOFU_REGISTRY_DB_USER).',
+    );
+  }
+}
+
+const ENV_HEADER = 'Written by tofu-registry-db create-user: the application role and how to reach the registry database.';
+
+function envFileSummary(result: EnvFileUpdateResult, extraWarnings: readonly string[]): CreateUserEnvFile {
+  const { path, written, created, addedKeys, changedKeys, warnings } = result;
+  return { path, written, created, addedKeys, changedKeys, warnings: [...warnings, ...extraWarnings] };
+}
+
+/** Runs the grants, then proves the end state: a privilege the admin could not give fails the run (exit 4). */
+async function applyGrants(
+  connection: Connection,
+  logger: Logger,
+  settings: Settings,
+  statements: readonly string[],
+  foreignObjects: readonly string[],
+): Promise<GrantCheck> {
+  const admin = settings.admin.user;
+  const failure = (detail: string) =>
+    new RegistryDbError('auth', 'GRANT_INCOMPLETE', `Role "${admin}" could not give role "${settings.user}" every privilege it needs: ${detail}. Nothing was changed.`, {
+      hint: 'Run create-user as the owner of those objects (the role that ran the migrations) or as a superuser.',
+      cause: '42501',
+    });
+  const notOwned = foreignObjects.length > 0 ? ` (not owned by "${admin}": ${foreignObjects.join(', ')})` : '';
+  for (const sql of statements) {
+    await execute(connection, logger, sql).catch((error: unknown) => {
+      throw sqlStateOf(error) === '42501' ? failure(`${(error as Error).message}${notOwned}`) : error;
+    });
+  }
+  const check = (await execute(connection, logger, GRANT_CHECK_SQL, [settings.user])).rows[0] as GrantCheck;
+  const missing = [...check.tables_missing, ...check.sequences_missing];
+  if (missing.length > 0) throw failure(`missing on ${missing.join(', ')}`);
+  if (!check.can_connect || !check.schema_usage) throw failure(`missing on database "${settings.database}" or schema "${SCHEMA}"`);
+  return check;
+}
+
+/** CREATE that the role still has through PUBLIC or another role, which create-user could not take back. */
+function leftoverCreateWarnings(settings: Settings, check: GrantCheck, planWarnings: readonly string[]): string[] {
+  const role = settings.user;
+  const warnings: string[] = [];
+  if (check.can_create_in_database) {
+    warnings.push(`Role "${role}" may still create schemas in database "${settings.database}" (granted to PUBLIC or a role it belongs to).`);
+  }
+  if (check.can_create_in_schema && !planWarnings.some((w) => w.includes('REVOKE CREATE ON SCHEMA'))) {
+    warnings.push(`Role "${role}" may still create objects in schema "${SCHEMA}" (granted to PUBLIC or a role it belongs to).`);
+  }
+  return warnings;
+}
+
+/**
+ * COMMIT, with the env file already renamed into place. If COMMIT fails and the change
+ * did not happen, the previous env file is put back; if it did, the new one stays.
+ */
+async function commitAlongsideEnvFile(
+  connection: Connection,
+  logger: Logger,
+  settings: Settings,
+  prepared: PreparedEnvFileUpdate | undefined,
+  password: string | undefined,
+): Promise<string[]> {
+  try {
+    await execute(connection, logger, 'COMMIT');
+    return [];
+  } catch (error) {
+    const happened = await commitHappened(error, settings, password);
+    if (happened === true) return ['The answer to COMMIT was lost, but logging in with the new password proved that the change was made.'];
+    if (happened === false) await prepared?.restore();
+    const failure = toRegistryDbError(error, { action: 'Committing the role change', database: settings.database, user: settings.admin.user });
+    throw new RegistryDbError(failure.errorClass, failure.code, failure.message, {
+      cause: failure.sqlState,
+      hint:
+        happened === false
+          ? 'The role change was rolled back and the env file restored: nothing was changed. Run create-user again.'
+          : 'It is unknown whether the change was made; the env file holds the new credentials. Run create-user again (with --rotate-password if they do not work).',
+    });
+  }
+}
+
 /**
  * `create-user`: the least-privilege application role, its password (as a client-side
  * SCRAM verifier) and the env file. One admin connection to the registry database does
@@ -343,21 +431,11 @@ async function commitHappened(error: unknown, settings: Settings, password: stri
 export async function createUser(context: CoreContext, options: CreateUserOptions = {}): Promise<CreateUserResult> {
   const { settings } = context;
   const logger = loggerOf(context);
-  const role = settings.user;
-  const database = settings.database;
+  const { user: role, database } = settings;
   const writeEnv = options.writeEnv !== false;
-
-  const reserved = reservedRoleNameProblem(role);
-  if (reserved) throw new ConfigError(`The application role ${describe(role)} ${reserved}.`, 'Choose another name with --user (or TOFU_REGISTRY_DB_USER).');
-  if (role === settings.admin.user) {
-    throw new ConfigError(
-      `The application role and the admin role are both "${role}".`,
-      'The application role must be a separate, least-privilege role: choose another --user (or TOFU_REGISTRY_DB_USER).',
-    );
-  }
+  checkRoleName(settings);
   // Before connecting: an env file that cannot be written is a usage error, and nothing has changed yet.
   if (writeEnv) await checkEnvFileWritable(settings.envFile);
-  const inFile = writeEnv ? (readEnvFile(settings.envFile) ?? {}) : {};
 
   const connection = await connectAsAdmin(context, database);
   const serverWarnings: string[] = [];
@@ -378,15 +456,13 @@ export async function createUser(context: CoreContext, options: CreateUserOption
     await execute(connection, logger, 'SELECT pg_advisory_xact_lock($1, hashtext($2))', [CREATE_USER_LOCK_CLASS, role]);
     const facts = (await execute(connection, logger, FACTS_SQL, [role])).rows[0] as Facts;
     const plan = planRoleChange(facts, settings, { ...options, writeEnv });
-    const admin = settings.admin.user;
     const grantStatements = appRoleGrantsSql({
       database,
       schema: SCHEMA,
       role,
-      owner: admin,
+      owner: settings.admin.user,
       revokeCreateOnSchemaFromPublic: plan.revokeCreateOnSchemaFromPublic,
     });
-
     const roleStatement = (verifier: string): string | undefined =>
       plan.create
         ? createRoleSql(role, verifier)
@@ -394,34 +470,30 @@ export async function createUser(context: CoreContext, options: CreateUserOption
           ? alterRoleSql(role, { attributes: plan.attributeFixes, verifier: plan.newPassword ? verifier : undefined })
           : undefined;
 
-    let storedVerifier: string | null | undefined;
-    if (writeEnv && !plan.newPassword && facts.admin_superuser) {
-      // Only superusers may read pg_authid: others cannot check the env file's password.
-      storedVerifier = (await execute(connection, logger, 'SELECT rolpassword FROM pg_authid WHERE rolname = $1', [role])).rows[0]?.rolpassword ?? null;
+    // Read under the lock, so a concurrent run's write is seen.
+    const inFile = writeEnv ? (readEnvFile(settings.envFile) ?? {}) : {};
+    let envWarnings: string[] = [];
+    if (writeEnv && !plan.newPassword) {
+      // Only superusers may read pg_authid; for others the env file's password goes unchecked.
+      const stored = facts.admin_superuser
+        ? (((await execute(connection, logger, 'SELECT rolpassword FROM pg_authid WHERE rolname = $1', [role])).rows[0]?.rolpassword as string | null) ?? null)
+        : undefined;
+      envWarnings = envFileWarnings(settings, inFile, stored);
     }
-    const envWarnings = writeEnv && !plan.newPassword ? envFileWarnings(settings, inFile, storedVerifier) : [];
-    const headerComment = 'Written by tofu-registry-db create-user: the application role and how to reach the registry database.';
 
     if (options.dryRun) {
       await execute(connection, logger, 'ROLLBACK');
       inTransaction = false;
       const statements = [roleStatement(`SCRAM-SHA-256$${REDACTED}`), ...grantStatements].filter((s): s is string => s !== undefined);
       const plannedEnv = writeEnv
-        ? await planEnvFileUpdate(settings.envFile, envFileValues(settings, inFile, plan.newPassword ? REDACTED : undefined), { headerComment })
+        ? await planEnvFileUpdate(settings.envFile, envFileValues(settings, inFile, plan.newPassword ? REDACTED : undefined), { headerComment: ENV_HEADER })
         : undefined;
       return {
         role,
         database,
         created: false,
         passwordChanged: false,
-        envFile: plannedEnv && {
-          path: plannedEnv.path,
-          written: false,
-          created: plannedEnv.created,
-          addedKeys: plannedEnv.addedKeys,
-          changedKeys: plannedEnv.changedKeys,
-          warnings: [...plannedEnv.warnings, ...envWarnings],
-        },
+        envFile: plannedEnv && envFileSummary({ ...plannedEnv, written: false }, envWarnings),
         grants: describeGrants(settings),
         warnings: plan.warnings,
         plannedSql: redactSecrets(['BEGIN;', ...statements.map((s) => `${s};`), 'COMMIT;'].join('\n')),
@@ -438,87 +510,30 @@ export async function createUser(context: CoreContext, options: CreateUserOption
     }
     if (writeEnv) {
       // Written to a temporary file now, renamed into place only once the role change has succeeded.
-      prepared = await prepareEnvFileUpdate(settings.envFile, envFileValues(settings, inFile, password), { headerComment });
+      prepared = await prepareEnvFileUpdate(settings.envFile, envFileValues(settings, inFile, password), { headerComment: ENV_HEADER });
     }
-
     const statement = roleStatement(verifier);
     if (statement) {
       logger.step(plan.create ? `Creating role ${role}` : `Updating role ${role}`);
-      try {
-        await execute(connection, logger, statement);
-      } catch (error) {
-        if (!plan.create && sqlStateOf(error) === '42501') throw roleNotManageable(settings, facts.server_version, (error as Error).message);
-        throw error;
-      }
+      await execute(connection, logger, statement).catch((error: unknown) => {
+        throw !plan.create && sqlStateOf(error) === '42501' ? roleNotManageable(settings, facts.server_version, (error as Error).message) : error;
+      });
     }
     logger.step(`Granting privileges on ${database}`);
-    const grantFailure = (detail: string) =>
-      new RegistryDbError('auth', 'GRANT_INCOMPLETE', `Role "${admin}" could not give role "${role}" every privilege it needs: ${detail}. Nothing was changed.`, {
-        hint: 'Run create-user as the owner of those objects (the role that ran the migrations) or as a superuser.',
-        cause: '42501',
-      });
-    const notOwned = facts.foreign_objects.length > 0 ? ` (not owned by "${admin}": ${facts.foreign_objects.join(', ')})` : '';
-    for (const sql of grantStatements) {
-      try {
-        await execute(connection, logger, sql);
-      } catch (error) {
-        if (sqlStateOf(error) === '42501') throw grantFailure(`${(error as Error).message}${notOwned}`);
-        throw error;
-      }
-    }
-    const check = (await execute(connection, logger, GRANT_CHECK_SQL, [role])).rows[0] as GrantCheck;
-    const missing = [...check.tables_missing, ...check.sequences_missing];
-    if (!check.can_connect || !check.schema_usage || missing.length > 0) {
-      throw grantFailure(missing.length > 0 ? `missing on ${missing.join(', ')}` : `missing on database "${database}" or schema "${SCHEMA}"`);
-    }
-    const warnings = [...plan.warnings];
-    if (check.can_create_in_database) warnings.push(`Role "${role}" may still create schemas in database "${database}" (granted to PUBLIC or a role it belongs to).`);
-    if (check.can_create_in_schema && !warnings.some((w) => w.includes('REVOKE CREATE ON SCHEMA'))) {
-      warnings.push(`Role "${role}" may still create objects in schema "${SCHEMA}" (granted to PUBLIC or a role it belongs to).`);
-    }
+    const check = await applyGrants(connection, logger, settings, grantStatements, facts.foreign_objects);
+    const warnings = [...plan.warnings, ...leftoverCreateWarnings(settings, check, plan.warnings)];
 
-    if (prepared) {
-      logger.step(`Writing ${prepared.result.path}`);
-      await prepared.commit();
-    }
-    try {
-      await execute(connection, logger, 'COMMIT');
-      inTransaction = false;
-    } catch (error) {
-      inTransaction = false;
-      const happened = await commitHappened(error, settings, password);
-      if (happened === true) {
-        warnings.push('The answer to COMMIT was lost, but logging in with the new password proved that the change was made.');
-      } else {
-        if (happened === false) await prepared?.restore();
-        const failure = toRegistryDbError(error, { action: 'Committing the role change', database, user: admin });
-        throw new RegistryDbError(failure.errorClass, failure.code, failure.message, {
-          cause: failure.sqlState,
-          hint:
-            happened === false
-              ? 'The role change was rolled back and the env file restored: nothing was changed. Run create-user again.'
-              : 'It is unknown whether the change was made; the env file holds the new credentials. Run create-user again (with --rotate-password if they do not work).',
-        });
-      }
-    }
+    if (prepared) logger.step(`Writing ${prepared.result.path}`);
+    await prepared?.commit();
+    inTransaction = false;
+    warnings.push(...(await commitAlongsideEnvFile(connection, logger, settings, prepared, password)));
     return {
       role,
       database,
       created: plan.create,
       passwordChanged: plan.newPassword,
       ...(password !== undefined ? { password } : {}),
-      ...(prepared
-        ? {
-            envFile: {
-              path: prepared.result.path,
-              written: prepared.result.written,
-              created: prepared.result.created,
-              addedKeys: prepared.result.addedKeys,
-              changedKeys: prepared.result.changedKeys,
-              warnings: [...prepared.result.warnings, ...envWarnings],
-            },
-          }
-        : {}),
+      ...(prepared ? { envFile: envFileSummary(prepared.result, envWarnings) } : {}),
       grants: describeGrants(settings, check),
       warnings: [...warnings, ...serverWarnings],
     };

@@ -31,6 +31,16 @@ async function loginOutcome(role: string, password: string, database: string): P
   }
 }
 
+/**
+ * The server's databases and roles, minus those that tests in other workers create meanwhile
+ * (uniqueName puts the worker's pid in every name).
+ */
+async function inventory(): Promise<{ databases: string[]; roles: string[] }> {
+  const ours = (name: string) => !/_\d+_\d+_[a-z0-9]+$/.test(name) || name.includes(`_${process.pid}_`);
+  const { databases, roles } = await serverInventory();
+  return { databases: databases.filter(ours), roles: roles.filter(ours) };
+}
+
 interface Setup {
   readonly database: string;
   readonly role: string;
@@ -195,7 +205,7 @@ describe('tofu-registry-db create-user (the built binary)', () => {
   // `--env-file` argument anywhere on its command line (see the report to the lead).
   test('bad input exits 2 and changes nothing: hostile role names, an env file that is a folder or in a missing folder', async () => {
     const s = await setup();
-    const before = await serverInventory();
+    const before = await inventory();
     for (const role of ['x"; DROP ROLE postgres; --', "app' SUPERUSER", 'a'.repeat(64), 'pg_sneaky']) {
       const run = await s.cli('create-user', '--name', s.database, '--user', role);
       expect({ role, code: run.code }).toEqual({ role, code: 2 });
@@ -214,7 +224,7 @@ describe('tofu-registry-db create-user (the built binary)', () => {
     expect(missingFolder.code).toBe(2);
     expect(missingFolder.stderr).toContain('does not exist');
 
-    expect(await serverInventory()).toEqual(before);
+    expect(await inventory()).toEqual(before);
     expect(readdirSync(s.dir)).toEqual(['.env']);
     await dropDatabaseAndRole(s.database);
   });
