@@ -12,6 +12,11 @@ export function registerSecret(value: string | undefined): void {
   if (value && value.length >= 4) secrets.add(value);
 }
 
+/** Stops masking a secret that the operator asked to see (create-user --show-password). */
+export function revealSecret(value: string): void {
+  secrets.delete(value);
+}
+
 /** Masks registered secrets, passwords in connection URLs and SCRAM/MD5 verifiers. */
 export function redactSecrets(text: string): string {
   let result = text;

@@ -1,9 +1,108 @@
 import type { Command } from 'commander';
+import { createUser, type CreateUserResult } from '../../core/create-user.js';
+import { ConfigError, InterruptedError, RegistryDbError } from '../../core/errors.js';
+import { revealSecret } from '../../core/redact.js';
+import { dryRunOption, example, nameOption, userOption } from '../options.js';
+import type { Output } from '../output.js';
+import { runCommand } from '../run-command.js';
 
-// Placeholder: replaced by the real command (see the issue for 'create-user').
-export function registerCreateUser(program: Command): void {
-  program.command('create-user').description('(not implemented yet)').action(() => {
-    process.stderr.write('create-user: not implemented yet\n');
-    process.exitCode = 1;
+interface CreateUserCommandOptions {
+  readonly name?: string;
+  readonly user?: string;
+  readonly rotatePassword?: boolean;
+  readonly showPassword?: boolean;
+  readonly writeEnv: boolean;
+  readonly dryRun?: boolean;
+}
+
+/** A rotation breaks every client still using the old password: asked on a terminal, --yes elsewhere. */
+async function confirmRotation(role: string, interactive: boolean, yes: boolean): Promise<void> {
+  if (yes) return;
+  if (!interactive) {
+    throw new ConfigError(
+      `--rotate-password replaces the password of role "${role}", which running clients may still use.`,
+      'Confirm with --yes (or -y).',
+      'CONFIRMATION_REQUIRED',
+    );
+  }
+  const { confirm } = await import('@inquirer/prompts');
+  const confirmed = await confirm(
+    { message: `Give role "${role}" a new password? The old one stops working at once.`, default: false },
+    { output: process.stderr },
+  ).catch((error: unknown) => {
+    throw (error as Error)?.name === 'ExitPromptError' ? new InterruptedError('the confirmation prompt') : error;
   });
+  if (!confirmed) throw new RegistryDbError('usage', 'CANCELLED', 'Cancelled: the password was not rotated.');
+}
+
+function renderCreateUser(output: Output, result: CreateUserResult, showPassword: boolean): void {
+  const p = output.palette;
+  const ok = p.success('✔');
+  const env = result.envFile;
+  if (result.plannedSql !== undefined) {
+    output.result(result.plannedSql);
+    if (env) {
+      const keys = [...env.addedKeys, ...env.changedKeys];
+      output.result(`-- env file ${env.path}: ${keys.length ? `would ${env.created ? 'be created with' : 'set'} ${keys.join(', ')}` : 'up to date'}`);
+    }
+  } else {
+    output.result(
+      result.created
+        ? `${ok} Created role ${p.strong(result.role)}`
+        : result.passwordChanged
+          ? `${ok} Rotated the password of role ${p.strong(result.role)}`
+          : `${ok} Role ${p.strong(result.role)} already exists; its password is unchanged`,
+    );
+    output.result(`${ok} Privileges of ${p.strong(result.role)} on ${p.strong(result.database)}:`);
+    for (const grant of result.grants) output.result(`    ${grant}`);
+    if (env) {
+      const keys = [...env.addedKeys, ...env.changedKeys];
+      output.result(
+        env.written
+          ? `${ok} ${env.created ? 'Created' : 'Updated'} ${env.path}: ${keys.join(', ')}`
+          : `${ok} ${env.path} is up to date`,
+      );
+    } else {
+      output.result(`${p.muted('-')} Env file left alone (--no-write-env)`);
+    }
+    if (showPassword && result.password !== undefined) output.result(`Password: ${result.password}`);
+  }
+  for (const warning of [...result.warnings, ...(env?.warnings ?? [])]) output.warn(warning);
+}
+
+export function registerCreateUser(program: Command): void {
+  const command = program
+    .command('create-user')
+    .description('create the least-privilege application role and write its credentials into the env file (as the admin role)');
+  nameOption(command);
+  userOption(command);
+  command
+    .option('--rotate-password', 'give an existing role a new password and write it back (asks on a terminal; --yes elsewhere)')
+    .option('--show-password', 'also print the password')
+    .option('--no-write-env', 'leave the env file alone (the password then appears in --json output only)');
+  dryRunOption(command);
+  example(command, 'tofu-registry-db create-user --user opentofu_user --env-file ./.env', 'tofu-registry-db create-user --rotate-password --yes');
+  command.action((options: CreateUserCommandOptions, cmd: Command) =>
+    runCommand('create-user', cmd, async (run) => {
+      const context = run.context({ database: options.name, user: options.user });
+      const json = Boolean(run.globals.json);
+      const showPassword = Boolean(options.showPassword);
+      if (options.rotatePassword && !options.dryRun) {
+        await confirmRotation(context.settings.user, run.interactive, Boolean(run.globals.yes));
+      }
+      const result = await createUser(context, {
+        rotatePassword: options.rotatePassword,
+        writeEnv: options.writeEnv,
+        dryRun: options.dryRun,
+        passwordKept: json || showPassword,
+      });
+      const printPassword = result.password !== undefined && (showPassword || (json && !options.writeEnv));
+      if (printPassword) revealSecret(result.password!);
+      const { password, plannedSql, ...rest } = result;
+      return {
+        json: { ...rest, ...(printPassword ? { password } : {}), ...(plannedSql !== undefined ? { sql: plannedSql } : {}) },
+        render: (output) => renderCreateUser(output, result, showPassword),
+      };
+    }),
+  );
 }

@@ -1,0 +1,53 @@
+import { createHash, createHmac } from 'node:crypto';
+import { parseScramVerifier, scramSha256Verifier, scramVerifierMatches } from '../../src/core/scram.js';
+
+/** RFC 7677, section 3: the published SCRAM-SHA-256 exchange for user "user", password "pencil". */
+const RFC7677 = {
+  password: 'pencil',
+  salt: 'W22ZaJ0SNY7soEsUEjb6gQ==',
+  iterations: 4096,
+  authMessage:
+    'n=user,r=rOprNGfwEbeRWgbNEkqO,' +
+    'r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096,' +
+    'c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0',
+  clientProof: 'dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=',
+  serverSignature: '6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=',
+};
+
+describe('scramSha256Verifier', () => {
+  test('has the shape PostgreSQL stores in rolpassword', () => {
+    const verifier = scramSha256Verifier('correct horse battery staple');
+    expect(verifier).toMatch(/^SCRAM-SHA-256\$4096:[A-Za-z0-9+/]{22}==\$[A-Za-z0-9+/]{43}=:[A-Za-z0-9+/]{43}=$/);
+    expect(parseScramVerifier(verifier)?.salt).toHaveLength(16);
+  });
+
+  test('a fresh random salt each time', () => {
+    expect(scramSha256Verifier('same')).not.toBe(scramSha256Verifier('same'));
+  });
+
+  test('matches the RFC 7677 test vector: the server signature and the client proof check out', () => {
+    const verifier = scramSha256Verifier(RFC7677.password, Buffer.from(RFC7677.salt, 'base64'), RFC7677.iterations);
+    const parsed = parseScramVerifier(verifier)!;
+    expect(verifier.startsWith(`SCRAM-SHA-256$4096:${RFC7677.salt}$`)).toBe(true);
+
+    const serverSignature = createHmac('sha256', parsed.serverKey).update(RFC7677.authMessage).digest('base64');
+    expect(serverSignature).toBe(RFC7677.serverSignature);
+
+    // ClientKey = ClientProof XOR HMAC(StoredKey, AuthMessage), and StoredKey must be SHA-256(ClientKey).
+    const clientSignature = createHmac('sha256', parsed.storedKey).update(RFC7677.authMessage).digest();
+    const proof = Buffer.from(RFC7677.clientProof, 'base64');
+    const clientKey = Buffer.from(proof.map((byte, i) => byte ^ clientSignature[i]!));
+    expect(createHash('sha256').update(clientKey).digest().equals(parsed.storedKey)).toBe(true);
+  });
+
+  test('scramVerifierMatches recognises the right password only', () => {
+    const verifier = scramSha256Verifier('s3cret-Password');
+    expect(scramVerifierMatches('s3cret-Password', verifier)).toBe(true);
+    expect(scramVerifierMatches('s3cret-password', verifier)).toBe(false);
+    expect(scramVerifierMatches('s3cret-Password', 'md5abcdef')).toBe(false);
+  });
+
+  test('refuses passwords it cannot SASLprep like the server would', () => {
+    expect(() => scramSha256Verifier('pässword')).toThrow(/ASCII/);
+  });
+});
