@@ -56,7 +56,7 @@ export function toRegistryDbError(error: unknown, context: ErrorContext = {}): R
     const mapped = new RegistryDbError(cls, id, `${prefix}${text}`, { hint, cause: code || undefined, data: Object.keys(data).length ? data : undefined });
     // Keep what the server or network said verbatim (non-enumerable, so never in toJSON):
     // test-connection shows it beside the remedy.
-    if (error instanceof Error) Object.defineProperty(mapped, 'cause', { value: error, enumerable: false, configurable: true });
+    if (typeof error === 'object' && error !== null) Object.defineProperty(mapped, 'cause', { value: error, enumerable: false, configurable: true });
     return mapped;
   };
 

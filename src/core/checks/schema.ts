@@ -13,18 +13,23 @@ function listed(names: readonly string[]): string {
 export async function checkSchema(state: CheckState): Promise<CheckOutcome> {
   const connection = state.connection!;
   const { database } = state.settings;
+  // The catalog, not to_regclass(): a table the role may not reach (no USAGE on the
+  // schema) still exists, and the privileges check is the one to say what is missing.
   const facts = await runQuery<{ table: string; present: boolean }>(
     connection,
     state.logger,
-    `SELECT t AS table, to_regclass(format('public.%I', t)) IS NOT NULL AS present FROM unnest($1::text[]) AS t`,
+    `SELECT t AS table, EXISTS (SELECT 1 FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relname = t AND c.relkind IN ('r', 'p')) AS present
+  FROM unnest($1::text[]) AS t`,
     [REGISTRY_TABLES],
   );
   const missingTables = facts.rows.filter((row) => !row.present).map((row) => row.table);
   const bookkeeping = await runQuery<{ present: boolean; readable: boolean }>(
     connection,
     state.logger,
-    `SELECT oid IS NOT NULL AS present, COALESCE(has_table_privilege(oid, 'SELECT'), false) AS readable
-  FROM (SELECT to_regclass('public.${MIGRATIONS_TABLE}') AS oid) AS bookkeeping`,
+    `SELECT count(c.oid) > 0 AS present,
+       COALESCE(bool_and(has_table_privilege(c.oid, 'SELECT')), false) AND has_schema_privilege('public', 'USAGE') AS readable
+  FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relname = $1`,
+    [MIGRATIONS_TABLE],
   );
   const { present: bookkept, readable } = bookkeeping.rows[0]!;
 
@@ -33,7 +38,7 @@ export async function checkSchema(state: CheckState): Promise<CheckOutcome> {
       hint: 'Run `tofu-registry-db migrate` (or `create-db`) as the admin to create them.',
     });
     return failed(failure, `look up tables ${listed(REGISTRY_TABLES)} in schema public of "${database}"`, {
-      answer: `to_regclass() found no ${listed(missingTables.map((t) => `public.${t}`))}`,
+      answer: `pg_class has no ${listed(missingTables.map((t) => `public.${t}`))}`,
       missingTables,
     });
   }
