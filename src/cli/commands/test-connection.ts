@@ -20,16 +20,17 @@ function formatDuration(ms: number): string {
 function renderCheck(output: Output, check: CheckResult): void {
   const p = output.palette;
   const name = check.name.padEnd(NAME_WIDTH);
+  const summary = check.summary.replace(/\.$/, ''); // the duration follows
   const duration = p.muted(`(${formatDuration(check.durationMs)})`);
   switch (check.status) {
     case 'pass':
-      output.result(`${p.success('✔')} ${name}  ${check.summary} ${duration}`);
+      output.result(`${p.success('✔')} ${name}  ${summary} ${duration}`);
       break;
     case 'warn':
-      output.result(`${p.warning('⚠')} ${name}  ${check.summary} ${duration}`);
+      output.result(`${p.warning('⚠')} ${name}  ${summary} ${duration}`);
       break;
     case 'fail':
-      output.result(`${p.error('✖')} ${p.strong(name)}  ${check.summary} ${duration}`);
+      output.result(`${p.error('✖')} ${p.strong(name)}  ${summary} ${duration}`);
       break;
     case 'skip':
       output.result(p.muted(`- ${name}  ${check.summary.startsWith('skipped') ? check.summary : `skipped, ${check.summary}`}`));
