@@ -6,7 +6,8 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
-import { CHECK_NAMES, testConnection, type CheckName, type TestConnectionResult } from '../../src/core/test-connection.js';
+import { connect, disconnect } from '../../src/core/connection.js';
+import { testConnection, type CheckName, type TestConnectionResult } from '../../src/core/test-connection.js';
 import { appRoleGrantsSql, provisionRegistry, type Registry } from '../support/app-role.js';
 import { adminEnv, contextFor, superClient, testServer } from '../support/fixtures.js';
 import { freePort, startServer, type TestServer } from '../support/pg-server.js';
@@ -211,8 +212,12 @@ describe('testConnection: TLS and pg_hba.conf', () => {
     }
   });
 
-  test('every result lists all ten checks in order', async () => {
-    const result = await testConnection(onTls.context({ TOFU_REGISTRY_DB_SSLMODE: 'require' }));
-    expect(result.checks.map((c) => c.name)).toEqual([...CHECK_NAMES]);
+  test('connect() agrees with the probe: verify-full by IP address still checks the address against the certificate', async () => {
+    const byAddress = onTls.context({ TOFU_REGISTRY_DB_SSLMODE: 'verify-full', TOFU_REGISTRY_DB_SSLROOTCERT: certs.caFile }).settings;
+    await expect(connect(byAddress, { role: 'app' })).rejects.toMatchObject({ code: 'TLS_VERIFY_FAILED', errorClass: 'unreachable' });
+    const byName = onTls.context({ TOFU_REGISTRY_DB_SSLMODE: 'verify-full', TOFU_REGISTRY_DB_SSLROOTCERT: certs.caFile, TOFU_REGISTRY_DB_HOST: 'localhost' }).settings;
+    const connection = await connect(byName, { role: 'app' });
+    expect(connection.tls).toMatchObject({ encrypted: true, certificateVerified: true, hostnameVerified: true });
+    await disconnect(connection);
   });
 });
