@@ -177,18 +177,20 @@ describe('privileges check', () => {
     );
     expect(outcome.status).toBe('warn');
     expect(outcome.failure).toBeUndefined();
-    expect(outcome.warnings?.map((w) => w.split(' — ')[0])).toEqual([
-      '"opentofu_user" has CREATEDB',
-      '"opentofu_user" has CREATEROLE',
-      '"opentofu_user" owns cache (it may ALTER or DROP them)',
-      '"opentofu_user" may CREATE in schema public (before PostgreSQL 15 every role may: REVOKE CREATE ON SCHEMA public FROM PUBLIC)',
-      '"opentofu_user" may CREATE schemas in the database',
+    expect(outcome.warnings).toEqual([
+      '"opentofu_user" has CREATEDB (fix: ALTER ROLE "opentofu_user" NOCREATEDB)',
+      '"opentofu_user" has CREATEROLE (fix: ALTER ROLE "opentofu_user" NOCREATEROLE)',
+      '"opentofu_user" owns cache, so it may ALTER or DROP them (fix: ALTER TABLE … OWNER TO the admin role)',
+      '"opentofu_user" may CREATE in schema public, as every role may before PostgreSQL 15 (fix: REVOKE CREATE ON SCHEMA public FROM PUBLIC, "opentofu_user")',
+      '"opentofu_user" may CREATE schemas in the database (fix: REVOKE CREATE ON DATABASE "opentofu" FROM PUBLIC, "opentofu_user")',
     ]);
   });
 
   test('a superuser: a single warning that says so', () => {
     const outcome = judgePrivileges({ ...facts, superuser: true, schemaCreate: true, databaseCreate: true, tables: [table('cache', { owned: true })] }, 'opentofu');
-    expect(outcome.warnings?.map((w) => w.split(' — ')[0])).toEqual(['"opentofu_user" is a superuser: it bypasses every permission check']);
+    expect(outcome.warnings).toEqual([
+      '"opentofu_user" is a superuser: it bypasses every permission check (fix: use a dedicated role, `tofu-registry-db create-user`, or ALTER ROLE "opentofu_user" NOSUPERUSER)',
+    ]);
   });
 
   test('the admin is checked for what the other commands need, not for excess', () => {

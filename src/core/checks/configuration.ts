@@ -47,9 +47,8 @@ export async function checkConfiguration(state: CheckState): Promise<CheckOutcom
   const warnings = settings.sslRootCert && !verifies
     ? [`${VARIABLES.sslRootCert} is set, but sslmode ${settings.sslMode} never verifies certificates: use verify-full to make use of it`]
     : [];
-  const where = settings.host.startsWith('/') ? `${settings.host} (port ${settings.port})` : `${settings.host}:${settings.port}`;
   return passed(
-    `${state.role === 'admin' ? 'admin' : 'application'} role "${state.user}" → ${where}, database "${settings.database}", sslmode ${settings.sslMode}, password ${password}`,
+    `settings valid; password ${password}${settings.envFileLoaded ? `; env file ${settings.envFile}` : ''}`,
     { ...details, password, migrations: state.files.length },
     warnings,
   );

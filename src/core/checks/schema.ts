@@ -113,17 +113,20 @@ function missingGrants(facts: PrivilegeFacts): string[] {
 }
 
 /** More than the API needs: each is something a leaked application password would also give away. */
-function excessPrivileges(facts: PrivilegeFacts): string[] {
+function excessPrivileges(facts: PrivilegeFacts, database: string): string[] {
+  const role = `"${facts.user}"`;
   const excess: string[] = [];
-  if (facts.superuser) excess.push(`"${facts.user}" is a superuser: it bypasses every permission check`);
-  if (facts.createdb) excess.push(`"${facts.user}" has CREATEDB`);
-  if (facts.createrole) excess.push(`"${facts.user}" has CREATEROLE`);
-  const owned = [...facts.tables, ...facts.sequences].filter((r) => r.owned).map((r) => r.name);
-  if (owned.length > 0 && !facts.superuser) excess.push(`"${facts.user}" owns ${listed(owned)} (it may ALTER or DROP them)`);
-  if (facts.schemaCreate && !facts.superuser) {
-    excess.push(`"${facts.user}" may CREATE in schema public (before PostgreSQL 15 every role may: REVOKE CREATE ON SCHEMA public FROM PUBLIC)`);
+  if (facts.superuser) {
+    return [`${role} is a superuser: it bypasses every permission check (fix: use a dedicated role, \`tofu-registry-db create-user\`, or ALTER ROLE ${role} NOSUPERUSER)`];
   }
-  if (facts.databaseCreate && !facts.superuser) excess.push(`"${facts.user}" may CREATE schemas in the database`);
+  if (facts.createdb) excess.push(`${role} has CREATEDB (fix: ALTER ROLE ${role} NOCREATEDB)`);
+  if (facts.createrole) excess.push(`${role} has CREATEROLE (fix: ALTER ROLE ${role} NOCREATEROLE)`);
+  const owned = [...facts.tables, ...facts.sequences].filter((r) => r.owned).map((r) => r.name);
+  if (owned.length > 0) excess.push(`${role} owns ${listed(owned)}, so it may ALTER or DROP them (fix: ALTER TABLE … OWNER TO the admin role)`);
+  if (facts.schemaCreate) {
+    excess.push(`${role} may CREATE in schema public, as every role may before PostgreSQL 15 (fix: REVOKE CREATE ON SCHEMA public FROM PUBLIC, ${role})`);
+  }
+  if (facts.databaseCreate) excess.push(`${role} may CREATE schemas in the database (fix: REVOKE CREATE ON DATABASE "${database}" FROM PUBLIC, ${role})`);
   return excess;
 }
 
@@ -165,13 +168,13 @@ export function judgePrivileges(facts: PrivilegeFacts, database: string): CheckO
   if (facts.role === 'admin') {
     return passed(`"${facts.user}" can read and write all ${counted}${facts.superuser ? ' (superuser)' : ''}`, details, adminGaps(facts));
   }
-  const excess = excessPrivileges(facts);
+  const excess = excessPrivileges(facts, database);
   return passed(
     excess.length > 0
       ? `"${facts.user}" can read and write all ${counted}, and has more than it needs`
       : `"${facts.user}" can read and write all ${counted}, and has nothing more`,
     { ...details, excess },
-    excess.map((e) => `${e} — least privilege: run \`tofu-registry-db create-user\` for a dedicated role`),
+    excess,
   );
 }
 
