@@ -14,3 +14,5 @@ export { migrate, getMigrationStatus } from './run-migrations.js';
 export type { MigrateCommandOptions, MigrationStatusResult } from './run-migrations.js';
 export type { MigrateResult, MigrationResult, MigrationStatus } from './migrate.js';
 export { waitForServer } from './wait-for-server.js';
+export { testConnection, configurationFailure, CHECK_NAMES } from './test-connection.js';
+export type { TestConnectionOptions, TestConnectionResult, CheckName, CheckResult, CheckStatus } from './test-connection.js';

@@ -1,4 +1,4 @@
-import { CHECK_NAMES, type CheckName, type CheckOutcome, type CheckResult, type CheckState, failed } from './checks/check.js';
+import { CHECK_NAMES, type CheckName, type CheckOutcome, type CheckResult, type CheckState, failed, isSqlState } from './checks/check.js';
 import { checkConfiguration } from './checks/configuration.js';
 import { checkDns, checkTcp, checkTls, isLoopback, tlsVerdict } from './checks/network.js';
 import { checkRoundTrip } from './checks/round-trip.js';
@@ -67,7 +67,7 @@ function toResult(name: CheckName, outcome: CheckOutcome, durationMs: number): C
             code: failure.code,
             message: failure.message,
             ...(failure.hint ? { hint: failure.hint } : {}),
-            ...(failure.sqlState ? { sqlstate: failure.sqlState } : {}),
+            ...(isSqlState(failure.sqlState) ? { sqlstate: failure.sqlState } : {}),
           },
         }
       : {}),

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { answerOf } from '../../src/core/checks/check.js';
+import { answerOf, isSqlState } from '../../src/core/checks/check.js';
 import { isLoopback, tlsVerdict, type TlsProbe, type TlsVerdictInput } from '../../src/core/checks/network.js';
 import { roundTripSteps } from '../../src/core/checks/round-trip.js';
 import { judgePrivileges, type PrivilegeFacts } from '../../src/core/checks/schema.js';
@@ -84,15 +84,17 @@ describe('tls check: libpq sslmode verdicts', () => {
     const certificate = { subject: 'CN=db', issuer: 'CN=db', validTo: 'never', selfSigned: true };
     const missing = verdict({ sslMode: 'verify-full', probe: { ...offered, verificationWanted: true, rootCertMissing: 'sslmode verify-full needs a root certificate, and /root/.postgresql/root.crt does not exist.', certificate } });
     expect(missing.failure?.code).toBe('TLS_ROOT_CERT_MISSING');
-    expect(missing.summary).toBe('the server certificate (CN=db; issued by itself) cannot be verified: sslmode verify-full needs a root certificate, and /root/.postgresql/root.crt does not exist.');
+    expect(missing.summary).toBe('The server certificate (CN=db; issued by itself) cannot be verified: sslmode verify-full needs a root certificate, and /root/.postgresql/root.crt does not exist.');
 
     const untrusted = verdict({ sslMode: 'verify-ca', probe: { ...verified, chainVerified: false, chainError: 'DEPTH_ZERO_SELF_SIGNED_CERT', certificate } });
     expect(untrusted.failure?.code).toBe('TLS_VERIFY_FAILED');
     expect(untrusted.failure?.sqlState).toBe('DEPTH_ZERO_SELF_SIGNED_CERT');
     expect(untrusted.details?.answer).toBe('OpenSSL: DEPTH_ZERO_SELF_SIGNED_CERT');
+    expect(untrusted.summary).toBe('The server certificate (CN=db; issued by itself) is not signed by a CA in /ca.pem (DEPTH_ZERO_SELF_SIGNED_CERT).');
 
-    const wrongName = verdict({ sslMode: 'verify-full', probe: { ...verified, hostnameError: "Hostname/IP does not match certificate's altnames" } });
+    const wrongName = verdict({ sslMode: 'verify-full', probe: { ...verified, certificate: { ...certificate, subjectAltName: 'DNS:other.example.com' }, hostnameError: "Hostname/IP does not match certificate's altnames" } });
     expect(wrongName.failure?.code).toBe('TLS_VERIFY_FAILED');
+    expect(wrongName.summary).toBe('The server certificate (CN=db; issued by itself) does not name db.example.com (it names DNS:other.example.com).');
     expect(wrongName.failure?.hint).toContain('verify-ca');
     // verify-ca does not look at the name.
     expect(verdict({ sslMode: 'verify-ca', probe: { ...verified, hostnameError: 'mismatch' } }).status).toBe('pass');
@@ -228,6 +230,15 @@ describe('configurationFailure', () => {
     expect(result.checks.map((c) => c.status)).toEqual(['fail', ...Array(9).fill('skip')]);
     expect(result.checks[0]!.error).toEqual({ code: 'CONFIG_INVALID', message: 'TOFU_REGISTRY_DB_PORT (environment) "x" is not a port number (1-65535).' });
     expect(result.checks[1]!.summary).toBe('skipped: configuration failed');
+  });
+});
+
+describe('isSqlState', () => {
+  test.each([
+    ['28P01', true], ['3D000', true], ['42501', true], ['XX000', true], ['HV000', true],
+    ['ECONNREFUSED', false], ['EPIPE', false], ['ENOTFOUND', false], ['DEPTH_ZERO_SELF_SIGNED_CERT', false], [undefined, false],
+  ] as const)('%s → %s', (code, expected) => {
+    expect(isSqlState(code)).toBe(expected);
   });
 });
 

@@ -89,12 +89,17 @@ export function failed(failure: RegistryDbError, tried: string, details: Record<
   };
 }
 
+/** A PostgreSQL SQLSTATE, as opposed to a Node error code (no SQLSTATE class starts with E). */
+export function isSqlState(code: string | undefined): code is string {
+  return code !== undefined && /^[0-9A-DF-Z][0-9A-Z]{4}$/.test(code);
+}
+
 /** What the server or the network said, verbatim, from the error the failure was mapped from. */
 export function answerOf(failure: RegistryDbError): string | undefined {
   const cause = failure.cause as { code?: unknown; message?: unknown; detail?: unknown } | undefined;
   if (!cause || typeof cause.message !== 'string' || cause.message === '') return undefined;
   const code = typeof cause.code === 'string' && cause.code !== '' ? cause.code : undefined;
-  const label = code === undefined ? '' : /^[0-9A-Z]{5}$/.test(code) ? `SQLSTATE ${code}: ` : `${code}: `;
+  const label = code === undefined ? '' : isSqlState(code) ? `SQLSTATE ${code}: ` : `${code}: `;
   const detail = typeof cause.detail === 'string' && cause.detail ? ` (DETAIL: ${cause.detail})` : '';
   return `${label}${cause.message}${detail}`;
 }

@@ -153,9 +153,9 @@ function describeCertificate(peer: PeerCertificate): NonNullable<TlsProbe['certi
 /**
  * Asks the server for TLS the way libpq does and completes a handshake without logging
  * in, so a TLS problem shows as one, apart from authentication. The chain and host name
- * are checked by hand (rejectUnauthorized off) to report every finding at once. Closing
- * right after the handshake is silent in the server log: PostgreSQL treats EOF after the
- * SSL exchange as a client that changed its mind.
+ * are checked by hand (rejectUnauthorized off) to report every finding at once. Leaving
+ * after the handshake is silent in the server log (checked at log_min_messages=debug1):
+ * PostgreSQL treats EOF after the SSL exchange as a client that changed its mind.
  */
 export async function probeTls(settings: Settings): Promise<TlsProbe> {
   let verificationWanted = false;
@@ -208,9 +208,28 @@ export async function probeTls(settings: Settings): Promise<TlsProbe> {
       certificate: peer?.subject ? describeCertificate(peer) : undefined,
     };
   } finally {
-    secure?.destroy();
+    await closeGracefully(secure ?? socket);
     socket.destroy();
   }
+}
+
+/**
+ * Ends the connection the polite way (TLS close_notify, then FIN) so the server sees a
+ * client that completed the handshake and left before sending a startup packet, which
+ * it does not log as an error; a reset in the middle of its handshake would be logged.
+ */
+function closeGracefully(stream: Socket | TLSSocket): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      stream.destroy();
+      resolve();
+    }, 1000);
+    stream.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    stream.end();
+  });
 }
 
 export interface TlsVerdictInput {
@@ -229,8 +248,8 @@ function tlsFailure(code: string, message: string, hint: string, cause?: string)
 
 function certificateText(probe: TlsProbe): string {
   const cert = probe.certificate;
-  if (!cert) return 'the server certificate';
-  return `the server certificate (${cert.subject}; issued by ${cert.selfSigned ? 'itself' : cert.issuer})`;
+  if (!cert) return 'The server certificate';
+  return `The server certificate (${cert.subject}; issued by ${cert.selfSigned ? 'itself' : cert.issuer})`;
 }
 
 /**
@@ -278,21 +297,25 @@ export function tlsVerdict(input: TlsVerdictInput): CheckOutcome {
         `${certificateText(probe)} cannot be verified: ${probe.rootCertMissing}`,
         'Set TOFU_REGISTRY_DB_SSLROOTCERT to the CA certificate that signed the server certificate (or "system" for public CAs), or use sslmode=require (encrypted, not verified).',
       );
-      return failed(failure, tried, { answer: `no root certificate to check ${certificateText(probe)} against`, ...offered });
+      return failed(failure, tried, { answer: 'no root certificate to check the server certificate against', ...offered });
     }
     if (!probe.chainVerified) {
-      const failure = toRegistryDbError(
-        Object.assign(new Error(`${certificateText(probe)} is not signed by a trusted CA (${probe.chainError ?? 'unverified'})`), { code: probe.chainError }),
-        { host: input.host, port: input.port, sslMode },
+      const failure = tlsFailure(
+        'TLS_VERIFY_FAILED',
+        `${certificateText(probe)} is not signed by a CA in ${probe.caSource} (${probe.chainError ?? 'not trusted'}).`,
+        'Set TOFU_REGISTRY_DB_SSLROOTCERT to the CA certificate that signed the server certificate (or "system" for public CAs), or use sslmode=require (encrypted, not verified).',
+        probe.chainError,
       );
       return failed(failure, tried, { answer: `OpenSSL: ${probe.chainError ?? 'certificate not trusted'}`, ...offered });
     }
     if (sslMode === 'verify-full' && probe.hostnameError) {
-      const failure = toRegistryDbError(Object.assign(new Error(probe.hostnameError), { code: 'ERR_TLS_CERT_ALTNAME_INVALID' }), {
-        host: input.host,
-        port: input.port,
-        sslMode,
-      });
+      const names = probe.certificate?.subjectAltName ? ` (it names ${probe.certificate.subjectAltName})` : '';
+      const failure = tlsFailure(
+        'TLS_VERIFY_FAILED',
+        `${certificateText(probe)} does not name ${input.host}${names}.`,
+        'Connect by a name the certificate was issued for (set TOFU_REGISTRY_DB_HOST to it), or use sslmode=verify-ca (chain checked, host name not).',
+        'ERR_TLS_CERT_ALTNAME_INVALID',
+      );
       return failed(failure, tried, { answer: probe.hostnameError, ...offered });
     }
   }
