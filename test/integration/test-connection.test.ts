@@ -293,6 +293,32 @@ describe('testConnection against the test server', () => {
     expect(JSON.stringify(result)).not.toContain('not-the-admin-password');
   });
 
+  test('--admin without any admin password: authentication names the variables to set, exit 2', async () => {
+    const env = { ...registry.env, TOFU_REGISTRY_DB_ADMIN_PASSWORD: undefined, PGPASSWORD: undefined, PGPASSFILE: '/nonexistent/pgpass' };
+    const previous = process.env.PGPASSFILE;
+    process.env.PGPASSFILE = '/nonexistent/pgpass'; // the pgpass lookup reads the process environment
+    try {
+      const result = await testConnection(contextFor(env), { admin: true });
+      const auth = expectFailureAt(result, 'authentication', 2);
+      expect(auth.error?.code).toBe('PASSWORD_MISSING');
+      expect(auth.error?.hint).toContain('TOFU_REGISTRY_DB_ADMIN_PASSWORD');
+      expect(auth.details?.tried).toContain('password from ~/.pgpass or a prompt, if the server asks');
+    } finally {
+      if (previous === undefined) delete process.env.PGPASSFILE;
+      else process.env.PGPASSFILE = previous;
+    }
+  });
+
+  test('every connection is closed afterwards, on success and on failure', async () => {
+    await testConnection(registry.context());
+    await testConnection(registry.context(), { admin: true });
+    await testConnection(registry.context({ TOFU_REGISTRY_DB_NAME: uniqueName('nodb') }));
+    const sessions = await withSuperClient('postgres', async (c) =>
+      (await c.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'tofu-registry-db' AND datname = $1`, [registry.database])).rows[0].n,
+    );
+    expect(sessions).toBe(0);
+  });
+
   test('--admin before create-db: the registry database is missing, exit 5', async () => {
     const missing = uniqueName('nodb');
     const result = await testConnection(contextFor(adminEnv({ TOFU_REGISTRY_DB_NAME: missing })), { admin: true });
