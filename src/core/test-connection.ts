@@ -1,6 +1,7 @@
 import { CHECK_NAMES, type CheckName, type CheckOutcome, type CheckResult, type CheckState, failed, isSqlState } from './checks/check.js';
 import { checkConfiguration } from './checks/configuration.js';
-import { checkDns, checkTcp, checkTls, isLoopback, tlsVerdict } from './checks/network.js';
+import { checkDns, checkTcp, isLoopback } from './checks/network.js';
+import { checkTls, tlsVerdict } from './checks/tls.js';
 import { checkRoundTrip } from './checks/round-trip.js';
 import { checkPrivileges, checkSchema } from './checks/schema.js';
 import { checkAuthentication, checkDatabase, checkServer } from './checks/session.js';

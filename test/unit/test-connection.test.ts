@@ -1,7 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { answerOf, isSqlState } from '../../src/core/checks/check.js';
-import { isLoopback, tlsVerdict, type TlsProbe, type TlsVerdictInput } from '../../src/core/checks/network.js';
+import { isLoopback } from '../../src/core/checks/network.js';
+import { tlsVerdict, type TlsProbe, type TlsVerdictInput } from '../../src/core/checks/tls.js';
 import { roundTripSteps } from '../../src/core/checks/round-trip.js';
 import { judgePrivileges, type PrivilegeFacts } from '../../src/core/checks/schema.js';
 import { judgeServer } from '../../src/core/checks/session.js';

@@ -4,7 +4,7 @@ import type { CoreContext } from '../context.js';
 import type { RegistryDbError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { MigrationFile } from '../migration-files.js';
-import type { TlsProbe } from './network.js';
+import type { TlsProbe } from './tls.js';
 
 /** The ten checks of test-connection, in the order they run. */
 export const CHECK_NAMES = [
