@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import type { Client, ClientConfig } from 'pg';
 import type { ConnectionOptions } from 'node:tls';
@@ -75,7 +76,9 @@ export function sslOptionsFor(settings: Pick<Settings, 'host' | 'sslMode' | 'ssl
   }
   const options: ConnectionOptions = { rejectUnauthorized: true, ca };
   if (mode === 'verify-full') {
-    options.servername = settings.host.replace(/^\[|\]$/g, '');
+    // SNI may not carry an IP address (RFC 6066; Node warns): pg then checks the IP itself.
+    const host = settings.host.replace(/^\[|\]$/g, '');
+    if (isIP(host) === 0) options.servername = host;
   } else {
     // Chain verified, host name deliberately not (verify-ca / require with a root cert).
     options.checkServerIdentity = () => undefined;

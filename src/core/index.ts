@@ -20,3 +20,5 @@ export { updateEnvFile } from './env-file.js';
 export type { EnvFileUpdateOptions, EnvFileUpdateResult } from './env-file.js';
 export { generateAppPassword } from './password.js';
 export { scramSha256Verifier } from './scram.js';
+export { testConnection, configurationFailure, CHECK_NAMES } from './test-connection.js';
+export type { TestConnectionOptions, TestConnectionResult, CheckName, CheckResult, CheckStatus } from './test-connection.js';

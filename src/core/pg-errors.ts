@@ -52,8 +52,13 @@ export function toRegistryDbError(error: unknown, context: ErrorContext = {}): R
   const prefix = context.action ? `${context.action}: ` : '';
   const pgAnswer = code && /^[0-9A-Z]{5}$/.test(code) ? ` (SQLSTATE ${code})` : code ? ` (${code})` : '';
   const data = { ...(e.detail ? { detail: e.detail } : {}), ...(e.hint ? { serverHint: e.hint } : {}) };
-  const make = (cls: ConstructorParameters<typeof RegistryDbError>[0], id: string, text: string, hint?: string) =>
-    new RegistryDbError(cls, id, `${prefix}${text}`, { hint, cause: code || undefined, data: Object.keys(data).length ? data : undefined });
+  const make = (cls: ConstructorParameters<typeof RegistryDbError>[0], id: string, text: string, hint?: string) => {
+    const mapped = new RegistryDbError(cls, id, `${prefix}${text}`, { hint, cause: code || undefined, data: Object.keys(data).length ? data : undefined });
+    // Keep what the server or network said verbatim (non-enumerable, so never in toJSON):
+    // test-connection shows it beside the remedy.
+    if (typeof error === 'object' && error !== null) Object.defineProperty(mapped, 'cause', { value: error, enumerable: false, configurable: true });
+    return mapped;
+  };
 
   // Network layer.
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_NONAME') {

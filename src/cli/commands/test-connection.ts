@@ -1,9 +1,94 @@
 import type { Command } from 'commander';
+import type { CoreContext } from '../../core/context.js';
+import { ConfigError } from '../../core/errors.js';
+import { configurationFailure, testConnection, type CheckResult, type TestConnectionResult } from '../../core/test-connection.js';
+import { example, waitOption } from '../options.js';
+import type { Output } from '../output.js';
+import { runCommand } from '../run-command.js';
 
-// Placeholder: replaced by the real command (see the issue for 'test-connection').
+interface TestConnectionOptions {
+  readonly admin?: boolean;
+  readonly wait?: number;
+}
+
+const NAME_WIDTH = 'authentication'.length;
+
+function formatDuration(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+function renderCheck(output: Output, check: CheckResult): void {
+  const p = output.palette;
+  const name = check.name.padEnd(NAME_WIDTH);
+  const summary = check.summary.replace(/\.$/, ''); // the duration follows
+  const duration = p.muted(`(${formatDuration(check.durationMs)})`);
+  switch (check.status) {
+    case 'pass':
+      output.result(`${p.success('✔')} ${name}  ${summary} ${duration}`);
+      break;
+    case 'warn':
+      output.result(`${p.warning('⚠')} ${name}  ${summary} ${duration}`);
+      break;
+    case 'fail':
+      output.result(`${p.error('✖')} ${p.strong(name)}  ${summary} ${duration}`);
+      break;
+    case 'skip':
+      output.result(p.muted(`- ${name}  ${check.summary.startsWith('skipped') ? check.summary : `skipped, ${check.summary}`}`));
+      break;
+  }
+  for (const warning of check.warnings ?? []) output.result(`    ${p.warning('⚠')} ${warning}`);
+  if (check.status !== 'fail') return;
+  const { tried, answer } = (check.details ?? {}) as { tried?: string; answer?: string };
+  if (tried) output.result(`    ${p.muted('tried: ')} ${tried}`);
+  if (answer) output.result(`    ${p.muted('answer:')} ${answer}`);
+  if (check.error?.hint) output.result(`    ${p.strong('remedy:')} ${check.error.hint}`);
+}
+
+function renderChecklist(output: Output, result: TestConnectionResult): void {
+  const p = output.palette;
+  if (result.host) {
+    const where = result.host.startsWith('/') ? `${result.host} (port ${result.port})` : `${result.host}:${result.port}`;
+    const who = result.role === 'admin' ? 'admin role' : 'application role';
+    output.result(`Testing the ${who} "${result.user}" → ${where}, database "${result.database}", sslmode ${result.sslMode}`);
+  }
+  if (result.waitedMs !== undefined) output.result(p.muted(`(waited ${formatDuration(result.waitedMs)} for the server)`));
+  for (const check of result.checks) renderCheck(output, check);
+  const failedCheck = result.checks.find((check) => check.status === 'fail');
+  const warnings = result.checks.reduce((sum, check) => sum + (check.warnings?.length ?? 0), 0);
+  output.result(
+    failedCheck
+      ? `${p.error('✖')} test-connection failed at ${p.strong(failedCheck.name)} (exit ${result.exitCode})`
+      : `${p.success('✔')} All checks passed${warnings > 0 ? ` with ${warnings} warning(s)` : ''}`,
+  );
+}
+
 export function registerTestConnection(program: Command): void {
-  program.command('test-connection').description('(not implemented yet)').action(() => {
-    process.stderr.write('test-connection: not implemented yet\n');
-    process.exitCode = 1;
-  });
+  const command = program
+    .command('test-connection')
+    .description('check the connection step by step (configuration, DNS, TCP, TLS, login, database, server, schema, privileges, round trip) and explain the first failure');
+  command.option('--admin', 'check the admin connection instead of the application role');
+  waitOption(command);
+  example(command, 'tofu-registry-db test-connection', 'tofu-registry-db test-connection --admin --wait 30 --json');
+  command.action((options: TestConnectionOptions, cmd: Command) =>
+    runCommand('test-connection', cmd, async (run) => {
+      // A setting that does not even resolve is still reported as the checklist: check 1 fails.
+      let context: CoreContext | ConfigError;
+      try {
+        context = run.context();
+      } catch (error) {
+        if (!(error instanceof ConfigError)) throw error;
+        context = error;
+      }
+      const result = context instanceof ConfigError
+        ? configurationFailure(context, { admin: options.admin })
+        : await testConnection(context, { admin: options.admin, waitSeconds: options.wait });
+      const failedCheck = result.checks.find((check) => check.status === 'fail');
+      return {
+        json: { ...result, ...(failedCheck?.error ? { error: failedCheck.error } : {}) },
+        render: (output) => renderChecklist(output, result),
+        exitCode: result.exitCode,
+        ok: result.ok,
+      };
+    }),
+  );
 }

@@ -1,0 +1,105 @@
+import type { Settings } from '../config.js';
+import type { Connection, Role } from '../connection.js';
+import type { CoreContext } from '../context.js';
+import type { RegistryDbError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { MigrationFile } from '../migration-files.js';
+import type { TlsProbe } from './tls.js';
+
+/** The ten checks of test-connection, in the order they run. */
+export const CHECK_NAMES = [
+  'configuration',
+  'dns',
+  'tcp',
+  'tls',
+  'authentication',
+  'database',
+  'server',
+  'schema',
+  'privileges',
+  'round-trip',
+] as const;
+
+export type CheckName = (typeof CHECK_NAMES)[number];
+export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip';
+
+export interface CheckResult {
+  readonly name: CheckName;
+  readonly status: CheckStatus;
+  readonly durationMs: number;
+  readonly summary: string;
+  readonly details?: Readonly<Record<string, unknown>>;
+  readonly warnings?: readonly string[];
+  readonly error?: { code: string; message: string; hint?: string; sqlstate?: string };
+}
+
+/** What one check found, before the runner adds its name and duration. */
+export interface CheckOutcome {
+  readonly status: CheckStatus;
+  readonly summary: string;
+  readonly details?: Readonly<Record<string, unknown>>;
+  readonly warnings?: readonly string[];
+  readonly failure?: RegistryDbError;
+}
+
+/** What the checks learn and hand on to the later ones. */
+export interface CheckState {
+  readonly context: CoreContext;
+  readonly settings: Settings;
+  readonly role: Role;
+  readonly user: string;
+  readonly logger: Logger;
+  readonly migrationsDir: string;
+  files?: readonly MigrationFile[];
+  addresses?: readonly string[];
+  tlsProbe?: TlsProbe;
+  /** The connection that logged in (the registry database, or the maintenance one for --admin). */
+  login?: Connection;
+  /** The connection to the registry database that the later checks use. */
+  connection?: Connection;
+  /** The server refused the registry database after a successful login (3D000, 42501). */
+  databaseFailure?: RegistryDbError;
+}
+
+export function passed(summary: string, details?: Record<string, unknown>, warnings: readonly string[] = []): CheckOutcome {
+  return {
+    status: warnings.length > 0 ? 'warn' : 'pass',
+    summary,
+    ...(details ? { details } : {}),
+    ...(warnings.length > 0 ? { warnings } : {}),
+  };
+}
+
+/** A check that does not apply here (DNS for an IP address, TLS on a Unix socket). */
+export function notApplicable(summary: string, details?: Record<string, unknown>): CheckOutcome {
+  return { status: 'skip', summary, ...(details ? { details } : {}) };
+}
+
+/**
+ * A failed check: `tried` says what was attempted, the failure carries what PostgreSQL or
+ * the network answered and the remedy (its hint).
+ */
+export function failed(failure: RegistryDbError, tried: string, details: Record<string, unknown> = {}): CheckOutcome {
+  const answer = details.answer ?? answerOf(failure);
+  return {
+    status: 'fail',
+    summary: failure.message,
+    details: { tried, ...(answer ? { answer } : {}), ...details },
+    failure,
+  };
+}
+
+/** A PostgreSQL SQLSTATE, as opposed to a Node error code (no SQLSTATE class starts with E). */
+export function isSqlState(code: string | undefined): code is string {
+  return code !== undefined && /^[0-9A-DF-Z][0-9A-Z]{4}$/.test(code);
+}
+
+/** What the server or the network said, verbatim, from the error the failure was mapped from. */
+export function answerOf(failure: RegistryDbError): string | undefined {
+  const cause = failure.cause as { code?: unknown; message?: unknown; detail?: unknown } | undefined;
+  if (!cause || typeof cause.message !== 'string' || cause.message === '') return undefined;
+  const code = typeof cause.code === 'string' && cause.code !== '' ? cause.code : undefined;
+  const label = code === undefined ? '' : isSqlState(code) ? `SQLSTATE ${code}: ` : `${code}: `;
+  const detail = typeof cause.detail === 'string' && cause.detail ? ` (DETAIL: ${cause.detail})` : '';
+  return `${label}${cause.message}${detail}`;
+}

@@ -1,0 +1,94 @@
+import { randomUUID } from 'node:crypto';
+import { RegistryDbError } from '../errors.js';
+import { runQuery } from '../migrate.js';
+import { toRegistryDbError } from '../pg-errors.js';
+import { failed, passed, type CheckOutcome, type CheckState } from './check.js';
+
+/** A step of the round trip: what it does (for the report) and the statement, with its bound values. */
+interface Step {
+  readonly label: string;
+  readonly sql: string;
+  readonly values?: readonly unknown[];
+  /** Rows the statement must affect or return; anything else means a trigger or policy interfered. */
+  readonly expectRows: number;
+  /** Works on the temporary table (needs the TEMPORARY privilege on the database). */
+  readonly temporary?: boolean;
+}
+
+const TEMP_TABLE = 'pg_temp.tofu_registry_db_round_trip';
+
+/**
+ * The statements of the round trip. Every value carries a fresh UUID under a namespace
+ * that no registry entry uses, so they cannot collide with real rows or with a
+ * concurrent run, and everything happens in one transaction that is rolled back.
+ * The SERIAL sequences still advance (sequences are not transactional): a few skipped
+ * ids are harmless, and the price of proving that INSERT really works.
+ */
+export function roundTripSteps(marker: string): Step[] {
+  const namespace = '__tofu-registry-db-test-connection';
+  const version = '0.0.0-test-connection';
+  return [
+    { label: 'create a temporary table', temporary: true, sql: `CREATE TEMPORARY TABLE tofu_registry_db_round_trip (id integer PRIMARY KEY, value text NOT NULL) ON COMMIT DROP`, expectRows: 0 },
+    { label: 'insert into the temporary table', temporary: true, sql: `INSERT INTO ${TEMP_TABLE} (id, value) VALUES (1, $1)`, values: [marker], expectRows: 1 },
+    { label: 'read back from the temporary table', temporary: true, sql: `SELECT value FROM ${TEMP_TABLE} WHERE id = 1 AND value = $1`, values: [marker], expectRows: 1 },
+    { label: 'update the temporary table', temporary: true, sql: `UPDATE ${TEMP_TABLE} SET value = value || '-updated' WHERE id = 1`, expectRows: 1 },
+    { label: 'delete from the temporary table', temporary: true, sql: `DELETE FROM ${TEMP_TABLE} WHERE id = 1`, expectRows: 1 },
+
+    { label: 'insert into modules', sql: `INSERT INTO public.modules (namespace, name, provider, version, description) VALUES ($1, $2, 'test', $3, 'test-connection round trip; rolled back')`, values: [namespace, marker, version], expectRows: 1 },
+    { label: 'read back from modules', sql: `SELECT id FROM public.modules WHERE namespace = $1 AND name = $2 AND provider = 'test' AND version = $3`, values: [namespace, marker, version], expectRows: 1 },
+    { label: 'update modules', sql: `UPDATE public.modules SET downloads = downloads + 1 WHERE namespace = $1 AND name = $2`, values: [namespace, marker], expectRows: 1 },
+    { label: 'delete from modules', sql: `DELETE FROM public.modules WHERE namespace = $1 AND name = $2`, values: [namespace, marker], expectRows: 1 },
+
+    { label: 'insert into providers', sql: `INSERT INTO public.providers (namespace, name, version, description) VALUES ($1, $2, $3, 'test-connection round trip; rolled back')`, values: [namespace, marker, version], expectRows: 1 },
+    { label: 'read back from providers', sql: `SELECT id FROM public.providers WHERE namespace = $1 AND name = $2 AND version = $3`, values: [namespace, marker, version], expectRows: 1 },
+    { label: 'update providers', sql: `UPDATE public.providers SET downloads = downloads + 1 WHERE namespace = $1 AND name = $2`, values: [namespace, marker], expectRows: 1 },
+    { label: 'delete from providers', sql: `DELETE FROM public.providers WHERE namespace = $1 AND name = $2`, values: [namespace, marker], expectRows: 1 },
+
+    { label: 'insert into cache', sql: `INSERT INTO public.cache (cache_key, cache_value, expires_at) VALUES ($1, 'test-connection', now() + interval '1 minute')`, values: [`${namespace}:${marker}`], expectRows: 1 },
+    { label: 'read back from cache', sql: `SELECT cache_value FROM public.cache WHERE cache_key = $1`, values: [`${namespace}:${marker}`], expectRows: 1 },
+    { label: 'update cache', sql: `UPDATE public.cache SET cache_value = 'test-connection-updated' WHERE cache_key = $1`, values: [`${namespace}:${marker}`], expectRows: 1 },
+    { label: 'delete from cache', sql: `DELETE FROM public.cache WHERE cache_key = $1`, values: [`${namespace}:${marker}`], expectRows: 1 },
+  ];
+}
+
+export async function checkRoundTrip(state: CheckState): Promise<CheckOutcome> {
+  const connection = state.connection!;
+  const { logger, settings } = state;
+  const temporary = await runQuery<{ allowed: boolean }>(
+    connection,
+    logger,
+    `SELECT has_database_privilege(current_database(), 'TEMPORARY') AS allowed`,
+  );
+  // The registry API itself never needs temporary tables, so their absence is only worth a warning.
+  const canUseTemporary = temporary.rows[0]?.allowed === true;
+  const warnings = canUseTemporary
+    ? []
+    : [`"${state.user}" may not create temporary tables in "${settings.database}" (no TEMPORARY privilege): that part of the round trip was left out`];
+  const steps = roundTripSteps(randomUUID()).filter((step) => canUseTemporary || !step.temporary);
+  const done: string[] = [];
+  let current = 'BEGIN';
+  try {
+    // Bounded, so a lock held by another session cannot make the check hang.
+    await runQuery(connection, logger, `BEGIN;
+SET LOCAL lock_timeout = ${settings.lockTimeoutMs};
+SET LOCAL statement_timeout = ${settings.statementTimeoutMs}`);
+    for (const step of steps) {
+      current = step.label;
+      const result = await runQuery(connection, logger, step.sql, step.values);
+      if (step.expectRows > 0 && result.rowCount !== step.expectRows) {
+        const failure = new RegistryDbError('schema', 'ROUND_TRIP_MISMATCH', `The round trip could not ${step.label}: ${result.rowCount ?? 0} row(s) instead of ${step.expectRows}.`, {
+          hint: 'A trigger, rule or row-level security policy on the table changes what the registry API writes: review them.',
+        });
+        return failed(failure, `${step.label} inside a transaction that is rolled back`, { answer: `${result.rowCount ?? 0} row(s)`, done });
+      }
+      done.push(step.label);
+    }
+  } catch (error) {
+    const failure = toRegistryDbError(error, { action: `The round trip could not ${current}`, user: state.user, database: settings.database });
+    return failed(failure, `${current} inside a transaction that is rolled back`, { done });
+  } finally {
+    await connection.client.query('ROLLBACK').catch(() => undefined);
+  }
+  const tables = canUseTemporary ? 'a temporary table and modules, providers, cache' : 'modules, providers, cache';
+  return passed(`inserted, read back, updated and deleted a row in ${tables}; rolled back, nothing left behind`, { steps: done, rolledBack: true }, warnings);
+}

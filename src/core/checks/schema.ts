@@ -1,0 +1,226 @@
+import type { Role } from '../connection.js';
+import { RegistryDbError } from '../errors.js';
+import { compareMigrations, MIGRATIONS_TABLE, readAppliedMigrations, runQuery } from '../migrate.js';
+import { failed, passed, type CheckOutcome, type CheckState } from './check.js';
+
+/** The tables of the original design, which the registry API reads and writes. */
+export const REGISTRY_TABLES = ['modules', 'providers', 'cache'] as const;
+
+function listed(names: readonly string[]): string {
+  return names.join(', ');
+}
+
+export async function checkSchema(state: CheckState): Promise<CheckOutcome> {
+  const connection = state.connection!;
+  const { database } = state.settings;
+  // The catalog, not to_regclass(): a table the role may not reach (no USAGE on the
+  // schema) still exists, and the privileges check is the one to say what is missing.
+  const facts = await runQuery<{ table: string; present: boolean }>(
+    connection,
+    state.logger,
+    `SELECT t AS table, EXISTS (SELECT 1 FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relname = t AND c.relkind IN ('r', 'p')) AS present
+  FROM unnest($1::text[]) AS t`,
+    [REGISTRY_TABLES],
+  );
+  const missingTables = facts.rows.filter((row) => !row.present).map((row) => row.table);
+  const bookkeeping = await runQuery<{ present: boolean; readable: boolean }>(
+    connection,
+    state.logger,
+    `SELECT count(c.oid) > 0 AS present,
+       COALESCE(bool_and(has_table_privilege(c.oid, 'SELECT')), false) AND has_schema_privilege('public', 'USAGE') AS readable
+  FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relname = $1`,
+    [MIGRATIONS_TABLE],
+  );
+  const { present: bookkept, readable } = bookkeeping.rows[0]!;
+
+  if (missingTables.length > 0) {
+    const failure = new RegistryDbError('schema', 'SCHEMA_MISSING', `Database "${database}" lacks the table(s) ${listed(missingTables)}.`, {
+      hint: 'Run `tofu-registry-db migrate` (or `create-db`) as the admin to create them.',
+    });
+    return failed(failure, `look up tables ${listed(REGISTRY_TABLES)} in schema public of "${database}"`, {
+      answer: `pg_class has no ${listed(missingTables.map((t) => `public.${t}`))}`,
+      missingTables,
+    });
+  }
+
+  const files = state.files ?? [];
+  if (bookkept && !readable) {
+    // The API never reads the bookkeeping table, so its role need not have SELECT on it.
+    return passed(
+      `tables ${listed(REGISTRY_TABLES)} exist`,
+      { tables: REGISTRY_TABLES },
+      [`cannot tell whether all ${files.length} migrations are applied: "${state.user}" may not read ${MIGRATIONS_TABLE} (run \`tofu-registry-db migrate status\` or \`test-connection --admin\`)`],
+    );
+  }
+  const statuses = compareMigrations(files, await readAppliedMigrations(connection, state.logger));
+  const named = (state: string) => statuses.filter((s) => s.state === state).map((s) => `${s.version}_${s.name}`);
+  const pending = named('pending');
+  const changed = named('changed');
+  const unknown = named('missing');
+  const details = { tables: REGISTRY_TABLES, migrations: files.length, pending, changed, unknown };
+  if (changed.length > 0) {
+    const failure = new RegistryDbError('schema', 'MIGRATION_CHANGED', `Applied migration(s) changed since they ran: ${listed(changed)}.`, {
+      hint: 'Migrations are forward-only: restore the original file, and put the change in a new migration.',
+    });
+    return failed(failure, `compare the migrations in ${state.migrationsDir} with ${MIGRATIONS_TABLE}`, { answer: 'checksum differs', ...details });
+  }
+  if (pending.length > 0) {
+    const failure = new RegistryDbError(
+      'schema',
+      'MIGRATIONS_PENDING',
+      `${pending.length} of ${files.length} migration(s) are not applied to "${database}": ${listed(pending)}.`,
+      { hint: 'Run `tofu-registry-db migrate` as the admin.' },
+    );
+    return failed(failure, `compare the migrations in ${state.migrationsDir} with ${MIGRATIONS_TABLE}`, {
+      answer: bookkept ? `${MIGRATIONS_TABLE} lacks ${listed(pending)}` : `${MIGRATIONS_TABLE} does not exist`,
+      ...details,
+    });
+  }
+  const warnings = unknown.length > 0
+    ? [`the database has migration(s) this version does not know (${listed(unknown)}): it was migrated by a newer tofu-registry-db; upgrade this one`]
+    : [];
+  return passed(`tables ${listed(REGISTRY_TABLES)} exist; all ${files.length} migrations applied`, details, warnings);
+}
+
+/** What the privileges check reads from the catalog: facts in, verdict out. */
+export interface PrivilegeFacts {
+  readonly role: Role;
+  readonly user: string;
+  readonly superuser: boolean;
+  readonly createdb: boolean;
+  readonly createrole: boolean;
+  readonly schemaUsage: boolean;
+  readonly schemaCreate: boolean;
+  readonly databaseCreate: boolean;
+  readonly tables: readonly { name: string; owned: boolean; select: boolean; insert: boolean; update: boolean; delete: boolean }[];
+  readonly sequences: readonly { name: string; owned: boolean; usage: boolean; select: boolean }[];
+}
+
+const TABLE_PRIVILEGES = ['select', 'insert', 'update', 'delete'] as const;
+const SEQUENCE_PRIVILEGES = ['usage', 'select'] as const;
+
+function missingGrants(facts: PrivilegeFacts): string[] {
+  const missing: string[] = [];
+  for (const table of facts.tables) {
+    const lacking = TABLE_PRIVILEGES.filter((p) => !table[p]).map((p) => p.toUpperCase());
+    if (lacking.length > 0) missing.push(`${lacking.join(', ')} on table ${table.name}`);
+  }
+  for (const sequence of facts.sequences) {
+    const lacking = SEQUENCE_PRIVILEGES.filter((p) => !sequence[p]).map((p) => p.toUpperCase());
+    if (lacking.length > 0) missing.push(`${lacking.join(', ')} on sequence ${sequence.name}`);
+  }
+  return missing;
+}
+
+/** More than the API needs: each is something a leaked application password would also give away. */
+function excessPrivileges(facts: PrivilegeFacts, database: string): string[] {
+  const role = `"${facts.user}"`;
+  const excess: string[] = [];
+  if (facts.superuser) {
+    return [`${role} is a superuser: it bypasses every permission check (fix: use a dedicated role, \`tofu-registry-db create-user\`, or ALTER ROLE ${role} NOSUPERUSER)`];
+  }
+  if (facts.createdb) excess.push(`${role} has CREATEDB (fix: ALTER ROLE ${role} NOCREATEDB)`);
+  if (facts.createrole) excess.push(`${role} has CREATEROLE (fix: ALTER ROLE ${role} NOCREATEROLE)`);
+  const owned = [...facts.tables, ...facts.sequences].filter((r) => r.owned).map((r) => r.name);
+  if (owned.length > 0) excess.push(`${role} owns ${listed(owned)}, so it may ALTER or DROP them (fix: ALTER TABLE … OWNER TO the admin role)`);
+  if (facts.schemaCreate) {
+    excess.push(`${role} may CREATE in schema public, as every role may before PostgreSQL 15 (fix: REVOKE CREATE ON SCHEMA public FROM PUBLIC, ${role})`);
+  }
+  if (facts.databaseCreate) excess.push(`${role} may CREATE schemas in the database (fix: REVOKE CREATE ON DATABASE "${database}" FROM PUBLIC, ${role})`);
+  return excess;
+}
+
+/** What the admin cannot do, as warnings: the admin is checked for what the other commands need. */
+function adminGaps(facts: PrivilegeFacts): string[] {
+  if (facts.superuser) return [];
+  const gaps: string[] = [];
+  if (!facts.createrole) gaps.push(`"${facts.user}" lacks CREATEROLE: create-user will fail`);
+  if (!facts.createdb) gaps.push(`"${facts.user}" lacks CREATEDB: create-db cannot create a missing database`);
+  if (!facts.schemaCreate) gaps.push(`"${facts.user}" may not CREATE in schema public: migrations that add tables will fail`);
+  const foreign = facts.tables.filter((t) => !t.owned).map((t) => t.name);
+  if (foreign.length > 0) gaps.push(`"${facts.user}" does not own ${listed(foreign)}: migrations cannot alter them and create-user cannot grant on them`);
+  return gaps;
+}
+
+/** The privileges verdict, a pure function of the catalog facts. */
+export function judgePrivileges(facts: PrivilegeFacts, database: string): CheckOutcome {
+  const details = { superuser: facts.superuser, tables: facts.tables.map((t) => t.name), sequences: facts.sequences.map((s) => s.name) };
+  const remedy = facts.role === 'app'
+    ? `Run \`tofu-registry-db create-user\` as the admin: it re-applies the grants "${facts.user}" needs.`
+    : 'Run as the owner of the registry tables (the role that ran create-db), or grant the missing privileges.';
+  const tried = `has_schema_privilege / has_table_privilege / has_sequence_privilege for "${facts.user}" in "${database}"`;
+  if (!facts.schemaUsage) {
+    const failure = new RegistryDbError('auth', 'PRIVILEGE_MISSING', `Role "${facts.user}" lacks USAGE on schema public of "${database}": it cannot reach the tables.`, {
+      hint: remedy,
+      cause: '42501',
+    });
+    return failed(failure, tried, { answer: "has_schema_privilege('public', 'USAGE') = false", ...details });
+  }
+  const missing = missingGrants(facts);
+  if (missing.length > 0) {
+    const failure = new RegistryDbError('auth', 'PRIVILEGE_MISSING', `Role "${facts.user}" lacks privileges the registry API needs: ${missing.join('; ')}.`, {
+      hint: remedy,
+      cause: '42501',
+    });
+    return failed(failure, tried, { answer: `missing: ${missing.join('; ')}`, missing, ...details });
+  }
+  const counted = `${facts.tables.length} tables, ${facts.sequences.length} sequences`;
+  if (facts.role === 'admin') {
+    return passed(`"${facts.user}" can read and write all ${counted}${facts.superuser ? ' (superuser)' : ''}`, details, adminGaps(facts));
+  }
+  const excess = excessPrivileges(facts, database);
+  return passed(
+    excess.length > 0
+      ? `"${facts.user}" can read and write all ${counted}, and has more than it needs`
+      : `"${facts.user}" can read and write all ${counted}, and has nothing more`,
+    { ...details, excess },
+    excess,
+  );
+}
+
+export async function checkPrivileges(state: CheckState): Promise<CheckOutcome> {
+  const connection = state.connection!;
+  const roleSql = `SELECT r.rolsuper AS superuser, r.rolcreatedb AS createdb, r.rolcreaterole AS createrole,
+       has_schema_privilege('public', 'USAGE') AS schema_usage,
+       has_schema_privilege('public', 'CREATE') AS schema_create,
+       has_database_privilege(current_database(), 'CREATE') AS database_create
+  FROM pg_roles r WHERE r.rolname = current_user`;
+  const role = (await runQuery(connection, state.logger, roleSql)).rows[0]!;
+  // Every table in public but the migration bookkeeping, which the API never touches;
+  // owned includes membership in the owning role, which gives the same powers.
+  const tables = await runQuery<PrivilegeFacts['tables'][number]>(
+    connection,
+    state.logger,
+    `SELECT c.relname AS name, pg_has_role(c.relowner, 'USAGE') AS owned,
+       has_table_privilege(c.oid, 'SELECT') AS select, has_table_privilege(c.oid, 'INSERT') AS insert,
+       has_table_privilege(c.oid, 'UPDATE') AS update, has_table_privilege(c.oid, 'DELETE') AS delete
+  FROM pg_class c
+ WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p') AND c.relname <> $1
+ ORDER BY c.relname`,
+    [MIGRATIONS_TABLE],
+  );
+  const sequences = await runQuery<PrivilegeFacts['sequences'][number]>(
+    connection,
+    state.logger,
+    `SELECT c.relname AS name, pg_has_role(c.relowner, 'USAGE') AS owned,
+       has_sequence_privilege(c.oid, 'USAGE') AS usage, has_sequence_privilege(c.oid, 'SELECT') AS select
+  FROM pg_class c
+ WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'S'
+ ORDER BY c.relname`,
+  );
+  return judgePrivileges(
+    {
+      role: state.role,
+      user: state.user,
+      superuser: role.superuser,
+      createdb: role.createdb,
+      createrole: role.createrole,
+      schemaUsage: role.schema_usage,
+      schemaCreate: role.schema_create,
+      databaseCreate: role.database_create,
+      tables: tables.rows,
+      sequences: sequences.rows,
+    },
+    state.settings.database,
+  );
+}
