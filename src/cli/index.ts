@@ -54,6 +54,9 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
   const program = buildProgram();
   try {
     await program.parseAsync(argv as string[]);
+    // Exit explicitly with the code the command decided: a library's exit hook (the
+    // embedded server's) must not replace it, and no idle handle may keep us alive.
+    process.exit(process.exitCode ?? 0);
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') {

@@ -19,6 +19,7 @@ import {
   type AppRoleAttribute,
 } from './role-sql.js';
 import { scramSha256Verifier, scramVerifierMatches } from './scram.js';
+import { MIGRATIONS_TABLE } from './migrate.js';
 
 export interface CreateUserOptions {
   /** Give an existing role a new password (a new role always gets one). */
@@ -76,6 +77,7 @@ function reservedRoleNameProblem(role: string): string | undefined {
 
 interface Facts {
   server_version: number;
+  bookkeeping_exists: boolean;
   admin_superuser: boolean;
   admin_createrole: boolean;
   admin_owns_database: boolean;
@@ -96,6 +98,7 @@ interface Facts {
 }
 
 const FACTS_SQL = `SELECT current_setting('server_version_num')::int AS server_version,
+       to_regclass('${SCHEMA}.${MIGRATIONS_TABLE}') IS NOT NULL AS bookkeeping_exists,
        a.rolsuper AS admin_superuser, a.rolcreaterole AS admin_createrole,
        pg_has_role(current_user, d.datdba, 'USAGE') AS admin_owns_database,
        pg_get_userbyid(d.datdba) AS database_owner,
@@ -140,8 +143,8 @@ const GRANT_CHECK_SQL = `SELECT has_database_privilege($1::name, current_databas
        has_schema_privilege($1::name, '${SCHEMA}', 'CREATE') AS can_create_in_schema,
        ARRAY(SELECT format('%s (owner %s)', c.relname, pg_get_userbyid(c.relowner)) FROM pg_class c
               WHERE c.relnamespace = '${SCHEMA}'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
-                AND NOT (has_table_privilege($1::name, c.oid, 'SELECT') AND has_table_privilege($1::name, c.oid, 'INSERT')
-                     AND has_table_privilege($1::name, c.oid, 'UPDATE') AND has_table_privilege($1::name, c.oid, 'DELETE'))
+                AND NOT (has_table_privilege($1::name, c.oid, 'SELECT') AND (c.relname = '${MIGRATIONS_TABLE}' OR (has_table_privilege($1::name, c.oid, 'INSERT')
+                     AND has_table_privilege($1::name, c.oid, 'UPDATE') AND has_table_privilege($1::name, c.oid, 'DELETE'))))
               ORDER BY 1) AS tables_missing,
        ARRAY(SELECT format('%s (owner %s)', c.relname, pg_get_userbyid(c.relowner)) FROM pg_class c
               WHERE c.relnamespace = '${SCHEMA}'::regnamespace AND c.relkind = 'S'
@@ -300,7 +303,7 @@ function describeGrants(settings: Settings, check?: Pick<GrantCheck, 'table_coun
   return [
     `${DATABASE_PRIVILEGES} on database ${settings.database} (CONNECT revoked from PUBLIC)`,
     `${SCHEMA_PRIVILEGES} on schema ${SCHEMA}`,
-    `${TABLE_PRIVILEGES} on ${count(check?.table_count, 'tables')} in schema ${SCHEMA}`,
+    `${TABLE_PRIVILEGES} on ${count(check?.table_count, 'tables')} in schema ${SCHEMA} (only SELECT on ${MIGRATIONS_TABLE})`,
     `${SEQUENCE_PRIVILEGES} on ${count(check?.sequence_count, 'sequences')} in schema ${SCHEMA}`,
     `the same on tables and sequences that ${settings.admin.user} creates later in schema ${SCHEMA} (default privileges)`,
   ];
@@ -462,6 +465,7 @@ export async function createUser(context: CoreContext, options: CreateUserOption
       role,
       owner: settings.admin.user,
       revokeCreateOnSchemaFromPublic: plan.revokeCreateOnSchemaFromPublic,
+      readOnlyTables: facts.bookkeeping_exists ? [MIGRATIONS_TABLE] : [],
     });
     const roleStatement = (verifier: string): string | undefined =>
       plan.create

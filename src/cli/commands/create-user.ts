@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { createUser, type CreateUserResult } from '../../core/create-user.js';
-import { ConfigError, InterruptedError, RegistryDbError } from '../../core/errors.js';
 import { revealSecret } from '../../core/redact.js';
+import { confirmRotation } from '../confirm.js';
 import { dryRunOption, example, nameOption, userOption } from '../options.js';
 import type { Output } from '../output.js';
 import { runCommand } from '../run-command.js';
@@ -13,26 +13,6 @@ interface CreateUserCommandOptions {
   readonly showPassword?: boolean;
   readonly writeEnv: boolean;
   readonly dryRun?: boolean;
-}
-
-/** A rotation breaks every client still using the old password: asked on a terminal, --yes elsewhere. */
-async function confirmRotation(role: string, interactive: boolean, yes: boolean): Promise<void> {
-  if (yes) return;
-  if (!interactive) {
-    throw new ConfigError(
-      `--rotate-password replaces the password of role "${role}", which running clients may still use.`,
-      'Confirm with --yes (or -y).',
-      'CONFIRMATION_REQUIRED',
-    );
-  }
-  const { confirm } = await import('@inquirer/prompts');
-  const confirmed = await confirm(
-    { message: `Give role "${role}" a new password? The old one stops working at once.`, default: false },
-    { output: process.stderr },
-  ).catch((error: unknown) => {
-    throw (error as Error)?.name === 'ExitPromptError' ? new InterruptedError('the confirmation prompt') : error;
-  });
-  if (!confirmed) throw new RegistryDbError('usage', 'CANCELLED', 'Cancelled: the password was not rotated.');
 }
 
 function renderCreateUser(output: Output, result: CreateUserResult, showPassword: boolean): void {

@@ -1,9 +1,93 @@
 import type { Command } from 'commander';
+import { revealSecret } from '../../core/redact.js';
+import { setup, type SetupResult } from '../../core/setup.js';
+import { confirmRotation } from '../confirm.js';
+import { dirOption, dryRunOption, example, nameOption, userOption, waitOption } from '../options.js';
+import type { Output } from '../output.js';
+import { runCommand } from '../run-command.js';
+import { renderChecklist } from './test-connection.js';
 
-// Placeholder: replaced by the real command (see the issue for 'setup').
+interface SetupCommandOptions {
+  readonly name?: string;
+  readonly user?: string;
+  readonly dir?: string;
+  readonly rotatePassword?: boolean;
+  readonly showPassword?: boolean;
+  readonly writeEnv: boolean;
+  readonly dryRun?: boolean;
+  readonly wait?: number;
+}
+
+/** One line per step, aligned, so a CI log shows the outcome at a glance. */
+function renderSetup(output: Output, result: SetupResult, showPassword: boolean): void {
+  const p = output.palette;
+  if (result.plannedSql !== undefined) return output.result(result.plannedSql);
+  const { database, user, connection } = result;
+  if (!user) return;
+  const migrations = database.migrations;
+  const applied = migrations ? `${migrations.appliedCount} migration(s) applied, ${migrations.upToDateCount} already up to date` : '';
+  output.result(`${p.success('✔')} database    ${p.strong(database.database)} ${database.created ? 'created' : 'exists'}; ${applied}`);
+  const env = user.envFile;
+  const roleState = user.created ? 'created' : user.passwordChanged ? 'password rotated' : 'exists, password kept';
+  const envState = env ? (env.written ? `credentials written to ${env.path}` : `${env.path} up to date`) : 'env file left alone';
+  output.result(`${p.success('✔')} role        ${p.strong(user.role)} ${roleState}; grants applied; ${envState}`);
+  for (const warning of [...user.warnings, ...(env?.warnings ?? [])]) output.warn(warning);
+  if (connection && !connection.ok) {
+    output.result(`${p.error('✖')} connection  the application role's checks failed:`);
+    renderChecklist(output, connection);
+    return;
+  }
+  const total = connection ? connection.checks.reduce((sum, c) => sum + c.durationMs, 0) : 0;
+  const warnings = connection ? connection.checks.filter((c) => c.status === 'warn').length : 0;
+  output.result(`${p.success('✔')} connection  all ${connection?.checks.length ?? 0} checks passed${warnings ? ` (${warnings} warning(s))` : ''} ${p.muted(`(${Math.round(total)} ms)`)}`);
+  if (showPassword && user.password !== undefined) output.result(`Password: ${user.password}`);
+  output.result(`Ready: ${user.role}@${connection?.host}:${connection?.port}/${database.database} (sslmode ${connection?.sslMode})`);
+}
+
 export function registerSetup(program: Command): void {
-  program.command('setup').description('(not implemented yet)').action(() => {
-    process.stderr.write('setup: not implemented yet\n');
-    process.exitCode = 1;
-  });
+  const command = program
+    .command('setup')
+    .description('create-db, migrate, create-user and test-connection in one idempotent run (what a CI job calls)');
+  nameOption(command);
+  userOption(command);
+  dirOption(command);
+  command
+    .option('--rotate-password', 'give an existing role a new password and write it back (asks on a terminal; --yes elsewhere)')
+    .option('--show-password', 'also print the password')
+    .option('--no-write-env', 'leave the env file alone (the password then appears in --json output only)');
+  dryRunOption(command);
+  waitOption(command);
+  example(command, 'tofu-registry-db setup --wait 30 --json', 'tofu-registry-db setup --name opentofu_ci_$CI_JOB_ID --user opentofu_ci_$CI_JOB_ID --env-file ci.env');
+  command.action((options: SetupCommandOptions, cmd: Command) =>
+    runCommand('setup', cmd, async (run) => {
+      const context = run.context({ database: options.name, user: options.user });
+      const json = Boolean(run.globals.json);
+      if (options.rotatePassword && !options.dryRun) {
+        await confirmRotation(context.settings.user, run.interactive, Boolean(run.globals.yes));
+      }
+      const result = await setup(context, {
+        migrationsDir: options.dir,
+        rotatePassword: options.rotatePassword,
+        writeEnv: options.writeEnv,
+        dryRun: options.dryRun,
+        waitSeconds: options.wait,
+        passwordKept: json || Boolean(options.showPassword),
+      });
+      const { password, plannedSql, ...user } = result.user ?? {};
+      const printPassword = password !== undefined && (Boolean(options.showPassword) || (json && !options.writeEnv));
+      if (printPassword) revealSecret(password!);
+      return {
+        json: {
+          database: result.database,
+          user: result.user ? { ...user, ...(printPassword ? { password } : {}) } : null,
+          connection: result.connection,
+          ...(result.plannedSql !== undefined ? { sql: result.plannedSql } : {}),
+          ...(result.connection && !result.connection.ok ? { error: result.connection.checks.find((c) => c.status === 'fail')?.error } : {}),
+        },
+        render: (output) => renderSetup(output, result, Boolean(options.showPassword)),
+        exitCode: result.exitCode,
+        ok: result.ok,
+      };
+    }),
+  );
 }

@@ -44,7 +44,7 @@ function renderCheck(output: Output, check: CheckResult): void {
   if (check.error?.hint) output.result(`    ${p.strong('remedy:')} ${check.error.hint}`);
 }
 
-function renderChecklist(output: Output, result: TestConnectionResult): void {
+export function renderChecklist(output: Output, result: TestConnectionResult): void {
   const p = output.palette;
   if (result.host) {
     const where = result.host.startsWith('/') ? `${result.host} (port ${result.port})` : `${result.host}:${result.port}`;

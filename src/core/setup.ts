@@ -1,0 +1,57 @@
+import type { CoreContext } from './context.js';
+import { createDatabase, type CreateDatabaseResult } from './create-database.js';
+import { createUser, type CreateUserResult } from './create-user.js';
+import { testConnection, type TestConnectionResult } from './test-connection.js';
+import { waitForServer } from './wait-for-server.js';
+
+export interface SetupOptions {
+  readonly migrationsDir?: string;
+  readonly rotatePassword?: boolean;
+  /** Write the credentials into the env file (default true). */
+  readonly writeEnv?: boolean;
+  readonly dryRun?: boolean;
+  readonly waitSeconds?: number;
+  /** Whether the caller keeps the returned password (see CreateUserOptions.passwordKept). */
+  readonly passwordKept?: boolean;
+}
+
+export interface SetupResult {
+  readonly database: CreateDatabaseResult;
+  /** Absent only with dryRun when the database does not exist yet. */
+  readonly user?: CreateUserResult;
+  /** Absent with dryRun. */
+  readonly connection?: TestConnectionResult;
+  readonly ok: boolean;
+  /** 0, or the exit code of the first failed check. */
+  readonly exitCode: number;
+  readonly plannedSql?: string;
+}
+
+/**
+ * `setup`: create-db (with migrations), create-user, test-connection, in one idempotent
+ * run — what a CI job calls. A second run changes nothing and keeps the password.
+ */
+export async function setup(context: CoreContext, options: SetupOptions = {}): Promise<SetupResult> {
+  if (options.waitSeconds !== undefined) await waitForServer(context, options.waitSeconds);
+  const database = await createDatabase(context, { migrationsDir: options.migrationsDir, dryRun: options.dryRun });
+  if (options.dryRun && database.migrations === undefined) {
+    // The database does not exist yet, so create-user has nothing to plan against: the
+    // plan shows what create-db would do and says what follows.
+    const note = `-- then create-user: role "${context.settings.user}" (LOGIN, SCRAM-SHA-256 verifier), its grants, and the env file ${context.settings.envFile}`;
+    return { database, user: undefined, ok: true, exitCode: 0, plannedSql: [database.plannedSql, note].join('\n\n') };
+  }
+  const user = await createUser(context, {
+    rotatePassword: options.rotatePassword,
+    writeEnv: options.writeEnv,
+    dryRun: options.dryRun,
+    passwordKept: options.passwordKept,
+  });
+  if (options.dryRun) {
+    const plannedSql = [database.plannedSql, user.plannedSql].filter(Boolean).join('\n\n');
+    return { database, user, ok: true, exitCode: 0, plannedSql };
+  }
+  // The application role logs in with the password it has now: new, rotated, or kept.
+  const settings = { ...context.settings, password: user.password ?? context.settings.password };
+  const connection = await testConnection({ ...context, settings }, { migrationsDir: options.migrationsDir });
+  return { database, user, connection, ok: connection.ok, exitCode: connection.exitCode };
+}

@@ -1,0 +1,75 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse } from 'dotenv';
+import { resolveSettings } from '../../src/core/config.js';
+import { setup } from '../../src/core/setup.js';
+import { testConnection } from '../../src/core/test-connection.js';
+import { adminEnv, databaseExists, dropDatabaseAndRole, roleExists, tempDir, uniqueName, withSuperClient } from '../support/fixtures.js';
+
+function contextWithEnvFile(env: Record<string, string>, envFile: string) {
+  return { settings: resolveSettings({ env, flags: { envFile } }) };
+}
+
+describe('setup: create-db → migrate → create-user → test-connection', () => {
+  test('twice: the second run changes nothing and keeps the password', async () => {
+    const db = uniqueName('setup_twice');
+    const role = uniqueName('setup_role');
+    const envFile = path.join(tempDir(), '.env');
+    const env = adminEnv({ TOFU_REGISTRY_DB_NAME: db, TOFU_REGISTRY_DB_USER: role });
+    const first = await setup(contextWithEnvFile(env, envFile));
+    expect(first.ok).toBe(true);
+    expect(first.database.created).toBe(true);
+    expect(first.user?.created).toBe(true);
+    expect(first.connection?.checks.filter((c) => c.status !== 'pass').map((c) => `${c.name}:${c.status}`)).toEqual(['dns:skip']);
+    const afterFirst = readFileSync(envFile, 'utf8');
+    expect(parse(afterFirst)).toMatchObject({ TOFU_REGISTRY_DB_USER: role, TOFU_REGISTRY_DB_NAME: db, TOFU_REGISTRY_DB_SSLMODE: 'disable' });
+
+    const second = await setup(contextWithEnvFile(env, envFile));
+    expect(second).toMatchObject({ ok: true, exitCode: 0, database: { created: false, migrations: { appliedCount: 0 } }, user: { created: false, passwordChanged: false } });
+    expect(second.user?.password).toBeUndefined();
+    expect(readFileSync(envFile, 'utf8')).toBe(afterFirst);
+    await dropDatabaseAndRole(db, role);
+  });
+
+  test('as a managed-service admin (CREATEDB CREATEROLE, not a superuser)', async () => {
+    const db = uniqueName('setup_managed');
+    const role = uniqueName('setup_app');
+    const admin = uniqueName('rds_admin');
+    await withSuperClient('postgres', (c) => c.query(`CREATE ROLE "${admin}" LOGIN CREATEDB CREATEROLE PASSWORD 'managed-admin-pass'`));
+    const envFile = path.join(tempDir(), '.env');
+    const env = adminEnv({ TOFU_REGISTRY_DB_NAME: db, TOFU_REGISTRY_DB_USER: role, TOFU_REGISTRY_DB_ADMIN_USER: admin, TOFU_REGISTRY_DB_ADMIN_PASSWORD: 'managed-admin-pass' });
+    const result = await setup(contextWithEnvFile(env, envFile));
+    expect(result.connection?.checks.filter((c) => c.status !== 'pass').map((c) => `${c.name}:${c.status}`)).toEqual(['dns:skip']);
+    expect(result.ok).toBe(true);
+    const again = await setup(contextWithEnvFile(env, envFile));
+    expect(again.ok).toBe(true);
+    await dropDatabaseAndRole(db, role);
+    await dropDatabaseAndRole(undefined, admin);
+  });
+
+  test('6 setup runs at once, each with its own database, role and env file: all succeed and every env file works', async () => {
+    const runs = Array.from({ length: 6 }, () => ({ db: uniqueName('setup_par'), role: uniqueName('setup_par_role'), envFile: path.join(tempDir(), '.env') }));
+    const results = await Promise.all(
+      runs.map((r) => setup(contextWithEnvFile(adminEnv({ TOFU_REGISTRY_DB_NAME: r.db, TOFU_REGISTRY_DB_USER: r.role }), r.envFile))),
+    );
+    expect(results.map((r) => r.exitCode)).toEqual([0, 0, 0, 0, 0, 0]);
+    for (const r of runs) {
+      // Only the env file's values: the application role connects with what was written.
+      const fromFile = parse(readFileSync(r.envFile));
+      const check = await testConnection({ settings: resolveSettings({ env: { PATH: '' }, flags: { envFile: r.envFile } }) });
+      expect({ db: fromFile.TOFU_REGISTRY_DB_NAME, ok: check.ok }).toEqual({ db: r.db, ok: true });
+      await dropDatabaseAndRole(r.db, r.role);
+    }
+  });
+
+  test('--dry-run on a fresh name changes nothing and shows the plan', async () => {
+    const db = uniqueName('setup_dry');
+    const role = uniqueName('setup_dry_role');
+    const envFile = path.join(tempDir(), '.env');
+    const result = await setup(contextWithEnvFile(adminEnv({ TOFU_REGISTRY_DB_NAME: db, TOFU_REGISTRY_DB_USER: role }), envFile), { dryRun: true });
+    expect(result.plannedSql).toContain(`CREATE DATABASE "${db}"`);
+    expect(result.plannedSql).toContain(`role "${role}"`);
+    expect(await databaseExists(db)).toBe(false);
+    expect(await roleExists(role)).toBe(false);
+  });
+});
