@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { parse as parseDotenv } from 'dotenv';
+import { createRequire } from 'node:module';
 import { ConfigError } from './errors.js';
 import { describe, nameProblem } from './identifiers.js';
 
@@ -118,7 +118,9 @@ export function readEnvFile(file: string): Record<string, string> | undefined {
     );
   }
   try {
-    return parseDotenv(readFileSync(file));
+    // dotenv loads only when there is a file to read (it is CommonJS: require is synchronous).
+    const { parse } = createRequire(import.meta.url)('dotenv') as typeof import('dotenv');
+    return parse(readFileSync(file));
   } catch (error) {
     throw new ConfigError(`Cannot read the env file ${describe(file)}: ${(error as Error).message}.`);
   }

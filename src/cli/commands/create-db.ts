@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { createDatabase } from '../../core/create-database.js';
-import { waitForServer } from '../../core/wait-for-server.js';
 import { dirOption, dryRunOption, example, nameOption, waitOption } from '../options.js';
 import { runCommand } from '../run-command.js';
 import { renderMigrateResult } from './migrate.js';
@@ -26,6 +24,8 @@ export function registerCreateDb(program: Command): void {
   command.action((options: CreateDbOptions, cmd: Command) =>
     runCommand('create-db', cmd, async (run) => {
       const context = run.context({ database: options.name });
+      // Core modules load only when the command runs: --help and --version stay fast.
+      const [{ createDatabase }, { waitForServer }] = await Promise.all([import('../../core/create-database.js'), import('../../core/wait-for-server.js')]);
       if (options.wait !== undefined) await waitForServer(context, options.wait);
       const result = await createDatabase(context, {
         migrate: options.migrate,

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { createUser, type CreateUserResult } from '../../core/create-user.js';
+import type { CreateUserResult } from '../../core/create-user.js';
 import { revealSecret } from '../../core/redact.js';
 import { confirmRotation } from '../confirm.js';
 import { dryRunOption, example, nameOption, userOption } from '../options.js';
@@ -70,6 +70,7 @@ export function registerCreateUser(program: Command): void {
       if (options.rotatePassword && !options.dryRun) {
         await confirmRotation(context.settings.user, run.interactive, Boolean(run.globals.yes));
       }
+      const { createUser } = await import('../../core/create-user.js');
       const result = await createUser(context, {
         rotatePassword: options.rotatePassword,
         writeEnv: options.writeEnv,

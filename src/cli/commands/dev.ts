@@ -2,9 +2,7 @@ import { spawn } from 'node:child_process';
 import { Option, type Command } from 'commander';
 import { resolveSettings, VARIABLES } from '../../core/config.js';
 import { ConfigError } from '../../core/errors.js';
-import { startEmbeddedServer, type EmbeddedServer } from '../../core/embedded-server.js';
-import { updateEnvFile } from '../../core/env-file.js';
-import { setup } from '../../core/setup.js';
+import type { EmbeddedServer } from '../../core/embedded-server.js';
 import { example, nameOption, userOption } from '../options.js';
 import { runCommand } from '../run-command.js';
 import { takeOverSignals } from '../signals.js';
@@ -57,6 +55,11 @@ export function registerDev(program: Command): void {
       // Validate flags and the env file before starting anything.
       const base = run.context({ database: options.name, user: options.user });
       const logger = run.output.logger();
+      const [{ startEmbeddedServer }, { updateEnvFile }, { setup }] = await Promise.all([
+        import('../../core/embedded-server.js'),
+        import('../../core/env-file.js'),
+        import('../../core/setup.js'),
+      ]);
       let server: EmbeddedServer | undefined;
       try {
         server = await startEmbeddedServer({ dataDir: options.dataDir, port: options.port, logger });

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { dropDatabaseAndRole } from '../../core/drop.js';
 import { ConfigError } from '../../core/errors.js';
 import { dryRunOption, example, nameOption, userOption } from '../options.js';
 import { runCommand, type CommandRun } from '../run-command.js';
@@ -38,6 +37,7 @@ export function registerDrop(program: Command): void {
       const context = run.context({ database: options.name, user: options.user });
       const { database, user } = context.settings;
       if (!options.dryRun) await confirmDrop(run, database, user);
+      const { dropDatabaseAndRole } = await import('../../core/drop.js');
       const result = await dropDatabaseAndRole(context, { dryRun: options.dryRun });
       return {
         json: { ...result },

@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
 import type { MigrateResult } from '../../core/migrate.js';
-import { getMigrationStatus, migrate } from '../../core/run-migrations.js';
-import { waitForServer } from '../../core/wait-for-server.js';
 import { dirOption, dryRunOption, example, nameOption, waitOption } from '../options.js';
 import type { Output } from '../output.js';
 import { runCommand } from '../run-command.js';
@@ -41,6 +39,7 @@ export function registerMigrate(program: Command): void {
   command.action((options: MigrateOptions, cmd: Command) =>
     runCommand('migrate', cmd, async (run) => {
       const context = run.context({ database: options.name });
+      const [{ migrate }, { waitForServer }] = await Promise.all([import('../../core/run-migrations.js'), import('../../core/wait-for-server.js')]);
       if (options.wait !== undefined) await waitForServer(context, options.wait);
       const result = await migrate(context, { migrationsDir: options.dir, dryRun: options.dryRun });
       return {
@@ -56,6 +55,7 @@ export function registerMigrate(program: Command): void {
   example(status, 'tofu-registry-db migrate status');
   status.action((options: MigrateOptions, cmd: Command) =>
     runCommand('migrate status', cmd, async (run) => {
+      const { getMigrationStatus } = await import('../../core/run-migrations.js');
       const result = await getMigrationStatus(run.context({ database: options.name }), { migrationsDir: options.dir ?? cmd.parent?.opts().dir });
       return {
         json: { ...result },

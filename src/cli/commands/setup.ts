@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { revealSecret } from '../../core/redact.js';
-import { setup, type SetupResult } from '../../core/setup.js';
+import type { SetupResult } from '../../core/setup.js';
 import { confirmRotation } from '../confirm.js';
 import { dirOption, dryRunOption, example, nameOption, userOption, waitOption } from '../options.js';
 import type { Output } from '../output.js';
@@ -65,6 +65,7 @@ export function registerSetup(program: Command): void {
       if (options.rotatePassword && !options.dryRun) {
         await confirmRotation(context.settings.user, run.interactive, Boolean(run.globals.yes));
       }
+      const { setup } = await import('../../core/setup.js');
       const result = await setup(context, {
         migrationsDir: options.dir,
         rotatePassword: options.rotatePassword,
