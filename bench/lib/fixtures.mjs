@@ -2,6 +2,7 @@
  * What the scenarios work on: generated migration folders, dbmate's copy of the bundled
  * schema, and an admin connection for the untimed preparation and clean-up.
  */
+import { randomInt } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
@@ -81,4 +82,30 @@ export async function countTables(server, database) {
   } finally {
     await client.end();
   }
+}
+
+const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+/**
+ * The application role that test-connection checks, made directly in SQL (the same
+ * privileges as create-user grants) so that the scenario depends on no other command.
+ * Returns the role's password.
+ * @param {{ host: string, port: number, superuser: string, password: string }} server
+ * @param {pg.Client} admin
+ */
+export async function createAppRole(server, admin, database, role) {
+  const password = Array.from({ length: 32 }, () => ALPHANUMERIC[randomInt(ALPHANUMERIC.length)]).join('');
+  // The plaintext goes over loopback to a throwaway server whose log records no statements.
+  await admin.query(`CREATE ROLE ${quoteIdent(role)} LOGIN PASSWORD '${password}'`);
+  const client = await connectAdmin(server, database);
+  try {
+    await client.query(`REVOKE CONNECT ON DATABASE ${quoteIdent(database)} FROM PUBLIC;
+      GRANT CONNECT, TEMPORARY ON DATABASE ${quoteIdent(database)} TO ${quoteIdent(role)};
+      GRANT USAGE ON SCHEMA public TO ${quoteIdent(role)};
+      GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${quoteIdent(role)};
+      GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO ${quoteIdent(role)}`);
+  } finally {
+    await client.end();
+  }
+  return password;
 }

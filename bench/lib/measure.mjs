@@ -4,7 +4,10 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 
-/** GNU time: its `%M` is the peak resident set (KiB) of the largest process in the child's tree. */
+/**
+ * GNU time: `%M` is the peak resident set (KiB) of the largest process in the child's
+ * tree; `%U %S` its CPU seconds, which a busy machine stretches far less than wall time.
+ */
 export const GNU_TIME = '/usr/bin/time';
 
 /** True when GNU time is installed (`apt-get install -y time`); busybox's `time` has no `-o`. */
@@ -27,6 +30,7 @@ export function gnuTimeAvailable() {
  * @property {string} stdout
  * @property {string} stderr
  * @property {number | undefined} peakRssKiB  only when memory was measured
+ * @property {number | undefined} cpuMs       user + system CPU, only when memory was measured
  */
 
 /**
@@ -41,7 +45,7 @@ export function gnuTimeAvailable() {
 export function runProcess(spec, options = {}) {
   const { memoryFile, timeoutMs = 300_000 } = options;
   const [command, args] = memoryFile
-    ? [GNU_TIME, ['-f', '%M', '-o', memoryFile, spec.command, ...spec.args]]
+    ? [GNU_TIME, ['-f', '%M %U %S', '-o', memoryFile, spec.command, ...spec.args]]
     : [spec.command, spec.args];
   return new Promise((resolve, reject) => {
     const stdout = [];
@@ -71,10 +75,13 @@ export function runProcess(spec, options = {}) {
     child.once('close', () => {
       clearTimeout(timer);
       let peakRssKiB;
+      let cpuMs;
       if (memoryFile) {
         // GNU time exits with the child's status; a signal-killed child adds a line first.
         const lines = readFileSync(memoryFile, 'utf8').trim().split('\n');
-        peakRssKiB = Number(lines[lines.length - 1]);
+        const [rss, user, system] = lines[lines.length - 1].split(' ').map(Number);
+        peakRssKiB = rss;
+        cpuMs = (user + system) * 1000;
         rmSync(memoryFile, { force: true });
       }
       resolve({
@@ -84,6 +91,7 @@ export function runProcess(spec, options = {}) {
         stdout: Buffer.concat(stdout).toString('utf8'),
         stderr: Buffer.concat(stderr).toString('utf8'),
         peakRssKiB,
+        cpuMs,
       });
     });
   });

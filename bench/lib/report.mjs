@@ -12,6 +12,7 @@ export const MEMORY_LIMIT_MIB = 100;
  * @property {boolean} ours
  * @property {number[]} times          measured rounds only, ms
  * @property {number | undefined} peakRssKiB
+ * @property {number | undefined} cpuMs       user + system, warm-up round
  * @typedef {object} ScenarioOutcome
  * @property {string} id
  * @property {string} title
@@ -46,8 +47,8 @@ export function computeRows(outcomes) {
   return rows;
 }
 
-/** @param {ScenarioOutcome[]} outcomes */
-export function computeMemory(outcomes) {
+/** @param {ScenarioOutcome[]} outcomes @param {boolean} measured whether GNU time was there */
+export function computeMemory(outcomes, measured) {
   const processes = [];
   for (const outcome of outcomes) {
     for (const [key, variant] of Object.entries(outcome.variants)) {
@@ -57,7 +58,7 @@ export function computeMemory(outcomes) {
   }
   const ours = processes.filter((p) => p.ours);
   const worst = ours.reduce((max, p) => (max && max.peakRssMiB >= p.peakRssMiB ? max : p), undefined);
-  return { limitMiB: MEMORY_LIMIT_MIB, processes, worst, meets: worst ? worst.peakRssMiB <= MEMORY_LIMIT_MIB : undefined };
+  return { limitMiB: MEMORY_LIMIT_MIB, measured, processes, worst, meets: worst ? worst.peakRssMiB <= MEMORY_LIMIT_MIB : undefined };
 }
 
 const ms = (value) => `${value.toFixed(value < 100 ? 1 : 0)} ms`;
@@ -87,20 +88,22 @@ export function markdownSummary(rows, memory) {
       `| peak RSS, any tofu-registry-db command (${worst.scenario}) | ${worst.peakRssMiB.toFixed(1)} MiB | | | ≤ ${memory.limitMiB} MiB | ${verdict(memory.meets)} | |`,
     );
   } else {
-    lines.push(`| peak RSS, any tofu-registry-db command | n/a (install GNU time: apt-get install -y time) | | | ≤ ${memory.limitMiB} MiB | n/a | |`);
+    const why = memory.measured ? 'n/a (none of our commands ran)' : 'n/a (install GNU time: apt-get install -y time)';
+    lines.push(`| peak RSS, any tofu-registry-db command | ${why} | | | ≤ ${memory.limitMiB} MiB | n/a | |`);
   }
   return lines.join('\n');
 }
 
 /** Every process measured: where the time and the memory go. @param {ScenarioOutcome[]} outcomes */
 export function markdownProcesses(outcomes) {
-  const lines = ['| scenario | process | median | min – max | spread | peak RSS |', '| --- | --- | ---: | ---: | ---: | ---: |'];
+  const lines = ['| scenario | process | median | min – max | spread | CPU | peak RSS |', '| --- | --- | ---: | ---: | ---: | ---: | ---: |'];
   for (const outcome of outcomes) {
     for (const variant of Object.values(outcome.variants)) {
       if (variant.times.length === 0) continue;
       const s = summarize(variant.times);
       const rss = variant.peakRssKiB === undefined ? 'n/a' : `${(variant.peakRssKiB / 1024).toFixed(1)} MiB`;
-      lines.push(`| ${outcome.id} | ${variant.label} | ${ms(s.median)} | ${ms(s.min)} – ${ms(s.max)} | ${pct(s.relativeMad)} | ${rss} |`);
+      const cpu = variant.cpuMs === undefined ? 'n/a' : ms(variant.cpuMs);
+      lines.push(`| ${outcome.id} | ${variant.label} | ${ms(s.median)} | ${ms(s.min)} – ${ms(s.max)} | ${pct(s.relativeMad)} | ${cpu} | ${rss} |`);
     }
   }
   return lines.join('\n');

@@ -7,9 +7,9 @@
  * database) and returns the process to time, a verify() that proves the run did its
  * work, and a cleanup() that removes what it made.
  */
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { countTables, dropObjects, quoteIdent, writeDbmateMigrations, writeSmallMigrations } from './fixtures.mjs';
+import { countTables, createAppRole, dropObjects, quoteIdent, writeDbmateMigrations, writeSmallMigrations } from './fixtures.mjs';
 
 /**
  * @typedef {import('./measure.mjs').ProcessSpec} ProcessSpec
@@ -113,7 +113,8 @@ export function buildScenarios(ctx) {
     title: 'test-connection, all checks',
     setup: async () => {
       await ctx.cliOrThrow(['create-db', '--name', tcDatabase]);
-      await ctx.cliOrThrow(['create-user', '--name', tcDatabase, '--user', tcRole, '--env-file', tcEnvFile]);
+      const password = await createAppRole(ctx.server, ctx.admin, tcDatabase, tcRole);
+      writeFileSync(tcEnvFile, `TOFU_REGISTRY_DB_NAME=${tcDatabase}\nTOFU_REGISTRY_DB_USER=${tcRole}\nTOFU_REGISTRY_DB_PASSWORD=${password}\n`, { mode: 0o600 });
     },
     teardown: async () => {
       await dropObjects(ctx.admin, { databases: [tcDatabase], roles: [tcRole] });
@@ -124,7 +125,12 @@ export function buildScenarios(ctx) {
         label: 'tofu-registry-db test-connection',
         ours: true,
         command: 'test-connection',
-        prepare: async () => ({ spec: ctx.cli(['test-connection', '--env-file', tcEnvFile]) }),
+        prepare: async () => ({
+          spec: ctx.cli(['test-connection', '--env-file', tcEnvFile]),
+          verify: async (result) => {
+            if (/✖/.test(result.stdout + result.stderr)) throw new Error(`test-connection reported a failed check: ${result.stdout}`);
+          },
+        }),
       },
       node: nodeNoop(ctx),
     },
