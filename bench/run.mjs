@@ -80,7 +80,7 @@ async function describeMachine(ctx) {
     server: rows[0].version,
     serverBin: ctx.server.binDir,
     psql: firstLine(path.join(ctx.clientBin, 'psql'), ['--version']),
-    dbmate: firstLine(ctx.dbmateBinary, ['--version']),
+    dbmate: ctx.dbmateBinary ? firstLine(ctx.dbmateBinary, ['--version']) : 'not installed',
     ourVersion: JSON.parse(readFileSync(path.join(repo, 'package.json'), 'utf8')).version,
   };
 }

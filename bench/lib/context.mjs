@@ -12,6 +12,15 @@ import { runProcess } from './measure.mjs';
 
 const require = createRequire(import.meta.url);
 
+/** The Go binary comes in a per-platform optional package: absent elsewhere, create-db's scenario then fails alone. */
+function dbmateBinaryOrNothing() {
+  try {
+    return resolveBinary();
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Variables that would change what a process does or how fast it starts, taken out of
  * the inherited environment so that every run sees only what the benchmark sets.
@@ -72,7 +81,7 @@ export async function createContext({ repo, server, clientBin }) {
     admin: await connectAdmin(server),
     nodePath: process.execPath,
     dbmateCli: require.resolve('dbmate/dist/cli.js'),
-    dbmateBinary: resolveBinary(),
+    dbmateBinary: dbmateBinaryOrNothing(),
     cli,
     /** @param {readonly string[]} args */
     node: (args) => ({ command: process.execPath, args: [...args], env: baseEnv, cwd: work }),

@@ -142,6 +142,7 @@ export function buildScenarios(ctx) {
   const dbmateVariant = (label, command, args) => ({
     label,
     prepare: async () => {
+      if (!ctx.dbmateBinary) throw new Error('the dbmate binary for this platform is not installed (npm ci installs @dbmate/<platform>)');
       const database = ctx.unique('dbmate');
       return {
         spec: {
