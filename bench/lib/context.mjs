@@ -1,0 +1,102 @@
+/**
+ * Everything a scenario needs to build its processes: the server, the environments
+ * (ours, libpq's, a clean base), unique names, paths of the programs compared.
+ */
+import { mkdtempSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { resolveBinary } from 'dbmate';
+import { connectAdmin } from './fixtures.mjs';
+import { runProcess } from './measure.mjs';
+
+const require = createRequire(import.meta.url);
+
+/** The Go binary comes in a per-platform optional package: absent elsewhere, create-db's scenario then fails alone. */
+function dbmateBinaryOrNothing() {
+  try {
+    return resolveBinary();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Variables that would change what a process does or how fast it starts, taken out of
+ * the inherited environment so that every run sees only what the benchmark sets.
+ */
+const INHERITED_OUT = /^(TOFU_REGISTRY_DB_|PG|DATABASE_URL$|DBMATE_|NODE_OPTIONS$|NODE_DEBUG$|FORCE_COLOR$|npm_)/;
+
+export function cleanBaseEnv(env = process.env) {
+  return Object.fromEntries(Object.entries(env).filter(([key, value]) => value !== undefined && !INHERITED_OUT.test(key)));
+}
+
+/**
+ * @typedef {Awaited<ReturnType<typeof createContext>>} BenchContext
+ * @param {{ repo: string, server: import('../../test/support/pg-server.js').TestServer, clientBin: string }} options
+ */
+export async function createContext({ repo, server, clientBin }) {
+  const work = mkdtempSync(path.join(tmpdir(), 'trdb-bench-'));
+  const baseEnv = cleanBaseEnv();
+  const cliEnv = {
+    ...baseEnv,
+    TOFU_REGISTRY_DB_HOST: server.host,
+    TOFU_REGISTRY_DB_PORT: String(server.port),
+    TOFU_REGISTRY_DB_SSLMODE: 'disable',
+    TOFU_REGISTRY_DB_ADMIN_USER: server.superuser,
+    TOFU_REGISTRY_DB_ADMIN_PASSWORD: server.password,
+  };
+  const libpqEnv = {
+    ...baseEnv,
+    PGHOST: server.host,
+    PGPORT: String(server.port),
+    PGUSER: server.superuser,
+    PGPASSWORD: server.password,
+    PGSSLMODE: 'disable',
+    PGAPPNAME: 'bench',
+  };
+  const cliBin = path.join(repo, 'bin', 'tofu-registry-db.js');
+  const absentEnvFile = path.join(work, 'absent.env');
+  let counter = 0;
+
+  /**
+   * `node -- bin/tofu-registry-db.js …`: the `--` keeps Node 20 from reading our
+   * `--env-file` as its own option. Commands get a temporary env file unless given one.
+   * @param {readonly string[]} args
+   * @returns {import('./measure.mjs').ProcessSpec}
+   */
+  const cli = (args) => {
+    const informational = args.includes('--help') || args.includes('--version');
+    const envFile = informational || args.includes('--env-file') ? [] : ['--env-file', absentEnvFile];
+    return { command: process.execPath, args: ['--', cliBin, ...args, ...envFile], env: cliEnv, cwd: work };
+  };
+
+  return {
+    repo,
+    work,
+    server,
+    clientBin,
+    baseEnv,
+    libpqEnv,
+    admin: await connectAdmin(server),
+    nodePath: process.execPath,
+    dbmateCli: require.resolve('dbmate/dist/cli.js'),
+    dbmateBinary: dbmateBinaryOrNothing(),
+    cli,
+    /** @param {readonly string[]} args */
+    node: (args) => ({ command: process.execPath, args: [...args], env: baseEnv, cwd: work }),
+    /** Runs our CLI untimed (scenario set-up) and fails loudly if it fails. */
+    async cliOrThrow(args) {
+      const result = await runProcess(cli(args));
+      if (result.code !== 0) {
+        throw new Error(`set-up step "tofu-registry-db ${args.join(' ')}" exited ${result.code}: ${(result.stderr || result.stdout).trim()}`);
+      }
+      return result;
+    },
+    /** Names unique to this run and round: b<pid>_<what>_<n>. */
+    unique: (what) => `b${process.pid}_${what}_${++counter}`,
+    envFilePath: (name) => path.join(work, `${name}.env`),
+    databaseUrl: (database) =>
+      `postgres://${server.superuser}:${encodeURIComponent(server.password)}@${server.host}:${server.port}/${database}?sslmode=disable`,
+  };
+}
