@@ -103,7 +103,17 @@ export function sslAttempts(mode: SslMode): readonly boolean[] {
 let pgModule: typeof import('pg') | undefined;
 /** pg is loaded on first use, so commands that never connect start faster. */
 export async function loadPg(): Promise<typeof import('pg')> {
-  pgModule ??= (await import('pg')).default as unknown as typeof import('pg');
+  if (pgModule) return pgModule;
+  // pg probes for Cloudflare Workers through navigator.userAgent; Node 20 has no navigator,
+  // so the probe builds a fetch Response, which loads undici (~40 ms) for nothing. A
+  // navigator that exists only while pg loads skips that. Node 21+ has a real one.
+  const shim = (globalThis as { navigator?: unknown }).navigator === undefined;
+  if (shim) Object.defineProperty(globalThis, 'navigator', { value: { userAgent: `Node.js/${process.versions.node}` }, configurable: true });
+  try {
+    pgModule = (await import('pg')).default as unknown as typeof import('pg');
+  } finally {
+    if (shim) delete (globalThis as { navigator?: unknown }).navigator;
+  }
   return pgModule;
 }
 
