@@ -14,3 +14,5 @@ export { migrate, getMigrationStatus } from './run-migrations.js';
 export type { MigrateCommandOptions, MigrationStatusResult } from './run-migrations.js';
 export type { MigrateResult, MigrationResult, MigrationStatus } from './migrate.js';
 export { waitForServer } from './wait-for-server.js';
+export { importRegistry } from './import/import-registry.js';
+export type { ImportOptions, ImportResult, KindCounts, RowCounts, SkippedFile } from './import/import-registry.js';
