@@ -6,16 +6,14 @@ import { REPO_ROOT, tempDir } from '../support/fixtures.js';
 
 const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures', 'opentofu-registry');
 
-async function collect(root: string, kind: RegistryKind): Promise<TreeEntry[]> {
-  const entries: TreeEntry[] = [];
-  for await (const entry of walkRegistryTree(root, kind)) entries.push(entry);
-  return entries;
+function collect(root: string, kind: RegistryKind): TreeEntry[] {
+  return [...walkRegistryTree(root, kind)];
 }
 
 describe('walkRegistryTree', () => {
-  test('finds the 12 provider and 40 module fixture files, sorted, with their names', async () => {
-    const providers = await collect(FIXTURES, 'provider');
-    const modules = await collect(FIXTURES, 'module');
+  test('finds the 12 provider and 40 module fixture files, sorted, with their names', () => {
+    const providers = collect(FIXTURES, 'provider');
+    const modules = collect(FIXTURES, 'module');
     expect(providers).toHaveLength(12);
     expect(modules).toHaveLength(40);
     const paths = modules.map((e) => ('file' in e ? e.file.relativePath : e.misplaced.relativePath));
@@ -33,7 +31,7 @@ describe('walkRegistryTree', () => {
     expect(label && 'file' in label && label.file).toMatchObject({ namespace: 'cloudposse', name: 'label', target: 'terraform' });
   });
 
-  test('skips hidden entries and non-JSON files; reports JSON files outside the layout', async () => {
+  test('skips hidden entries and non-JSON files; reports JSON files outside the layout', () => {
     const root = tempDir('trdb-tree-');
     mkdirSync(path.join(root, 'modules/a/acme/net'), { recursive: true });
     mkdirSync(path.join(root, 'modules/.git'), { recursive: true });
@@ -41,7 +39,7 @@ describe('walkRegistryTree', () => {
     writeFileSync(path.join(root, 'modules/a/acme/net/README.md'), 'hello');
     writeFileSync(path.join(root, 'modules/.git/config.json'), '{}');
     writeFileSync(path.join(root, 'modules/a/acme/stray.json'), '{}');
-    const entries = await collect(root, 'module');
+    const entries = collect(root, 'module');
     expect(entries).toEqual([
       { file: expect.objectContaining({ relativePath: 'modules/a/acme/net/aws.json', namespace: 'acme', name: 'net', target: 'aws' }) },
       { misplaced: { kind: 'module', relativePath: 'modules/a/acme/stray.json', problem: expect.stringContaining('modules/<letter>/<namespace>/<name>/<target>.json') } },

@@ -1,4 +1,6 @@
-import { readFile, stat } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import path from 'node:path';
 import { connect, disconnect, type Connection } from '../connection.js';
 import { adminPasswordProvider, assertPrimary, loggerOf, type CoreContext } from '../context.js';
@@ -64,6 +66,8 @@ interface StagingTally {
 const KINDS: readonly RegistryKind[] = ['provider', 'module'];
 /** How often the progress line is refreshed. */
 const PROGRESS_INTERVAL_MS = 250;
+/** Longest stretch of synchronous file reading before the event loop gets a turn. */
+const YIELD_INTERVAL_MS = 50;
 /** How many problems an error message lists; --json carries them all. */
 const PROBLEMS_IN_MESSAGE = 10;
 
@@ -146,7 +150,14 @@ export async function importRegistry(context: CoreContext, options: ImportOption
       copy = await CopyWriter.open(connection.client, copyIntoStagingSql(kind));
       logger.debug(copyIntoStagingSql(kind));
       const tally = tallies[kind];
-      for await (const entry of walkRegistryTree(root, kind)) {
+      let lastYield = Date.now();
+      for (const entry of walkRegistryTree(root, kind)) {
+        // Files are read synchronously (much faster for many small files); let signals,
+        // the spinner and the socket have a turn now and then.
+        if (Date.now() - lastYield >= YIELD_INTERVAL_MS) {
+          await yieldToEventLoop();
+          lastYield = Date.now();
+        }
         if (context.signal?.aborted) throw new InterruptedError('import');
         if ('misplaced' in entry) {
           problems.push({ file: entry.misplaced.relativePath, problem: entry.misplaced.problem });
@@ -154,7 +165,7 @@ export async function importRegistry(context: CoreContext, options: ImportOption
         }
         const { file } = entry;
         tally.files++;
-        const parsed = parseRegistryFile(await readFile(file.absolutePath, 'utf8'), kind);
+        const parsed = parseRegistryFile(readFileSync(file.absolutePath, 'utf8'), kind);
         if (!parsed.ok) {
           problems.push({ file: file.relativePath, problem: parsed.problem });
           continue;

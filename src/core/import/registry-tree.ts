@@ -1,4 +1,4 @@
-import { readdir } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { RegistryKind } from './registry-file.js';
 
@@ -6,7 +6,9 @@ import type { RegistryKind } from './registry-file.js';
  * Walks a checkout of the registry repository: `providers/<l>/<namespace>/<name>.json` and
  * `modules/<l>/<namespace>/<name>/<target>.json`. One directory listing at a time, in
  * sorted order, so memory follows the widest directory rather than the whole tree, and
- * two runs over the same tree see the files in the same order.
+ * two runs over the same tree see the files in the same order. Synchronous on purpose:
+ * the import reads tens of thousands of small files one after another, and a thread-pool
+ * round trip per directory made the walk four times slower.
  */
 
 /** A metadata file, with the names its path gives it (as spelled in the repository). */
@@ -44,14 +46,14 @@ function byName(a: { name: string }, b: { name: string }): number {
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
 
-export async function* walkRegistryTree(root: string, kind: RegistryKind): AsyncGenerator<TreeEntry> {
+export function* walkRegistryTree(root: string, kind: RegistryKind): Generator<TreeEntry> {
   const top = KIND_FOLDERS[kind];
   yield* walkFolder(root, [top], kind);
 }
 
-async function* walkFolder(root: string, segments: readonly string[], kind: RegistryKind): AsyncGenerator<TreeEntry> {
+function* walkFolder(root: string, segments: readonly string[], kind: RegistryKind): Generator<TreeEntry> {
   const folder = path.join(root, ...segments);
-  const entries = (await readdir(folder, { withFileTypes: true })).sort(byName);
+  const entries = readdirSync(folder, { withFileTypes: true }).sort(byName);
   const depth = segments.length - 1; // folders below providers/ or modules/
   for (const entry of entries) {
     if (entry.name.startsWith('.')) continue; // .git, editor droppings
