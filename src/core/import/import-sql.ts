@@ -29,7 +29,7 @@ function list(columns: readonly string[], prefix = ''): string {
   return columns.map((column) => `${prefix}${quoteIdent(column)}`).join(', ');
 }
 
-/** Staging columns in COPY order: the key, the values, then which file wins and in what order it came. */
+/** Staging columns in COPY order: the key, the values, then the file's preference and its position in the walk. */
 export function stagingColumns(kind: RegistryKind): readonly string[] {
   return [...TABLES[kind].key, ...VALUE_COLUMNS, 'preference', 'seq'];
 }
@@ -69,7 +69,7 @@ export function columnLimitsSql(): string {
  * One statement per table, so the counts are exact even when another import runs at the
  * same time:
  * - `staged`: one row per key; where a lower-case and a mixed-case file carry the same
- *   version the lower-case file wins (preference 0), else the first seen;
+ *   version the lower-case file wins (preference 0), else the file walked first (`seq`);
  * - `changed`: only rows that are new or differ, so an unchanged row never reaches the
  *   INSERT (which would take a sequence value per row on every re-import);
  * - the upsert updates a conflicting row only WHERE it really differs; `xmax = 0` marks a

@@ -121,7 +121,7 @@ export function copyTextField(value: string | null): string {
   return value.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
 }
 
-/** One staging-table line: the row's columns, then its preference and sequence number. */
+/** One staging-table line: the row's columns, then its file's preference and position in the walk (`seq`). */
 export function copyLine(row: StagedRow, seq: number): string {
   // Plain concatenation: this runs once per row, several hundred thousand times.
   const provider = row.provider === undefined ? '' : `${copyTextField(row.provider)}\t`;
