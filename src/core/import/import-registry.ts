@@ -113,7 +113,7 @@ function invalidFilesError(problems: readonly SkippedFile[]): RegistryDbError {
   return new RegistryDbError(
     'usage',
     'IMPORT_INVALID_FILES',
-    `${problems.length} file(s) cannot be imported; nothing was written:${listed}${more}`,
+    `${problems.length} problem(s) in the registry files, so nothing was written:${listed}${more}`,
     { hint: 'Fix or remove the files, or run again with --skip-invalid to import the rest.', data: { problems } },
   );
 }
