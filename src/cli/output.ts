@@ -45,6 +45,10 @@ export class Output {
   readonly options: OutputOptions;
   palette: Palette = PLAIN_PALETTE;
   private spinner: Spinner | undefined;
+  /** One ora for the whole run, however many steps race to create it. */
+  private spinnerLoad: Promise<Spinner> | undefined;
+  /** Bumped by stopSpinner(): a step still waiting for ora must not restart the spinner. */
+  private stops = 0;
   private readonly interactive: boolean;
 
   constructor(options: OutputOptions) {
@@ -100,14 +104,16 @@ export class Output {
       if (this.options.verbose) this.info(`- ${text}`);
       return;
     }
-    if (!this.spinner) {
-      const { default: ora } = await import('ora');
-      this.spinner = ora({ stream: process.stderr, discardStdin: false }) as unknown as Spinner;
-    }
-    this.spinner.start(redactSecrets(text));
+    const stopsBefore = this.stops;
+    this.spinnerLoad ??= import('ora').then(
+      ({ default: ora }) => (this.spinner = ora({ stream: process.stderr, discardStdin: false }) as unknown as Spinner),
+    );
+    const spinner = await this.spinnerLoad;
+    if (this.stops === stopsBefore) spinner.start(redactSecrets(text));
   }
 
   stopSpinner(): void {
+    this.stops++;
     if (this.spinner?.isSpinning) this.spinner.stop();
   }
 

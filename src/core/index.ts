@@ -28,3 +28,5 @@ export { dropDatabaseAndRole as drop } from './drop.js';
 export type { DropOptions, DropResult } from './drop.js';
 export { startEmbeddedServer } from './embedded-server.js';
 export type { EmbeddedServer, EmbeddedServerOptions } from './embedded-server.js';
+export { importRegistry } from './import/import-registry.js';
+export type { ImportOptions, ImportResult, KindCounts, RowCounts, SkippedFile } from './import/import-registry.js';

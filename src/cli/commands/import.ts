@@ -1,9 +1,59 @@
 import type { Command } from 'commander';
+import { importRegistry, type ImportResult, type KindCounts } from '../../core/import/import-registry.js';
+import { example, nameOption } from '../options.js';
+import type { Output } from '../output.js';
+import { runCommand } from '../run-command.js';
 
-// Placeholder: replaced by the real command (see the issue for 'import').
+interface ImportCommandOptions {
+  readonly name?: string;
+  readonly skipInvalid?: boolean;
+  readonly admin?: boolean;
+}
+
+function counts(c: KindCounts): string {
+  return `${c.inserted} new, ${c.updated} updated, ${c.unchanged} unchanged (${c.files} files, ${c.versions} versions)`;
+}
+
+function renderImportResult(output: Output, result: ImportResult): void {
+  const p = output.palette;
+  for (const skipped of result.skipped) output.warn(`skipped ${skipped.file}: ${skipped.problem}`);
+  output.result(`${p.success('✔')} Imported ${p.strong(result.path)} into ${p.strong(result.database)} as ${result.user} ${p.muted(`(${(result.durationMs / 1000).toFixed(1)} s)`)}`);
+  output.result(`  providers: ${counts(result.providers)}`);
+  output.result(`  modules:   ${counts(result.modules)}`);
+  if (result.skipped.length > 0) output.result(`  skipped:   ${result.skipped.length} (listed above)`);
+}
+
 export function registerImport(program: Command): void {
-  program.command('import').description('(not implemented yet)').action(() => {
-    process.stderr.write('import: not implemented yet\n');
-    process.exitCode = 1;
-  });
+  const command = program
+    .command('import')
+    .description('load provider and module metadata from a checkout of the OpenTofu registry repository (one row per version, upserted, one transaction)')
+    .argument('<path>', 'the checkout: the folder holding providers/ and modules/');
+  nameOption(command);
+  command.option('--skip-invalid', 'import the valid files and list the invalid ones, instead of stopping before anything is written');
+  command.option('--admin', 'write as the admin role instead of the application role');
+  example(
+    command,
+    'git clone --depth 1 https://github.com/opentofu/registry /tmp/registry',
+    'tofu-registry-db import /tmp/registry --json',
+  );
+  command.action((registryPath: string, options: ImportCommandOptions, cmd: Command) =>
+    runCommand('import', cmd, async (run) => {
+      const context = run.context({ database: options.name });
+      const result = await importRegistry(context, { path: registryPath, skipInvalid: options.skipInvalid, admin: options.admin });
+      return {
+        json: {
+          database: result.database,
+          path: result.path,
+          user: result.user,
+          files: result.files,
+          skipped: result.skipped,
+          rows: result.rows,
+          providers: result.providers,
+          modules: result.modules,
+          durationMs: result.durationMs,
+        },
+        render: (output) => renderImportResult(output, result),
+      };
+    }),
+  );
 }
