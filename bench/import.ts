@@ -36,7 +36,7 @@ interface PgServerModule {
 // Compiled to bench/.work/dist/bench/: the repository is four levels up.
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 const WORK = path.join(REPO, 'bench', '.work');
-const BIN = path.join(REPO, 'bin', 'tofu-registry-db.js');
+const BIN = path.join(REPO, 'bin', 'tofu-registry-db.cjs');
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const PSQL = process.env.BENCH_PSQL ?? (existsSync('/usr/lib/postgresql/15/bin/psql') ? '/usr/lib/postgresql/15/bin/psql' : 'psql');
 const DB = 'bench_registry';

@@ -44,8 +44,8 @@ if (values.all) {
   }
 }
 const cliRuns = [
-  ['tofu-registry-db --version', ['--', path.join(repo, 'bin', 'tofu-registry-db.js'), '--version']],
-  ['tofu-registry-db --help', ['--', path.join(repo, 'bin', 'tofu-registry-db.js'), '--help']],
+  ['tofu-registry-db --version', ['--', path.join(repo, 'bin', 'tofu-registry-db.cjs'), '--version']],
+  ['tofu-registry-db --help', ['--', path.join(repo, 'bin', 'tofu-registry-db.cjs'), '--help']],
 ];
 
 const env = cleanBaseEnv();

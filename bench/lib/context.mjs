@@ -55,12 +55,12 @@ export async function createContext({ repo, server, clientBin }) {
     PGSSLMODE: 'disable',
     PGAPPNAME: 'bench',
   };
-  const cliBin = path.join(repo, 'bin', 'tofu-registry-db.js');
+  const cliBin = path.join(repo, 'bin', 'tofu-registry-db.cjs');
   const absentEnvFile = path.join(work, 'absent.env');
   let counter = 0;
 
   /**
-   * `node -- bin/tofu-registry-db.js …`: the `--` keeps Node 20 from reading our
+   * `node -- bin/tofu-registry-db.cjs …`: the `--` keeps Node 20 from reading our
    * `--env-file` as its own option. Commands get a temporary env file unless given one.
    * @param {readonly string[]} args
    * @returns {import('./measure.mjs').ProcessSpec}

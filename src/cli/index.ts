@@ -50,6 +50,13 @@ function wantsJson(argv: readonly string[]): boolean {
 
 export async function main(argv: readonly string[] = process.argv): Promise<void> {
   exitOnInterrupt();
+  // `tofu-registry-db --help | head`: a closed pipe is not an error worth a stack trace.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw error;
+    });
+  }
 
   const program = buildProgram();
   try {

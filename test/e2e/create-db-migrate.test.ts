@@ -1,9 +1,10 @@
-import { writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   adminEnv,
   databaseExists,
   dropDatabaseAndRole,
+  REPO_ROOT,
   runCli,
   tempDir,
   testServer,
@@ -44,7 +45,8 @@ describe('tofu-registry-db create-db / migrate (built binary)', () => {
     expect(tables).toBe(0);
 
     const pending = await runCli([...envFileArg(), '--json', 'migrate', 'status'], env);
-    expect(JSON.parse(pending.stdout)).toMatchObject({ ok: true, pendingCount: 2, changedCount: 0 });
+    const bundled = readdirSync(path.join(REPO_ROOT, 'sql')).filter((f) => f.endsWith('.sql')).length;
+    expect(JSON.parse(pending.stdout)).toMatchObject({ ok: true, pendingCount: bundled, changedCount: 0 });
 
     expect((await runCli([...envFileArg(), 'migrate'], env)).code).toBe(0);
     const applied = await runCli([...envFileArg(), 'migrate', 'status'], env);

@@ -14,7 +14,7 @@ import type { CoreContext } from '../../src/core/context.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const REPO_ROOT = path.resolve(here, '..', '..');
-export const BIN = path.join(REPO_ROOT, 'bin', 'tofu-registry-db.js');
+export const BIN = path.join(REPO_ROOT, 'bin', 'tofu-registry-db.cjs');
 
 export interface ServerInfo {
   readonly host: string;

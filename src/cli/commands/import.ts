@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { importRegistry, type ImportResult, type KindCounts } from '../../core/import/import-registry.js';
+import type { ImportResult, KindCounts } from '../../core/import/import-registry.js';
 import { example, nameOption } from '../options.js';
 import type { Output } from '../output.js';
 import { runCommand } from '../run-command.js';
@@ -39,6 +39,7 @@ export function registerImport(program: Command): void {
   command.action((registryPath: string, options: ImportCommandOptions, cmd: Command) =>
     runCommand('import', cmd, async (run) => {
       const context = run.context({ database: options.name });
+      const { importRegistry } = await import('../../core/import/import-registry.js');
       const result = await importRegistry(context, { path: registryPath, skipInvalid: options.skipInvalid, admin: options.admin });
       return {
         json: {
