@@ -203,6 +203,8 @@ export async function applyPendingMigrations(
   }
 
   const results: MigrationResult[] = [];
+  // Once the bookkeeping table is known to exist, the preamble need not create it again.
+  let bookkeepingExists = applied.length > 0;
   for (const [index, file] of pending.entries()) {
     if (options.signal?.aborted) {
       results.push(...pending.slice(index).map((f) => notExecuted(f)));
@@ -211,7 +213,8 @@ export async function applyPendingMigrations(
     logger.step(`Applying ${file.fileName}`);
     const started = performance.now();
     try {
-      const outcome = await applyOneMigration(connection, file, options);
+      const outcome = await applyOneMigration(connection, file, options, bookkeepingExists);
+      bookkeepingExists = true;
       results.push({ version: file.version, name: file.name, fileName: file.fileName, outcome, durationMs: performance.now() - started });
     } catch (error) {
       await connection.client.query('ROLLBACK').catch(() => undefined);
@@ -261,6 +264,7 @@ async function applyOneMigration(
   connection: Connection,
   file: MigrationFile,
   options: MigrateOptions,
+  bookkeepingExists: boolean,
 ): Promise<'applied' | 'skipped'> {
   const { logger } = options;
   // One round trip: open the transaction, wait for the lock (bounded by the statement
@@ -272,7 +276,7 @@ async function applyOneMigration(
     `SET LOCAL statement_timeout = ${options.statementTimeoutMs}`,
     `SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`,
     `SET LOCAL lock_timeout = ${options.lockTimeoutMs}`,
-    CREATE_MIGRATIONS_TABLE,
+    ...(bookkeepingExists ? [] : [CREATE_MIGRATIONS_TABLE]),
     `SELECT checksum FROM public.${MIGRATIONS_TABLE} WHERE version = ${quoteLiteral(file.version)}`,
   ].join(';\n');
   let results: QueryResult[];

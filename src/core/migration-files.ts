@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from './errors.js';
@@ -32,9 +32,11 @@ export function sha256Hex(data: string | Buffer): string {
 export async function loadMigrationFiles(dir: string): Promise<MigrationFile[]> {
   let entries: string[];
   try {
-    const info = await stat(dir);
+    // Synchronous on purpose: hundreds of small files read faster in a loop than through
+    // the thread pool, and nothing else runs meanwhile.
+    const info = statSync(dir);
     if (!info.isDirectory()) throw new ConfigError(`The migrations folder ${describe(dir)} is not a folder.`);
-    entries = await readdir(dir);
+    entries = readdirSync(dir);
   } catch (error) {
     if (error instanceof ConfigError) throw error;
     throw new ConfigError(
@@ -59,7 +61,7 @@ export async function loadMigrationFiles(dir: string): Promise<MigrationFile[]> 
     }
     seen.set(version, fileName);
     const filePath = path.join(dir, fileName);
-    const bytes = await readFile(filePath);
+    const bytes = readFileSync(filePath);
     files.push({
       version,
       name: match[2]!,
