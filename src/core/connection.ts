@@ -27,6 +27,8 @@ export interface Connection {
   readonly role: Role;
   readonly user: string;
   readonly database: string;
+  /** Kept open for later steps of the same run: disconnect() leaves it alone. */
+  readonly shared?: boolean;
 }
 
 export interface ConnectOptions {
@@ -200,5 +202,5 @@ export async function connect(settings: Settings, options: ConnectOptions): Prom
 
 /** Closes a connection, ignoring errors: used in finally blocks. */
 export async function disconnect(connection: Connection | undefined): Promise<void> {
-  if (connection) await connection.client.end().catch(() => undefined);
+  if (connection && !connection.shared) await connection.client.end().catch(() => undefined);
 }

@@ -10,6 +10,11 @@ export interface CoreContext {
   /** Asked for the admin password when the server wants one and none is configured. */
   readonly promptPassword?: (question: string) => Promise<string | undefined>;
   readonly signal?: AbortSignal;
+  /**
+   * Admin connections kept open across steps (one per database), so a multi-step run such
+   * as setup logs in once per database. Whoever creates the map closes them (closeShared).
+   */
+  readonly sharedConnections?: Map<string, Promise<Connection>>;
 }
 
 export function loggerOf(context: CoreContext): Logger {
@@ -42,6 +47,27 @@ export function adminPasswordProvider(context: CoreContext, database: string): (
 
 export async function connectAsAdmin(context: CoreContext, database?: string): Promise<Connection> {
   const target = database ?? context.settings.admin.database;
+  const shared = context.sharedConnections;
+  if (shared) {
+    let connection = shared.get(target);
+    if (!connection) {
+      connection = openAdmin(context, target).then((c) => ({ ...c, shared: true }));
+      connection.catch(() => shared.delete(target));
+      shared.set(target, connection);
+    }
+    return connection;
+  }
+  return openAdmin(context, target);
+}
+
+/** Closes the connections a run shared between its steps. */
+export async function closeShared(shared: Map<string, Promise<Connection>>): Promise<void> {
+  const connections = await Promise.allSettled(shared.values());
+  shared.clear();
+  await Promise.all(connections.map((c) => (c.status === 'fulfilled' ? c.value.client.end().catch(() => undefined) : undefined)));
+}
+
+async function openAdmin(context: CoreContext, target: string): Promise<Connection> {
   loggerOf(context).debug(
     `connecting as ${context.settings.admin.user} to ${context.settings.host}:${context.settings.port}/${target} (sslmode ${context.settings.sslMode})`,
   );

@@ -1,4 +1,5 @@
-import type { CoreContext } from './context.js';
+import { closeShared, type CoreContext } from './context.js';
+import type { Connection } from './connection.js';
 import { createDatabase, type CreateDatabaseResult } from './create-database.js';
 import { createUser, type CreateUserResult } from './create-user.js';
 import { testConnection, type TestConnectionResult } from './test-connection.js';
@@ -32,6 +33,17 @@ export interface SetupResult {
  * run — what a CI job calls. A second run changes nothing and keeps the password.
  */
 export async function setup(context: CoreContext, options: SetupOptions = {}): Promise<SetupResult> {
+  // One admin connection per database for the whole run: create-db's maintenance
+  // connection, and one registry connection shared by the migrations and create-user.
+  const sharedConnections = new Map<string, Promise<Connection>>();
+  try {
+    return await setupSteps({ ...context, sharedConnections }, options);
+  } finally {
+    await closeShared(sharedConnections);
+  }
+}
+
+async function setupSteps(context: CoreContext, options: SetupOptions): Promise<SetupResult> {
   if (options.waitSeconds !== undefined) await waitForServer(context, options.waitSeconds);
   const database = await createDatabase(context, { migrationsDir: options.migrationsDir, dryRun: options.dryRun });
   if (options.dryRun && database.migrations === undefined) {
