@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { DEFAULTS } from '../core/config.js';
 import { parseWaitSeconds } from '../core/config.js';
+import { revealSecret } from '../core/redact.js';
 
 /** Reusable option sets, attached by function so every command spells them the same way. */
 export function nameOption(command: Command): Command {
@@ -9,6 +10,24 @@ export function nameOption(command: Command): Command {
 
 export function userOption(command: Command): Command {
   return command.option('--user <role>', `the application role (default: TOFU_REGISTRY_DB_USER, else "${DEFAULTS.user}")`);
+}
+
+/** create-user and setup: what happens to the role's password. */
+export function passwordOptions(command: Command): Command {
+  return command
+    .option('--rotate-password', 'give an existing role a new password and write it back (asks on a terminal; --yes elsewhere)')
+    .option('--show-password', 'also print the password')
+    .option('--no-write-env', 'leave the env file alone (the password then appears in --json output only)');
+}
+
+/**
+ * Whether a new password is printed: with --show-password, or in --json output when the
+ * env file is not written (else nobody would learn it). Printing needs it unmasked.
+ */
+export function passwordToPrint(password: string | undefined, options: { showPassword?: boolean; writeEnv: boolean }, json: boolean): string | undefined {
+  if (password === undefined || !(options.showPassword || (json && !options.writeEnv))) return undefined;
+  revealSecret(password);
+  return password;
 }
 
 export function dirOption(command: Command): Command {

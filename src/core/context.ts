@@ -60,6 +60,20 @@ export async function connectAsAdmin(context: CoreContext, database?: string): P
   return openAdmin(context, target);
 }
 
+/**
+ * Runs `steps` with admin connections shared between them (one per database), unless the
+ * caller already shares them; closes them afterwards.
+ */
+export async function withSharedConnections<T>(context: CoreContext, steps: (context: CoreContext) => Promise<T>): Promise<T> {
+  if (context.sharedConnections) return steps(context);
+  const sharedConnections = new Map<string, Promise<Connection>>();
+  try {
+    return await steps({ ...context, sharedConnections });
+  } finally {
+    await closeShared(sharedConnections);
+  }
+}
+
 /** Closes the connections a run shared between its steps. */
 export async function closeShared(shared: Map<string, Promise<Connection>>): Promise<void> {
   const connections = await Promise.allSettled(shared.values());

@@ -1,5 +1,5 @@
-import { closeShared, connectAsAdmin, loggerOf, standbyError, type CoreContext } from './context.js';
-import { disconnect, type Connection } from './connection.js';
+import { connectAsAdmin, loggerOf, standbyError, withSharedConnections, type CoreContext } from './context.js';
+import { disconnect } from './connection.js';
 import { RegistryDbError } from './errors.js';
 import { bundledMigrationsDir, loadMigrationFiles } from './migration-files.js';
 import { runMigrations } from './run-migrations.js';
@@ -36,14 +36,7 @@ function isDuplicateDatabase(error: unknown): boolean {
 }
 
 export async function createDatabase(context: CoreContext, options: CreateDatabaseOptions = {}): Promise<CreateDatabaseResult> {
-  if (context.sharedConnections) return createDatabaseSteps(context, options);
-  // create-db alone: the maintenance and registry connections live for this call only.
-  const sharedConnections = new Map<string, Promise<Connection>>();
-  try {
-    return await createDatabaseSteps({ ...context, sharedConnections }, options);
-  } finally {
-    await closeShared(sharedConnections);
-  }
+  return withSharedConnections(context, (shared) => createDatabaseSteps(shared, options));
 }
 
 async function createDatabaseSteps(context: CoreContext, options: CreateDatabaseOptions): Promise<CreateDatabaseResult> {

@@ -1,5 +1,4 @@
-import { closeShared, type CoreContext } from './context.js';
-import type { Connection } from './connection.js';
+import { withSharedConnections, type CoreContext } from './context.js';
 import { createDatabase, type CreateDatabaseResult } from './create-database.js';
 import { createUser, type CreateUserResult } from './create-user.js';
 import { testConnection, type TestConnectionResult } from './test-connection.js';
@@ -35,12 +34,7 @@ export interface SetupResult {
 export async function setup(context: CoreContext, options: SetupOptions = {}): Promise<SetupResult> {
   // One admin connection per database for the whole run: create-db's maintenance
   // connection, and one registry connection shared by the migrations and create-user.
-  const sharedConnections = new Map<string, Promise<Connection>>();
-  try {
-    return await setupSteps({ ...context, sharedConnections }, options);
-  } finally {
-    await closeShared(sharedConnections);
-  }
+  return withSharedConnections(context, (shared) => setupSteps(shared, options));
 }
 
 async function setupSteps(context: CoreContext, options: SetupOptions): Promise<SetupResult> {

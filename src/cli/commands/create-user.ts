@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import type { CreateUserResult } from '../../core/create-user.js';
-import { revealSecret } from '../../core/redact.js';
 import { confirmRotation } from '../confirm.js';
-import { dryRunOption, example, nameOption, userOption } from '../options.js';
+import { dryRunOption, example, nameOption, passwordOptions, passwordToPrint, userOption } from '../options.js';
 import type { Output } from '../output.js';
 import { runCommand } from '../run-command.js';
 
@@ -56,10 +55,7 @@ export function registerCreateUser(program: Command): void {
     .description('create the least-privilege application role and write its credentials into the env file (as the admin role)');
   nameOption(command);
   userOption(command);
-  command
-    .option('--rotate-password', 'give an existing role a new password and write it back (asks on a terminal; --yes elsewhere)')
-    .option('--show-password', 'also print the password')
-    .option('--no-write-env', 'leave the env file alone (the password then appears in --json output only)');
+  passwordOptions(command);
   dryRunOption(command);
   example(command, 'tofu-registry-db create-user --user opentofu_user --env-file ./.env', 'tofu-registry-db create-user --rotate-password --yes');
   command.action((options: CreateUserCommandOptions, cmd: Command) =>
@@ -77,11 +73,10 @@ export function registerCreateUser(program: Command): void {
         dryRun: options.dryRun,
         passwordKept: json || showPassword,
       });
-      const printPassword = result.password !== undefined && (showPassword || (json && !options.writeEnv));
-      if (printPassword) revealSecret(result.password!);
-      const { password, plannedSql, ...rest } = result;
+      const printed = passwordToPrint(result.password, options, json);
+      const { password: _password, plannedSql, ...rest } = result;
       return {
-        json: { ...rest, ...(printPassword ? { password } : {}), ...(plannedSql !== undefined ? { sql: plannedSql } : {}) },
+        json: { ...rest, ...(printed ? { password: printed } : {}), ...(plannedSql !== undefined ? { sql: plannedSql } : {}) },
         render: (output) => renderCreateUser(output, result, showPassword),
       };
     }),

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
-import { revealSecret } from '../../core/redact.js';
 import type { SetupResult } from '../../core/setup.js';
 import { confirmRotation } from '../confirm.js';
-import { dirOption, dryRunOption, example, nameOption, userOption, waitOption } from '../options.js';
+import { dirOption, dryRunOption, example, nameOption, passwordOptions, passwordToPrint, userOption, waitOption } from '../options.js';
 import type { Output } from '../output.js';
 import { runCommand } from '../run-command.js';
 import { renderChecklist } from './test-connection.js';
@@ -51,10 +50,7 @@ export function registerSetup(program: Command): void {
   nameOption(command);
   userOption(command);
   dirOption(command);
-  command
-    .option('--rotate-password', 'give an existing role a new password and write it back (asks on a terminal; --yes elsewhere)')
-    .option('--show-password', 'also print the password')
-    .option('--no-write-env', 'leave the env file alone (the password then appears in --json output only)');
+  passwordOptions(command);
   dryRunOption(command);
   waitOption(command);
   example(command, 'tofu-registry-db setup --wait 30 --json', 'tofu-registry-db setup --name opentofu_ci_$CI_JOB_ID --user opentofu_ci_$CI_JOB_ID --env-file ci.env');
@@ -75,12 +71,11 @@ export function registerSetup(program: Command): void {
         passwordKept: json || Boolean(options.showPassword),
       });
       const { password, plannedSql, ...user } = result.user ?? {};
-      const printPassword = password !== undefined && (Boolean(options.showPassword) || (json && !options.writeEnv));
-      if (printPassword) revealSecret(password!);
+      const printed = passwordToPrint(password, options, json);
       return {
         json: {
           database: result.database,
-          user: result.user ? { ...user, ...(printPassword ? { password } : {}) } : null,
+          user: result.user ? { ...user, ...(printed ? { password: printed } : {}) } : null,
           connection: result.connection,
           ...(result.plannedSql !== undefined ? { sql: result.plannedSql } : {}),
           ...(result.connection && !result.connection.ok ? { error: result.connection.checks.find((c) => c.status === 'fail')?.error } : {}),
