@@ -192,7 +192,28 @@ async function syncFolder(folder: string): Promise<void> {
   await handle?.close();
 }
 
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
+  }
+}
+
+/** Temporary files of earlier writers that were killed before their rename: never read, safe to remove. */
+async function removeOrphanedTempFiles(target: string): Promise<void> {
+  const folder = path.dirname(target);
+  const pattern = new RegExp(`^\\.${path.basename(target).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(\\d+)\\.[0-9a-f]{8}\\.tmp$`);
+  const names = await fs.readdir(folder).catch(() => [] as string[]);
+  for (const name of names) {
+    const pid = Number(pattern.exec(name)?.[1]);
+    if (pid && pid !== process.pid && !processAlive(pid)) await fs.unlink(path.join(folder, name)).catch(() => undefined);
+  }
+}
+
 async function writeTempFile(target: string, content: string | Buffer, mode: number, owner?: { uid: number; gid: number }): Promise<string> {
+  await removeOrphanedTempFiles(target);
   const temp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   // 'wx': O_EXCL, so a planted file or symlink under the temporary name is never followed.
   const handle = await fs.open(temp, 'wx', NEW_FILE_MODE);

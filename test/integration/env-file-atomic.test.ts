@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'dotenv';
 import { REPO_ROOT, tempDir } from '../support/fixtures.js';
@@ -46,7 +46,13 @@ test('SIGKILL of a writer in a tight update loop, 40 times, never leaves a torn 
   }
   // Both versions were observed, so the kills did land mid-loop.
   expect(seen.size).toBe(2);
-  // Besides the env file, a kill can leave only the writer's own temporary files (..env.<pid>.<random>.tmp).
-  const leftovers = readdirSync(dir).filter((f) => f !== '.env' && f !== 'writer.mjs');
-  expect(leftovers.every((f) => f.startsWith('..env.') && f.endsWith('.tmp'))).toBe(true);
+  // A kill can leave the killed writer's temporary file (..env.<pid>.<random>.tmp); the next
+  // write removes those of writers that are gone, and nothing else remains.
+  const { updateEnvFile } = await import('../../src/core/env-file.js');
+  writeFileSync(path.join(dir, '..env.4194303.0badc0de.tmp'), 'TOFU_REGISTRY_DB_PASSWORD=half'); // a dead writer's (pid max + 1)
+  writeFileSync(path.join(dir, `..env.${process.pid}.0badc0de.tmp`), 'x'); // a live writer's: kept
+  await updateEnvFile(file, { TOFU_REGISTRY_DB_USER: 'final' });
+  expect(readdirSync(dir)).toContain(`..env.${process.pid}.0badc0de.tmp`);
+  rmSync(path.join(dir, `..env.${process.pid}.0badc0de.tmp`));
+  expect(readdirSync(dir).sort()).toEqual(['.env', 'writer.mjs']);
 }, 120_000);
