@@ -32,6 +32,16 @@ describe('migrations through PgBouncer in transaction-pooling mode', () => {
     }));
     expect(state.versions).toEqual(['1', '2', '3', '4', '5', '6']);
     expect(Number(state.rows)).toBe(2);
+    // Nothing session-scoped outlives the runs on the pooled server connections: no advisory
+    // lock still held, no transaction left open.
+    const leaks = await withSuperClient(db, async (c) => ({
+      advisoryLocks: Number((await c.query(`SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory'`)).rows[0].n),
+      openTransactions: Number((await c.query(`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND state LIKE 'idle in transaction%'`, [db])).rows[0].n),
+      pooledSessions: Number((await c.query(`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [db])).rows[0].n),
+    }));
+    expect(leaks.advisoryLocks).toBe(0);
+    expect(leaks.openTransactions).toBe(0);
+    expect(leaks.pooledSessions).toBeGreaterThan(0); // the pooler keeps its server connections: the check above saw them
     await dropDatabaseAndRole(db);
   });
 
