@@ -36,9 +36,12 @@ function renderSetup(output: Output, result: SetupResult, showPassword: boolean)
     renderChecklist(output, connection);
     return;
   }
-  const total = connection ? connection.checks.reduce((sum, c) => sum + c.durationMs, 0) : 0;
-  const warnings = connection ? connection.checks.filter((c) => c.status === 'warn').length : 0;
-  output.result(`${p.success('✔')} connection  all ${connection?.checks.length ?? 0} checks passed${warnings ? ` (${warnings} warning(s))` : ''} ${p.muted(`(${Math.round(total)} ms)`)}`);
+  const checks = connection?.checks ?? [];
+  const total = checks.reduce((sum, c) => sum + c.durationMs, 0);
+  const count = (status: string) => checks.filter((c) => c.status === status).length;
+  const passed = count('pass') + count('warn');
+  const notes = [count('warn') ? `${count('warn')} with warnings` : '', count('skip') ? `${count('skip')} not needed` : ''].filter(Boolean).join(', ');
+  output.result(`${p.success('✔')} connection  ${passed} of ${checks.length} checks passed${notes ? ` (${notes})` : ''} ${p.muted(`(${Math.round(total)} ms)`)}`);
   if (showPassword && user.password !== undefined) output.result(`Password: ${user.password}`);
   output.result(`Ready: ${user.role}@${connection?.host}:${connection?.port}/${database.database} (sslmode ${connection?.sslMode})`);
 }
