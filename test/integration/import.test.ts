@@ -3,6 +3,7 @@ import path from 'node:path';
 import { createDatabase } from '../../src/core/create-database.js';
 import { RegistryDbError } from '../../src/core/errors.js';
 import { importRegistry, type ImportResult } from '../../src/core/import/import-registry.js';
+import { stagingTempBuffersSql } from '../../src/core/import/import-sql.js';
 import { adminEnv, contextFor, dropDatabaseAndRole, REPO_ROOT, tempDir, uniqueName, withSuperClient } from '../support/fixtures.js';
 import { createImportRole, importRoleEnv } from '../support/import-role.js';
 
@@ -235,6 +236,27 @@ describe('importRegistry against a real server', () => {
     expect(results[0]!.rows.inserted + results[1]!.rows.inserted).toBe(1090);
     expect(results[0]!.rows.unchanged + results[1]!.rows.unchanged).toBe(1090);
     expect(await rowCounts(registry.db)).toEqual({ providers: 44, modules: 1046 });
+  });
+
+  test('temp_buffers: raised for the transaction; a session that already used temporary tables keeps its own, without an error', async () => {
+    registry = await freshRegistry();
+    await withSuperClient(registry.db, async (c) => {
+      const setting = async () => (await c.query<{ v: string }>(`SELECT current_setting('temp_buffers') AS v`)).rows[0]!.v;
+      const before = await setting();
+      expect(before).not.toBe('64MB');
+      await c.query('BEGIN');
+      await c.query(stagingTempBuffersSql('64MB'));
+      expect(await setting()).toBe('64MB');
+      await c.query('COMMIT');
+      expect(await setting()).toBe(before);
+
+      await c.query('CREATE TEMP TABLE used_before (x int)');
+      await c.query('INSERT INTO used_before VALUES (1)');
+      await c.query('BEGIN');
+      await c.query(stagingTempBuffersSql('64MB'));
+      expect(await setting()).toBe(before);
+      await c.query('COMMIT');
+    });
   });
 
   test('as the admin with admin: true', async () => {

@@ -3,7 +3,11 @@ import {
   columnLimitsSql,
   copyIntoStagingSql,
   createStagingTableSql,
+  insertIntoEmptySql,
+  lockAgainstWritersSql,
   stagingColumns,
+  stagingTempBuffersSql,
+  tableIsEmptySql,
   upsertSql,
 } from '../../src/core/import/import-sql.js';
 
@@ -46,6 +50,35 @@ describe('import SQL builders (exact strings)', () => {
 
   test('analyzeStagingSql', () => {
     expect(analyzeStagingSql('module')).toBe(`ANALYZE pg_temp."tofu_registry_import_modules"`);
+  });
+
+  test('stagingTempBuffersSql: set for the transaction, or left as it is where the session refuses', () => {
+    expect(stagingTempBuffersSql('256MB')).toBe(`DO $$BEGIN
+    PERFORM set_config('temp_buffers', '256MB', true);
+EXCEPTION WHEN invalid_parameter_value THEN
+    NULL;
+END$$`);
+  });
+
+  test('tableIsEmptySql', () => {
+    expect(tableIsEmptySql('provider')).toBe(`SELECT NOT EXISTS (SELECT 1 FROM public."providers") AS empty`);
+  });
+
+  test('lockAgainstWritersSql: writers wait, readers do not', () => {
+    expect(lockAgainstWritersSql('module')).toBe(`LOCK TABLE public."modules" IN SHARE ROW EXCLUSIVE MODE`);
+  });
+
+  test.each([
+    ['provider', `INSERT INTO public."providers" ("namespace", "name", "version", "source_url", "published_at")
+    SELECT DISTINCT ON ("namespace", "name", "version") "namespace", "name", "version", "source_url", "published_at" AT TIME ZONE 'UTC' AS "published_at"
+      FROM pg_temp."tofu_registry_import_providers"
+     ORDER BY "namespace", "name", "version", "preference", "seq"`],
+    ['module', `INSERT INTO public."modules" ("namespace", "name", "provider", "version", "source_url", "published_at")
+    SELECT DISTINCT ON ("namespace", "name", "provider", "version") "namespace", "name", "provider", "version", "source_url", "published_at" AT TIME ZONE 'UTC' AS "published_at"
+      FROM pg_temp."tofu_registry_import_modules"
+     ORDER BY "namespace", "name", "provider", "version", "preference", "seq"`],
+  ] as const)('insertIntoEmptySql(%s): the rows upsertSql stages, as a plain INSERT', (kind, expected) => {
+    expect(insertIntoEmptySql(kind)).toBe(expected);
   });
 
   test('columnLimitsSql reads the declared widths of the key columns', () => {

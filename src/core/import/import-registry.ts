@@ -9,7 +9,18 @@ import type { Logger } from '../logger.js';
 import { runQuery } from '../migrate.js';
 import { toRegistryDbError } from '../pg-errors.js';
 import { CopyWriter } from './copy-writer.js';
-import { analyzeStagingSql, columnLimitsSql, copyIntoStagingSql, createStagingTableSql, TABLES, upsertSql } from './import-sql.js';
+import {
+  analyzeStagingSql,
+  columnLimitsSql,
+  copyIntoStagingSql,
+  createStagingTableSql,
+  insertIntoEmptySql,
+  lockAgainstWritersSql,
+  stagingTempBuffersSql,
+  TABLES,
+  tableIsEmptySql,
+  upsertSql,
+} from './import-sql.js';
 import type { RegistryKind } from './registry-file.js';
 import { KIND_FOLDERS, walkRegistryTree } from './registry-tree.js';
 import type { ColumnLimits } from './row-mapper.js';
@@ -68,6 +79,12 @@ const KINDS: readonly RegistryKind[] = ['provider', 'module'];
 const PROGRESS_INTERVAL_MS = 250;
 /** work_mem for the upsert: the real registry's staged rows sort in memory. */
 const UPSERT_WORK_MEM = '64MB';
+/**
+ * temp_buffers for the staging tables (tens of MB for the real registry): held in the
+ * session's memory instead of written out to temporary files and read back by the upsert.
+ * Only possible before the session's first use of a temporary table; an upper bound, not an allocation.
+ */
+const STAGING_TEMP_BUFFERS = '256MB';
 /** Longest stretch of synchronous file reading before the event loop gets a turn. */
 const YIELD_INTERVAL_MS = 50;
 /** How many problems an error message lists; --json carries them all. */
@@ -143,6 +160,7 @@ export async function importRegistry(context: CoreContext, options: ImportOption
     await run('BEGIN');
     // No statement_timeout while staging: the COPY lasts as long as reading the tree does.
     await run(`SET LOCAL lock_timeout = ${settings.lockTimeoutMs}`);
+    await run(stagingTempBuffersSql(STAGING_TEMP_BUFFERS));
 
     const problems: SkippedFile[] = [];
     const tallies: Record<RegistryKind, StagingTally> = { provider: { files: 0, versions: 0, rows: 0 }, module: { files: 0, versions: 0, rows: 0 } };
@@ -193,11 +211,7 @@ export async function importRegistry(context: CoreContext, options: ImportOption
     const counts: Record<RegistryKind, RowCounts> = { provider: { inserted: 0, updated: 0, unchanged: 0 }, module: { inserted: 0, updated: 0, unchanged: 0 } };
     for (const kind of kinds) {
       await run(analyzeStagingSql(kind));
-      const { rows } = await runQuery<{ staged: string; inserted: string; updated: string }>(connection, logger, upsertSql(kind));
-      const staged = Number(rows[0]!.staged);
-      const inserted = Number(rows[0]!.inserted);
-      const updated = Number(rows[0]!.updated);
-      counts[kind] = { inserted, updated, unchanged: staged - inserted - updated };
+      counts[kind] = await writeStagedRows(connection, logger, kind);
     }
     await run('COMMIT');
 
@@ -231,6 +245,32 @@ export async function importRegistry(context: CoreContext, options: ImportOption
   } finally {
     await disconnect(connection);
   }
+}
+
+async function tableIsEmpty(connection: Connection, logger: Logger, kind: RegistryKind): Promise<boolean> {
+  return (await runQuery<{ empty: boolean }>(connection, logger, tableIsEmptySql(kind))).rows[0]!.empty;
+}
+
+/**
+ * Moves one kind's staged rows into its table and counts them exactly. The first import
+ * into an empty table is a plain INSERT: the upsert's conflict checks cost about a third
+ * more. Emptiness is confirmed under a lock that keeps other writers out until commit
+ * (readers go on), so a concurrent import either waits and then upserts against these rows,
+ * or has committed first and this one upserts.
+ */
+async function writeStagedRows(connection: Connection, logger: Logger, kind: RegistryKind): Promise<RowCounts> {
+  if (await tableIsEmpty(connection, logger, kind)) {
+    await runQuery(connection, logger, lockAgainstWritersSql(kind));
+    if (await tableIsEmpty(connection, logger, kind)) {
+      const { rowCount } = await runQuery(connection, logger, insertIntoEmptySql(kind));
+      return { inserted: rowCount ?? 0, updated: 0, unchanged: 0 };
+    }
+  }
+  const { rows } = await runQuery<{ staged: string; inserted: string; updated: string }>(connection, logger, upsertSql(kind));
+  const staged = Number(rows[0]!.staged);
+  const inserted = Number(rows[0]!.inserted);
+  const updated = Number(rows[0]!.updated);
+  return { inserted, updated, unchanged: staged - inserted - updated };
 }
 
 /** Refreshes the progress line (files, rows, rate) at most every PROGRESS_INTERVAL_MS. */

@@ -56,6 +56,52 @@ export function analyzeStagingSql(kind: RegistryKind): string {
   return `ANALYZE pg_temp.${quoteIdent(TABLES[kind].staging)}`;
 }
 
+/**
+ * Sets temp_buffers for the rest of the transaction, if the session still allows it: the
+ * server refuses once a temporary table has been used in the session, as on a connection a
+ * transaction-pooling proxy hands over from an earlier import. Then the import goes on with
+ * the setting it has.
+ */
+export function stagingTempBuffersSql(size: string): string {
+  return `DO $$BEGIN
+    PERFORM set_config('temp_buffers', ${quoteLiteral(size)}, true);
+EXCEPTION WHEN invalid_parameter_value THEN
+    NULL;
+END$$`;
+}
+
+/** Whether the registry table has no rows at all: then the first import needs no conflict handling. */
+export function tableIsEmptySql(kind: RegistryKind): string {
+  return `SELECT NOT EXISTS (SELECT 1 FROM public.${quoteIdent(TABLES[kind].table)}) AS empty`;
+}
+
+/**
+ * Held until commit: no other transaction can write the table meanwhile (readers are not
+ * blocked), so a table seen empty under it stays empty until this import's rows are in.
+ */
+export function lockAgainstWritersSql(kind: RegistryKind): string {
+  return `LOCK TABLE public.${quoteIdent(TABLES[kind].table)} IN SHARE ROW EXCLUSIVE MODE`;
+}
+
+/** The staged rows chosen as by upsertSql's `staged`: one per key, lower-case file first, then the file walked first. */
+function stagedRowsSelect(kind: RegistryKind): string {
+  const { staging, key } = TABLES[kind];
+  const keyList = list(key);
+  return `SELECT DISTINCT ON (${keyList}) ${list(key)}, ${quoteIdent('source_url')}, ${quoteIdent('published_at')} AT TIME ZONE 'UTC' AS ${quoteIdent('published_at')}
+      FROM pg_temp.${quoteIdent(staging)}
+     ORDER BY ${keyList}, ${quoteIdent('preference')}, ${quoteIdent('seq')}`;
+}
+
+/**
+ * Into a table known to be empty (and locked against other writers): a plain INSERT, every
+ * staged row new, without upsertSql's per-row conflict checks. Its row count is the rows inserted.
+ */
+export function insertIntoEmptySql(kind: RegistryKind): string {
+  const { table, key } = TABLES[kind];
+  return `INSERT INTO public.${quoteIdent(table)} (${list([...key, ...VALUE_COLUMNS])})
+    ${stagedRowsSelect(kind)}`;
+}
+
 /** Declared lengths of the key columns, so too-long values are reported before anything is sent. */
 export function columnLimitsSql(): string {
   const tables = Object.values(TABLES).map((shape) => quoteLiteral(shape.table));
@@ -77,16 +123,14 @@ export function columnLimitsSql(): string {
  * `published_at` is stored as UTC wall-clock time (the column has no time zone).
  */
 export function upsertSql(kind: RegistryKind): string {
-  const { table, staging, key } = TABLES[kind];
+  const { table, key } = TABLES[kind];
   const target = `public.${quoteIdent(table)}`;
   const keyList = list(key);
   const columns = [...key, ...VALUE_COLUMNS];
   const keyMatch = key.map((column) => `t.${quoteIdent(column)} = s.${quoteIdent(column)}`).join(' AND ');
   const sameValues = VALUE_COLUMNS.map((column) => `t.${quoteIdent(column)} IS NOT DISTINCT FROM s.${quoteIdent(column)}`).join(' AND ');
   return `WITH staged AS (
-    SELECT DISTINCT ON (${keyList}) ${list(key)}, ${quoteIdent('source_url')}, ${quoteIdent('published_at')} AT TIME ZONE 'UTC' AS ${quoteIdent('published_at')}
-      FROM pg_temp.${quoteIdent(staging)}
-     ORDER BY ${keyList}, ${quoteIdent('preference')}, ${quoteIdent('seq')}
+    ${stagedRowsSelect(kind)}
 ), changed AS (
     SELECT s.* FROM staged s
      WHERE NOT EXISTS (SELECT 1 FROM ${target} t WHERE ${keyMatch} AND ${sameValues})
