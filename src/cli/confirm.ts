@@ -1,4 +1,4 @@
-import { ConfigError, InterruptedError, RegistryDbError } from '../core/errors.js';
+import { ConfigError, RegistryDbError } from '../core/errors.js';
 
 /** A rotation breaks every client still using the old password: asked on a terminal, --yes elsewhere. */
 export async function confirmRotation(role: string, interactive: boolean, yes: boolean): Promise<void> {
@@ -11,12 +11,11 @@ export async function confirmRotation(role: string, interactive: boolean, yes: b
     );
   }
   const { confirm } = await import('@inquirer/prompts');
+  // Ctrl-C at the prompt becomes an interruption (exit 130) in toRegistryDbError.
   const confirmed = await confirm(
     { message: `Give role "${role}" a new password? The old one stops working at once.`, default: false },
     { output: process.stderr },
-  ).catch((error: unknown) => {
-    throw (error as Error)?.name === 'ExitPromptError' ? new InterruptedError('the confirmation prompt') : error;
-  });
+  );
   if (!confirmed) throw new RegistryDbError('usage', 'CANCELLED', 'Cancelled: the password was not rotated.');
 }
 

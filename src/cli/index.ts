@@ -44,8 +44,25 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** Our own arguments: a `--json` after `dev --` belongs to the child command. */
+function ownArgs(argv: readonly string[]): readonly string[] {
+  const args = argv.slice(2);
+  const end = args.indexOf('--');
+  return end === -1 ? args : args.slice(0, end);
+}
+
 function wantsJson(argv: readonly string[]): boolean {
-  return argv.includes('--json');
+  return ownArgs(argv).includes('--json');
+}
+
+/** The command's name for an error report: the first word that is not an option or its value. */
+function commandName(argv: readonly string[]): string {
+  const args = ownArgs(argv);
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--env-file') i++;
+    else if (!args[i]!.startsWith('-')) return args[i]!;
+  }
+  return '';
 }
 
 export async function main(argv: readonly string[] = process.argv): Promise<void> {
@@ -78,9 +95,10 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
       return;
     }
     const failure = isRegistryDbError(error) ? error : toRegistryDbError(error);
-    const output = new Output({ json: wantsJson(argv), verbose: argv.includes('--verbose'), color: colorWanted(!argv.includes('--no-color')) && !wantsJson(argv) });
+    const own = ownArgs(argv);
+    const output = new Output({ json: wantsJson(argv), verbose: own.includes('--verbose'), color: colorWanted(!own.includes('--no-color')) && !wantsJson(argv) });
     await output.init();
-    reportError(output, argv[2] ?? '', failure, error);
+    reportError(output, commandName(argv), failure, error);
     process.exitCode = failure.exitCode;
   }
 }

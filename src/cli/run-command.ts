@@ -33,7 +33,7 @@ export interface RenderedResult {
   readonly ok?: boolean;
 }
 
-export function isInteractive(globals: GlobalOptions): boolean {
+function isInteractive(globals: GlobalOptions): boolean {
   return Boolean(process.stdin.isTTY && process.stderr.isTTY) && !globals.json && !globals.yes && process.env.CI !== 'true';
 }
 

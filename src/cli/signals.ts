@@ -1,3 +1,5 @@
+import { criticalSectionsDone } from '../core/critical-section.js';
+
 /**
  * Interrupt handling. By default an interrupted command exits 130 at once: every
  * database step is transactional and the env file is written atomically, so nothing
@@ -6,7 +8,8 @@
 export function exitOnInterrupt(): void {
   const onSignal = (signal: NodeJS.Signals) => {
     process.stderr.write(`\nInterrupted (${signal}).\n`);
-    process.exit(signal === 'SIGINT' ? 130 : 143);
+    // An env-file rename and its COMMIT finish first (core/critical-section.ts); they take milliseconds.
+    void criticalSectionsDone().then(() => process.exit(signal === 'SIGINT' ? 130 : 143));
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);

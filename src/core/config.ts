@@ -2,7 +2,8 @@ import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { ConfigError } from './errors.js';
-import { describe, nameProblem } from './identifiers.js';
+import { describe, validateName } from './identifiers.js';
+import { registerSecret } from './redact.js';
 
 export const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'] as const;
 export type SslMode = (typeof SSL_MODES)[number];
@@ -171,12 +172,13 @@ export function resolveSettings(sources: ConfigSources = {}): Settings {
   const host = text('host', lookup(VARIABLES.host), DEFAULTS.host)!;
   checkHost(host, origins.host!);
   const port = parsePort(text('port', lookup(VARIABLES.port)), origins.port!);
-  const database = checkName(
+  const database = validateName(
     text('database', flagOr('--name', flags.database, VARIABLES.database), DEFAULTS.database)!,
     origins.database!,
   );
-  const user = checkName(text('user', flagOr('--user', flags.user, VARIABLES.user), DEFAULTS.user)!, origins.user!);
+  const user = validateName(text('user', flagOr('--user', flags.user, VARIABLES.user), DEFAULTS.user)!, origins.user!);
   const password = text('password', lookup(VARIABLES.password)) || undefined;
+  registerSecret(password);
 
   const sslModeText = text('sslMode', lookup(VARIABLES.sslMode), DEFAULTS.sslMode)!;
   if (!(SSL_MODES as readonly string[]).includes(sslModeText)) {
@@ -190,7 +192,7 @@ export function resolveSettings(sources: ConfigSources = {}): Settings {
   const sslRootCert = sslRootCertText === undefined ? undefined : checkRootCert(sslRootCertText, origins.sslRootCert!, cwd);
 
   const adminUserLookup = lookup(VARIABLES.adminUser);
-  const adminUser = checkName(
+  const adminUser = validateName(
     text(
       'adminUser',
       adminUserLookup.value !== undefined
@@ -212,7 +214,8 @@ export function resolveSettings(sources: ConfigSources = {}): Settings {
     adminPassword = text('adminPassword', { value: env.PGPASSWORD, origin: 'PGPASSWORD (environment)' });
     passwordSource = 'PGPASSWORD';
   }
-  const adminDatabase = checkName(
+  registerSecret(adminPassword);
+  const adminDatabase = validateName(
     text('adminDatabase', lookup(VARIABLES.adminDatabase), DEFAULTS.adminDatabase)!,
     origins.adminDatabase!,
   );
@@ -243,17 +246,6 @@ export function resolveSettings(sources: ConfigSources = {}): Settings {
   };
 }
 
-function checkName(name: string, origin: string): string {
-  const problem = nameProblem(name);
-  if (problem) {
-    throw new ConfigError(
-      `${origin} ${describe(name)} ${problem}.`,
-      'Names are 1-63 characters: a letter or "_", then letters, digits, "_" or "-".',
-    );
-  }
-  return name;
-}
-
 /** Host names, IP addresses (v4, v6, optionally bracketed) or a Unix-socket directory. */
 function checkHost(host: string, origin: string): void {
   if (host.startsWith('/')) {
@@ -268,7 +260,7 @@ function checkHost(host: string, origin: string): void {
   }
 }
 
-export function parsePort(text: string | undefined, origin: string): number {
+function parsePort(text: string | undefined, origin: string): number {
   if (text === undefined) return DEFAULTS.port;
   const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
   if (!(port >= 1 && port <= 65535)) {

@@ -22,7 +22,7 @@ export function loggerOf(context: CoreContext): Logger {
 }
 
 /** ~/.pgpass lookup (PGPASSFILE honoured), as libpq does for the admin role. */
-export async function passwordFromPgpass(settings: Settings, database: string): Promise<string | undefined> {
+async function passwordFromPgpass(settings: Settings, database: string): Promise<string | undefined> {
   const { default: pgpass } = await import('pgpass');
   return new Promise((resolve) => {
     pgpass(
@@ -32,14 +32,23 @@ export async function passwordFromPgpass(settings: Settings, database: string): 
   });
 }
 
-/** Password for the admin role: configured, else ~/.pgpass, else a prompt (terminal only). */
+/** The prompt's answer, kept for the whole run: every connection of it asks the same question. */
+const promptedPasswords = new WeakMap<Settings, Promise<string | undefined>>();
+
+/** Password for the admin role: configured, else ~/.pgpass (per database), else a prompt (terminal only), asked once. */
 export function adminPasswordProvider(context: CoreContext, database: string): () => Promise<string | undefined> {
   let cached: Promise<string | undefined> | undefined;
   return () => {
     cached ??= (async () => {
       const fromFile = await passwordFromPgpass(context.settings, database);
       if (fromFile !== undefined) return fromFile;
-      return context.promptPassword?.(`Password for PostgreSQL role "${context.settings.admin.user}":`);
+      if (!context.promptPassword) return undefined;
+      let prompted = promptedPasswords.get(context.settings);
+      if (!prompted) {
+        prompted = context.promptPassword(`Password for PostgreSQL role "${context.settings.admin.user}":`);
+        promptedPasswords.set(context.settings, prompted);
+      }
+      return prompted;
     })();
     return cached;
   };
@@ -75,7 +84,7 @@ export async function withSharedConnections<T>(context: CoreContext, steps: (con
 }
 
 /** Closes the connections a run shared between its steps. */
-export async function closeShared(shared: Map<string, Promise<Connection>>): Promise<void> {
+async function closeShared(shared: Map<string, Promise<Connection>>): Promise<void> {
   const connections = await Promise.allSettled(shared.values());
   shared.clear();
   await Promise.all(connections.map((c) => (c.status === 'fulfilled' ? c.value.client.end().catch(() => undefined) : undefined)));
@@ -102,10 +111,15 @@ export function standbyError(connection: Connection): RegistryDbError {
   );
 }
 
+/** Connections already known to reach a primary: a connection shared by several steps is asked once. */
+const knownPrimaries = new WeakSet<object>();
+
 /** Refuses standbys before anything is attempted. */
 export async function assertPrimary(connection: Connection, logger: Logger): Promise<void> {
+  if (knownPrimaries.has(connection.client)) return;
   const sql = 'SELECT pg_is_in_recovery() AS standby';
   logger.debug(sql);
   const { rows } = await connection.client.query<{ standby: boolean }>(sql);
   if (rows[0]?.standby) throw standbyError(connection);
+  knownPrimaries.add(connection.client);
 }

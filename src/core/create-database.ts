@@ -5,6 +5,7 @@ import { bundledMigrationsDir, loadMigrationFiles } from './migration-files.js';
 import { runMigrations } from './run-migrations.js';
 import { migrationTransactionSql, type MigrateResult } from './migrate.js';
 import { createDatabaseSql } from './sql-builders.js';
+import { quoteIdent } from './identifiers.js';
 
 export interface CreateDatabaseOptions {
   /** Apply migrations after creating (default true). */
@@ -64,7 +65,7 @@ async function createDatabaseSteps(context: CoreContext, options: CreateDatabase
       }
       if (!facts.superuser && !facts.createdb) {
         throw new RegistryDbError('auth', 'PERMISSION_DENIED', `Role "${admin.user}" may not create databases (it has neither CREATEDB nor SUPERUSER).`, {
-          hint: `Grant it: ALTER ROLE ${admin.user} CREATEDB; or set TOFU_REGISTRY_DB_ADMIN_USER to a role that has it.`,
+          hint: `Grant it: ALTER ROLE ${quoteIdent(admin.user)} CREATEDB; or set TOFU_REGISTRY_DB_ADMIN_USER to a role that has it.`,
           cause: '42501',
         });
       }

@@ -1,6 +1,7 @@
 import { CONNECTION_VARIABLES, VARIABLES, readEnvFile, type Settings } from './config.js';
 import { connect, disconnect, type Connection } from './connection.js';
 import { assertPrimary, connectAsAdmin, loggerOf, type CoreContext } from './context.js';
+import { runCritical } from './critical-section.js';
 import { ConfigError, RegistryDbError } from './errors.js';
 import { checkEnvFileWritable, planEnvFileUpdate, prepareEnvFileUpdate, type EnvFileUpdateResult, type PreparedEnvFileUpdate } from './env-file.js';
 import { describe } from './identifiers.js';
@@ -442,9 +443,10 @@ export async function createUser(context: CoreContext, options: CreateUserOption
 
   const connection = await connectAsAdmin(context, database);
   const serverWarnings: string[] = [];
-  connection.client.on('notice', (notice: { severity?: string; message?: string }) => {
+  const onNotice = (notice: { severity?: string; message?: string }) => {
     if (notice.severity === 'WARNING' && notice.message) serverWarnings.push(`PostgreSQL: ${notice.message}`);
-  });
+  };
+  connection.client.on('notice', onNotice); // removed below: the connection may be shared with later steps
   let prepared: PreparedEnvFileUpdate | undefined;
   let inTransaction = false;
   try {
@@ -528,9 +530,12 @@ export async function createUser(context: CoreContext, options: CreateUserOption
     const warnings = [...plan.warnings, ...leftoverCreateWarnings(settings, check, plan.warnings)];
 
     if (prepared) logger.step(`Writing ${prepared.result.path}`);
-    await prepared?.commit();
-    inTransaction = false;
-    warnings.push(...(await commitAlongsideEnvFile(connection, logger, settings, prepared, password)));
+    // The rename and the COMMIT belong together: an interrupt waits until both are done.
+    await runCritical(async () => {
+      await prepared?.commit();
+      inTransaction = false;
+      warnings.push(...(await commitAlongsideEnvFile(connection, logger, settings, prepared, password)));
+    });
     return {
       role,
       database,
@@ -546,6 +551,7 @@ export async function createUser(context: CoreContext, options: CreateUserOption
     await prepared?.discard().catch(() => undefined);
     throw toRegistryDbError(error, { database, user: settings.admin.user });
   } finally {
+    connection.client.off('notice', onNotice);
     await disconnect(connection);
   }
 }

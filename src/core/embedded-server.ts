@@ -33,7 +33,7 @@ export interface EmbeddedServer {
 /** The admin password of a kept data folder, stored beside the data (mode 0600). */
 const ADMIN_PASSWORD_FILE = 'tofu-registry-db-admin-password';
 
-export async function findFreePort(): Promise<number> {
+async function findFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();

@@ -1,4 +1,5 @@
 import { ConfigError } from './errors.js';
+import { redactSecrets } from './redact.js';
 
 /** Database and role names: what the spec allows, checked before any SQL is built. */
 const NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_-]{0,62}$/;
@@ -27,7 +28,9 @@ export function validateName(name: string, source: string): string {
 
 /** Shows a rejected value without letting control characters reach the terminal. */
 export function describe(value: string): string {
-  const shown = value.length > 80 ? `${value.slice(0, 77)}...` : value;
+  // Redact before cutting: a cut URL would no longer look like one to the redactor.
+  const redacted = redactSecrets(value);
+  const shown = redacted.length > 80 ? `${redacted.slice(0, 77)}...` : redacted;
   return JSON.stringify(shown);
 }
 

@@ -74,7 +74,7 @@ export async function runQuery<R extends QueryResultRow = QueryResultRow>(
 }
 
 /** The bookkeeping table. Created under the migration lock, so concurrent runners never race on it. */
-export const CREATE_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS public.${MIGRATIONS_TABLE} (
+const CREATE_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS public.${MIGRATIONS_TABLE} (
     version    TEXT PRIMARY KEY,
     name       TEXT NOT NULL,
     checksum   TEXT NOT NULL,

@@ -4,7 +4,7 @@ import { ConfigError } from './errors.js';
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
 /** The spec's floor; the default is longer so a password stays strong if a shorter alphabet is ever used. */
-export const MIN_PASSWORD_LENGTH = 32;
+const MIN_PASSWORD_LENGTH = 32;
 export const DEFAULT_PASSWORD_LENGTH = 40;
 
 /**

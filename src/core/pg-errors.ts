@@ -1,4 +1,4 @@
-import { ConfigError, RegistryDbError } from './errors.js';
+import { InterruptedError, RegistryDbError } from './errors.js';
 
 /** Where the failing connection or statement was aimed: used to write messages and hints. */
 export interface ErrorContext {
@@ -45,6 +45,8 @@ function target(context: ErrorContext): string {
  */
 export function toRegistryDbError(error: unknown, context: ErrorContext = {}): RegistryDbError {
   if (error instanceof RegistryDbError) return error;
+  // Ctrl-C at an inquirer prompt (a password, a confirmation) is an interruption, not a crash.
+  if ((error as Error)?.name === 'ExitPromptError') return new InterruptedError('a prompt');
   const e = (error ?? {}) as PgLikeError;
   const code = e.code ?? '';
   const message = e.message ?? String(error);
@@ -138,6 +140,5 @@ export function toRegistryDbError(error: unknown, context: ErrorContext = {}): R
   if (/^[0-9A-Z]{5}$/.test(code)) {
     return make('schema', 'SQL_ERROR', `PostgreSQL refused a statement${pgAnswer}: ${message}.`);
   }
-  if (error instanceof ConfigError) return error;
   return make('internal', 'INTERNAL', message);
 }

@@ -8,7 +8,7 @@ import { quoteIdent, quoteLiteral } from './identifiers.js';
  */
 
 /** Everything the spec allows the application role, and the "NO" forms of what it must not have. */
-export const APP_ROLE_ATTRIBUTES = ['LOGIN', 'NOSUPERUSER', 'NOCREATEDB', 'NOCREATEROLE', 'NOREPLICATION'] as const;
+const APP_ROLE_ATTRIBUTES = ['LOGIN', 'NOSUPERUSER', 'NOCREATEDB', 'NOCREATEROLE', 'NOREPLICATION'] as const;
 export type AppRoleAttribute = (typeof APP_ROLE_ATTRIBUTES)[number];
 
 export const DATABASE_PRIVILEGES = 'CONNECT, TEMPORARY';

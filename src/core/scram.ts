@@ -34,7 +34,7 @@ function saslPreparedBytes(password: string): Buffer {
   return Buffer.from(password, 'utf8');
 }
 
-export function scramKeys(password: string, salt: Uint8Array, iterations: number): Omit<ScramVerifier, 'iterations' | 'salt'> {
+function scramKeys(password: string, salt: Uint8Array, iterations: number): Omit<ScramVerifier, 'iterations' | 'salt'> {
   const saltedPassword = pbkdf2Sync(saslPreparedBytes(password), salt, iterations, 32, 'sha256');
   const clientKey = hmac(saltedPassword, 'Client Key');
   return {

@@ -1,7 +1,6 @@
 import { connect, disconnect, type Role } from './connection.js';
-import { adminPasswordProvider, type CoreContext } from './context.js';
-import { RegistryDbError, InterruptedError } from './errors.js';
-import { loggerOf } from './context.js';
+import { connectAsAdmin, loggerOf, type CoreContext } from './context.js';
+import { InterruptedError, RegistryDbError } from './errors.js';
 
 /**
  * --wait: retry until the server accepts connections or the time runs out. Only
@@ -16,12 +15,8 @@ export async function waitForServer(context: CoreContext, seconds: number, role:
   for (;;) {
     attempt++;
     try {
-      const database = role === 'admin' ? context.settings.admin.database : context.settings.database;
-      const connection = await connect(context.settings, {
-        role,
-        database,
-        passwordProvider: role === 'admin' ? adminPasswordProvider(context, database) : undefined,
-      });
+      // The admin's connection is kept when the run shares connections (setup uses it next).
+      const connection = role === 'admin' ? await connectAsAdmin(context) : await connect(context.settings, { role });
       await disconnect(connection);
       return Date.now() - started;
     } catch (error) {

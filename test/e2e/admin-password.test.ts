@@ -32,6 +32,48 @@ describe('admin password fallbacks', () => {
     await dropDatabaseAndRole(db);
   });
 
+  /**
+   * Runs the binary on a pseudo-terminal (script(1)) and answers the first password question
+   * only: a second question would go unanswered and the run is killed after 60 s.
+   */
+  function onTerminal(args: string[], env: Record<string, string>, answer: string): Promise<{ code: number | null; output: string }> {
+    const command = [process.execPath, '--', BIN, ...args, '--no-color'].join(' ');
+    return new Promise((resolve, reject) => {
+      const child = spawn('script', ['-qec', command, '/dev/null'], { env: { ...env, TERM: 'xterm' } });
+      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      let output = '';
+      let answered = false;
+      child.stdout.on('data', (d) => {
+        output += d;
+        if (!answered && output.includes('Password for PostgreSQL role')) {
+          answered = true;
+          child.stdin.write(answer);
+        }
+      });
+      child.on('error', reject);
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        resolve({ code, output });
+      });
+    });
+  }
+
+  test('setup on a terminal asks once for the whole run; Ctrl-C at the prompt exits 130', async () => {
+    const db = uniqueName('pw_once');
+    const role = uniqueName('pw_once_role');
+    const { CI: _ci, ...base } = envWithoutAdminPassword(db, tempDir());
+    const env = { ...base, TOFU_REGISTRY_DB_USER: role };
+    const envFile = path.join(tempDir(), '.env');
+    const server = testServer();
+    const run = await onTerminal(['--env-file', envFile, 'setup', '--wait', '5'], env, `${server.password}\r`);
+    // Three admin connections (waiting, maintenance database, registry database), one answer.
+    expect(run.code).toBe(0);
+    expect(run.output).not.toContain(server.password);
+    const interrupted = await onTerminal(['--env-file', envFile, 'create-db'], env, '\u0003');
+    expect(interrupted.code).toBe(130);
+    await dropDatabaseAndRole(db, role);
+  });
+
   test('on a terminal it asks, hidden, and the typed password is never echoed', async () => {
     const db = uniqueName('pw_prompt');
     const { CI: _ci, ...env } = envWithoutAdminPassword(db, tempDir());

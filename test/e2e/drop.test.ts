@@ -69,6 +69,7 @@ describe('tofu-registry-db drop (built binary)', () => {
     const result = await runCli([...envFileArg(), '--yes', 'drop', '--name', db, '--user', 'postgres'], adminEnv());
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('Refusing to drop role "postgres"');
+    expect(await roleExists('postgres')).toBe(true);
   });
 
   test('keeps a role that owns objects in another database, and says so', async () => {

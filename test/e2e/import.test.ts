@@ -125,7 +125,12 @@ describe('tofu-registry-db import (the built binary)', () => {
     else expect(outcome.signal).toBe('SIGKILL');
     expect(stderr).not.toContain('Writing');
     // The server notices the closed connection and rolls back; the staging table was temporary.
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Wait until the killed run's backend is gone (it rolls back as it exits), however slow the machine.
+    for (const deadline = Date.now() + 30_000; Date.now() < deadline; ) {
+      const backends = await withSuperClient('postgres', async (c) => Number((await c.query('SELECT count(*) FROM pg_stat_activity WHERE datname = $1', [db])).rows[0].count));
+      if (backends === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     expect(await rowCounts(db)).toEqual({ providers: 0, modules: 0 });
     const leftovers = await withSuperClient(db, async (c) =>
       Number((await c.query(`SELECT count(*) FROM pg_class WHERE relname LIKE 'tofu_registry_import_%'`)).rows[0].count),

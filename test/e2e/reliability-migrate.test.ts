@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startPrimaryAndStandby } from '../support/standby.js';
-import { adminEnv, BIN, databaseExists, dropDatabaseAndRole, runCli, tempDir, uniqueName, withSuperClient } from '../support/fixtures.js';
+import pg from 'pg';
+import { adminEnv, BIN, dropDatabaseAndRole, runCli, tempDir, uniqueName, withSuperClient } from '../support/fixtures.js';
 
 const envFileArg = () => ['--env-file', path.join(tempDir(), '.env')];
 
@@ -88,7 +89,8 @@ describe('a read-only standby is refused', () => {
 
   test('create-db and migrate exit 3 and say that the primary is needed', async () => {
     const { standby } = servers;
-    const env = adminEnv({ TOFU_REGISTRY_DB_NAME: uniqueName('standby'), TOFU_REGISTRY_DB_PORT: String(standby.port) });
+    const name = uniqueName('standby');
+    const env = adminEnv({ TOFU_REGISTRY_DB_NAME: name, TOFU_REGISTRY_DB_PORT: String(standby.port) });
     const create = await runCli([...envFileArg(), 'create-db'], env);
     expect(create.code).toBe(3);
     expect(create.stderr).toContain('read-only standby');
@@ -96,6 +98,13 @@ describe('a read-only standby is refused', () => {
     const migrate = await runCli([...envFileArg(), '--json', 'migrate'], adminEnv({ TOFU_REGISTRY_DB_NAME: 'postgres', TOFU_REGISTRY_DB_PORT: String(standby.port) }));
     expect(migrate.code).toBe(3);
     expect(JSON.parse(migrate.stdout).error.code).toBe('READ_ONLY_STANDBY');
-    expect(await databaseExists('postgres')).toBe(true);
+    // Nothing was created: not on the standby, and so not on the primary it replicates.
+    const primary = new pg.Client({ host: servers.primary.host, port: servers.primary.port, user: 'postgres', password: servers.primary.password, database: 'postgres' });
+    await primary.connect();
+    try {
+      expect((await primary.query('SELECT count(*)::int AS n FROM pg_database WHERE datname = $1', [name])).rows[0].n).toBe(0);
+    } finally {
+      await primary.end();
+    }
   });
 });

@@ -32,6 +32,7 @@ test('create-user with log_statement=all: the plaintext never reaches the server
   };
   expect((await run('--verbose', 'create-db')).code).toBe(0);
   expect((await run('--verbose', 'create-user')).code).toBe(0);
+  const firstPassword = parse(readFileSync(envFile)).TOFU_REGISTRY_DB_PASSWORD!;
   expect((await run('--json', 'create-user')).code).toBe(0);
   expect((await run('--verbose', '--yes', 'create-user', '--rotate-password')).code).toBe(0);
   expect((await run('--verbose', 'create-user', '--dry-run', '--rotate-password')).code).toBe(0);
@@ -42,10 +43,13 @@ test('create-user with log_statement=all: the plaintext never reaches the server
   expect(wrong.code).toBe(4);
   outputs.push(wrong.stdout, wrong.stderr);
   const wrongJson = await runCli(['--env-file', envFile, '--json', 'migrate'], { ...env, TOFU_REGISTRY_DB_ADMIN_PASSWORD: 'wrong-admin-secret-42' });
+  expect(wrongJson.code).toBe(4);
   outputs.push(wrongJson.stdout, wrongJson.stderr);
 
   const everything = outputs.join('\n');
+  expect(password).not.toBe(firstPassword);
   expect(everything).not.toContain(password);
+  expect(everything).not.toContain(firstPassword);
   expect(everything).not.toContain(server.password);
   expect(everything).not.toContain('wrong-admin-secret-42');
   expect(everything).toContain('CREATE ROLE'); // --verbose did echo the SQL, redacted
@@ -54,5 +58,6 @@ test('create-user with log_statement=all: the plaintext never reaches the server
   expect(log).toContain('statement:'); // the server did log statements
   expect(log).toMatch(/ALTER ROLE|CREATE ROLE/);
   expect(log).not.toContain(password);
+  expect(log).not.toContain(firstPassword);
   expect(log).toContain('SCRAM-SHA-256$4096:');
 });

@@ -479,6 +479,8 @@ describe('createUser as a CREATEDB CREATEROLE admin that is not a superuser (man
     await app.end();
 
     const envAfterRegrant = readFileSync(r.envFile);
+    // A regrant keeps the password the file holds (it only adds the missing connection variables).
+    expect(parseDotenv(envAfterRegrant).TOFU_REGISTRY_DB_PASSWORD).toBe(parseDotenv(envBefore).TOFU_REGISTRY_DB_PASSWORD);
     const rotation = createUser(r.context(), { rotatePassword: true });
     if (server.majorVersion >= 16) {
       const error = await failure(rotation);
@@ -496,7 +498,6 @@ describe('createUser as a CREATEDB CREATEROLE admin that is not a superuser (man
       const rotated = await rotation;
       expect(await loginOutcome(r.role, rotated.password!, r.database)).toBe('ok');
     }
-    expect(envBefore.length).toBeGreaterThan(0);
     await cleanUp([r.database], [r.role, admin.user]);
   });
 

@@ -49,7 +49,8 @@ test('SIGKILL of a writer in a tight update loop, 40 times, never leaves a torn 
   // A kill can leave the killed writer's temporary file (..env.<pid>.<random>.tmp); the next
   // write removes those of writers that are gone, and nothing else remains.
   const { updateEnvFile } = await import('../../src/core/env-file.js');
-  writeFileSync(path.join(dir, '..env.4194303.0badc0de.tmp'), 'TOFU_REGISTRY_DB_PASSWORD=half'); // a dead writer's (pid max + 1)
+  const deadPid = Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8')); // above every valid pid: never alive
+  writeFileSync(path.join(dir, `..env.${deadPid}.0badc0de.tmp`), 'TOFU_REGISTRY_DB_PASSWORD=half'); // a dead writer's
   writeFileSync(path.join(dir, `..env.${process.pid}.0badc0de.tmp`), 'x'); // a live writer's: kept
   await updateEnvFile(file, { TOFU_REGISTRY_DB_USER: 'final' });
   expect(readdirSync(dir)).toContain(`..env.${process.pid}.0badc0de.tmp`);

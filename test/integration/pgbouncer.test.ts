@@ -35,7 +35,7 @@ describe('migrations through PgBouncer in transaction-pooling mode', () => {
     // Nothing session-scoped outlives the runs on the pooled server connections: no advisory
     // lock still held, no transaction left open.
     const leaks = await withSuperClient(db, async (c) => ({
-      advisoryLocks: Number((await c.query(`SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory'`)).rows[0].n),
+      advisoryLocks: Number((await c.query(`SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`)).rows[0].n),
       openTransactions: Number((await c.query(`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND state LIKE 'idle in transaction%'`, [db])).rows[0].n),
       pooledSessions: Number((await c.query(`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [db])).rows[0].n),
     }));

@@ -196,12 +196,14 @@ describe('testConnection: TLS and pg_hba.conf', () => {
   test('--wait: waits for a server that is still starting, then passes', async () => {
     const port = await freePort();
     const env = adminEnv({ TOFU_REGISTRY_DB_PORT: String(port), TOFU_REGISTRY_DB_NAME: 'postgres' }, { ...testServer(), port });
-    const starting = startServer({ port });
+    // The check starts first; the server only a second later, so the wait is certain to happen.
+    const pending = testConnection(contextFor(env), { admin: true, waitSeconds: 60 });
+    const starting = new Promise((resolve) => setTimeout(resolve, 1000)).then(() => startServer({ port }));
     let server: TestServer | undefined;
     try {
-      const result = await testConnection(contextFor(env), { admin: true, waitSeconds: 60 });
+      const result = await pending;
       server = await starting;
-      expect(result.waitedMs).toBeGreaterThan(0);
+      expect(result.waitedMs).toBeGreaterThanOrEqual(900);
       expect(check(result, 'tcp').status).toBe('pass');
       expect(check(result, 'authentication').status).toBe('pass');
       // The maintenance database has no registry tables: the schema check is the first to fail.

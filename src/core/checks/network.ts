@@ -28,7 +28,7 @@ export function endpoint(settings: Settings): string {
   return isSocketHost(settings.host) ? socketPath(settings) : `${settings.host}:${settings.port}`;
 }
 
-export function socketPath(settings: Settings): string {
+function socketPath(settings: Settings): string {
   return `${settings.host.replace(/\/+$/, '')}/.s.PGSQL.${settings.port}`;
 }
 

@@ -69,7 +69,7 @@ function describeCertificate(peer: PeerCertificate): NonNullable<TlsProbe['certi
  * after the handshake is silent in the server log (checked at log_min_messages=debug1):
  * PostgreSQL treats EOF after the SSL exchange as a client that changed its mind.
  */
-export async function probeTls(settings: Settings): Promise<TlsProbe> {
+async function probeTls(settings: Settings): Promise<TlsProbe> {
   let verificationWanted = false;
   let ca: string | Buffer | (string | Buffer)[] | undefined;
   let caSource: string | undefined;

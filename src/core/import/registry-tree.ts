@@ -37,7 +37,7 @@ export const KIND_FOLDERS: Readonly<Record<RegistryKind, string>> = { provider: 
 /** How many folders lie between the kind's folder and the file: `<l>/<ns>` or `<l>/<ns>/<name>`. */
 const FOLDER_DEPTH: Readonly<Record<RegistryKind, number>> = { provider: 2, module: 3 };
 
-export const LAYOUT: Readonly<Record<RegistryKind, string>> = {
+const LAYOUT: Readonly<Record<RegistryKind, string>> = {
   provider: 'providers/<letter>/<namespace>/<name>.json',
   module: 'modules/<letter>/<namespace>/<name>/<target>.json',
 };

@@ -1,0 +1,22 @@
+/**
+ * Stretches that must not be cut by an interrupt: between renaming the env file into
+ * place and the COMMIT of the role change, stopping would leave a file holding a password
+ * the server rolled back. The CLI's signal handler defers its exit until they end.
+ */
+let depth = 0;
+const waiting: Array<() => void> = [];
+
+export async function runCritical<T>(work: () => Promise<T>): Promise<T> {
+  depth++;
+  try {
+    return await work();
+  } finally {
+    depth--;
+    if (depth === 0) for (const resume of waiting.splice(0)) resume();
+  }
+}
+
+/** Resolves at once outside a critical section, else when the last one ends. */
+export function criticalSectionsDone(): Promise<void> {
+  return depth === 0 ? Promise.resolve() : new Promise((resolve) => waiting.push(resolve));
+}
