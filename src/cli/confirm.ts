@@ -1,4 +1,5 @@
 import { ConfigError, RegistryDbError } from '../core/errors.js';
+import { importExternal } from '../core/import-external.js';
 
 /** A rotation breaks every client still using the old password: asked on a terminal, --yes elsewhere. */
 export async function confirmRotation(role: string, interactive: boolean, yes: boolean): Promise<void> {
@@ -10,7 +11,7 @@ export async function confirmRotation(role: string, interactive: boolean, yes: b
       'CONFIRMATION_REQUIRED',
     );
   }
-  const { confirm } = await import('@inquirer/prompts');
+  const { confirm } = await importExternal<typeof import('@inquirer/prompts')>('@inquirer/prompts');
   // Ctrl-C at the prompt becomes an interruption (exit 130) in toRegistryDbError.
   const confirmed = await confirm(
     { message: `Give role "${role}" a new password? The old one stops working at once.`, default: false },

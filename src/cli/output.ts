@@ -1,4 +1,5 @@
 import type { Logger } from '../core/logger.js';
+import { importExternal } from '../core/import-external.js';
 import { redactSecrets } from '../core/redact.js';
 
 /**
@@ -59,7 +60,7 @@ export class Output {
   /** Loads chalk when colour is wanted; call once before rendering. */
   async init(): Promise<void> {
     if (!this.options.color || this.options.json) return;
-    const { Chalk } = await import('chalk');
+    const { Chalk } = await importExternal<typeof import('chalk')>('chalk');
     const chalk = new Chalk({ level: 1 });
     this.palette = {
       success: chalk.green,
@@ -105,7 +106,7 @@ export class Output {
       return;
     }
     const stopsBefore = this.stops;
-    this.spinnerLoad ??= import('ora').then(
+    this.spinnerLoad ??= importExternal<typeof import('ora')>('ora').then(
       ({ default: ora }) => (this.spinner = ora({ stream: process.stderr, discardStdin: false }) as unknown as Spinner),
     );
     const spinner = await this.spinnerLoad;

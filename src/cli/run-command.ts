@@ -3,6 +3,7 @@ import { resolveSettings, type FlagSettings, type Settings } from '../core/confi
 import type { CoreContext } from '../core/context.js';
 import { RegistryDbError, isRegistryDbError } from '../core/errors.js';
 import { toRegistryDbError } from '../core/pg-errors.js';
+import { importExternal } from '../core/import-external.js';
 import { colorWanted, Output } from './output.js';
 
 /** Options every command receives (the program's global options). */
@@ -38,7 +39,7 @@ function isInteractive(globals: GlobalOptions): boolean {
 }
 
 async function promptHidden(question: string): Promise<string | undefined> {
-  const { password } = await import('@inquirer/prompts');
+  const { password } = await importExternal<typeof import('@inquirer/prompts')>('@inquirer/prompts');
   return password({ message: question, mask: true }, { output: process.stderr });
 }
 

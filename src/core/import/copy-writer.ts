@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import type { Client } from 'pg';
+import { importExternal } from '../import-external.js';
 import type { CopyStreamQuery } from 'pg-copy-streams';
 
 /** Lines are sent in chunks of about this many characters: fewer, larger CopyData messages. */
@@ -9,7 +10,7 @@ const CHUNK_CHARACTERS = 256 * 1024;
 let copyStreams: typeof import('pg-copy-streams') | undefined;
 /** pg-copy-streams is needed by `import` only, so it loads on first use. */
 async function loadCopyStreams(): Promise<typeof import('pg-copy-streams')> {
-  copyStreams ??= (await import('pg-copy-streams')).default as unknown as typeof import('pg-copy-streams');
+  copyStreams ??= (await importExternal<{ default: typeof import('pg-copy-streams') }>('pg-copy-streams')).default;
   return copyStreams;
 }
 

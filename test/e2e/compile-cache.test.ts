@@ -1,0 +1,111 @@
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { REPO_ROOT, runCli, tempDir } from '../support/fixtures.js';
+
+/** The launcher's own module (plain CommonJS next to the bin). */
+const launcher = createRequire(import.meta.url)(path.join(REPO_ROOT, 'bin', 'compile-cache.cjs')) as {
+  COMMANDS: string[];
+  commandOf: (args: string[]) => string;
+};
+
+const uid = process.getuid?.() ?? 0;
+
+/** The CLI with a private temporary directory, where the code cache lives. */
+function setting(overrides: Record<string, string> = {}): { tmp: string; cacheDir: string; env: Record<string, string> } {
+  const tmp = tempDir('trdb-cc-');
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', CI: 'true', TMPDIR: tmp, ...overrides };
+  return { tmp, cacheDir: path.join(tmp, `tofu-registry-db-compile-cache-${uid}`), env };
+}
+
+const cacheFiles = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.v8')).sort() : []);
+
+describe('V8 code cache of the CLI bundle (bin/compile-cache.cjs)', () => {
+  test('the first run writes one cache file per command (0600 in a 0700 folder); the next run loads it, same output', async () => {
+    const { cacheDir, env } = setting();
+    const first = await runCli(['--version'], env);
+    expect(first.code).toBe(0);
+    const files = cacheFiles(cacheDir);
+    expect(files).toHaveLength(1);
+    expect(files[0]).toMatch(/^[0-9a-f]{20}-main\.v8$/);
+    expect(statSync(cacheDir).mode & 0o777).toBe(0o700);
+    const file = path.join(cacheDir, files[0]!);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const { ino } = statSync(file);
+
+    const second = await runCli(['--version'], env);
+    expect(second).toEqual(first);
+    // Accepted by V8, so not written again: the same file (a rewrite renames a new one in).
+    expect(statSync(file).ino).toBe(ino);
+
+    const help = await runCli(['create-db', '--help'], env);
+    expect(help.code).toBe(0);
+    expect(cacheFiles(cacheDir)).toEqual([files[0], files[0]!.replace('-main.v8', '-create-db.v8')].sort());
+  });
+
+  test('a corrupt cache file is rejected by V8 and replaced; the run is unaffected', async () => {
+    const { cacheDir, env } = setting();
+    const reference = await runCli(['--help'], env);
+    const [file] = cacheFiles(cacheDir);
+    writeFileSync(path.join(cacheDir, file!), Buffer.alloc(5000, 7));
+    const { ino } = statSync(path.join(cacheDir, file!));
+    expect(await runCli(['--help'], env)).toEqual(reference);
+    expect(statSync(path.join(cacheDir, file!)).ino).not.toBe(ino);
+    expect(statSync(path.join(cacheDir, file!)).size).toBeGreaterThan(10_000);
+  });
+
+  test('ESM-only dependencies load through the launcher from cached code (chalk, on a coloured run)', async () => {
+    const { cacheDir, env } = setting({ CI: '', FORCE_COLOR: '1', TOFU_REGISTRY_DB_HOST: '127.0.0.1', TOFU_REGISTRY_DB_PORT: '1', TOFU_REGISTRY_DB_SSLMODE: 'disable', TOFU_REGISTRY_DB_NAME: 'registry', TOFU_REGISTRY_DB_USER: 'api', TOFU_REGISTRY_DB_PASSWORD: 'not-used' });
+    const args = ['--env-file', path.join(tempDir(), '.env'), 'test-connection'];
+    const cold = await runCli(args, env);
+    expect(cacheFiles(cacheDir)).toHaveLength(1);
+    const warm = await runCli(args, env);
+    expect(warm.code).toBe(3); // nothing listens on port 1: unreachable
+    expect(warm.stdout + warm.stderr).toContain('\u001b['); // chalk was imported and coloured the checklist
+    expect(warm.stderr).not.toMatch(/import|callback|ExperimentalWarning/i);
+    const untimed = (text: string): string => text.replace(/\(\d+ ms\)/g, '(n ms)');
+    expect(untimed(warm.stdout)).toBe(untimed(cold.stdout));
+  });
+
+  test('cache files of another build are removed when a new one is written', async () => {
+    const { cacheDir, env } = setting();
+    mkdirSync(cacheDir, { mode: 0o700 });
+    writeFileSync(path.join(cacheDir, '00000000000000000000-main.v8'), 'stale', { mode: 0o600 });
+    writeFileSync(path.join(cacheDir, 'unrelated.txt'), 'kept');
+    expect((await runCli(['--version'], env)).code).toBe(0);
+    expect(cacheFiles(cacheDir)).toHaveLength(1);
+    expect(cacheFiles(cacheDir)[0]).not.toMatch(/^0{20}/);
+    expect(existsSync(path.join(cacheDir, 'unrelated.txt'))).toBe(true);
+  });
+
+  test('not used in a folder others can write to, through a symlink, or with NODE_DISABLE_COMPILE_CACHE', async () => {
+    const shared = setting();
+    mkdirSync(shared.cacheDir);
+    chmodSync(shared.cacheDir, 0o777);
+    expect((await runCli(['--version'], shared.env)).stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    expect(cacheFiles(shared.cacheDir)).toEqual([]);
+
+    const linked = setting();
+    const elsewhere = tempDir('trdb-cc-target-');
+    chmodSync(elsewhere, 0o700);
+    symlinkSync(elsewhere, linked.cacheDir);
+    expect((await runCli(['--version'], linked.env)).code).toBe(0);
+    expect(lstatSync(linked.cacheDir).isSymbolicLink()).toBe(true);
+    expect(cacheFiles(elsewhere)).toEqual([]);
+
+    const disabled = setting({ NODE_DISABLE_COMPILE_CACHE: '1' });
+    expect((await runCli(['--version'], disabled.env)).code).toBe(0);
+    expect(existsSync(disabled.cacheDir)).toBe(false);
+  });
+
+  test('the launcher knows every command of the CLI, and finds the command word as the CLI does', async () => {
+    const help = await runCli(['--help'], setting().env);
+    const listed = [...help.stdout.split('Commands:')[1]!.matchAll(/^ {2}([a-z][a-z-]*)/gm)].map((m) => m[1]).filter((c) => c !== 'help');
+    expect([...launcher.COMMANDS].sort()).toEqual(listed.sort());
+    expect(launcher.commandOf(['--env-file', 'setup', 'create-db', '--json'])).toBe('create-db');
+    expect(launcher.commandOf(['--json', 'migrate', 'status'])).toBe('migrate');
+    expect(launcher.commandOf(['--version'])).toBe('main');
+    expect(launcher.commandOf(['../../etc/passwd'])).toBe('other');
+    expect(launcher.commandOf(['dev', '--', 'setup'])).toBe('dev');
+  });
+});
