@@ -7,13 +7,16 @@
  * - Node 22.1+ has this built in (module.enableCompileCache): it is used instead.
  * - Node 20 and 21: the bundle is compiled through vm.Script with the cached data; V8 checks
  *   that the data fits (its version, flags and the source) and falls back to compiling when
- *   it does not. The cache is written when the process exits, after the command ran, so it
- *   holds the functions the command used, not only the top level: one file per command.
+ *   it does not. The cache is written when a successful run exits, after the command ran, so it
+ *   holds the functions the command used, not only the top level: one file per command
+ *   (and per `--help`, `--version`, `migrate status`).
  * - Where: <tmpdir>/tofu-registry-db-compile-cache-<uid>/<id>-<command>.v8, created 0700 and
  *   used only when it is a real directory that this user owns and nobody else can write
- *   (as Node's own compile cache does in the temporary directory). <id> hashes the bundle's
- *   text and the Node version, so a rebuilt or upgraded tool never loads stale code; files
- *   of other ids are removed when a new cache file is written.
+ *   (as Node's own compile cache does in the temporary directory). <id> is the build's
+ *   identity (a hash of the bundle that scripts/bundle-cli.mjs writes on its last line; no
+ *   hashing here, node:crypto alone costs ~4 ms to load), the Node version and the
+ *   architecture, so a rebuilt or upgraded tool never loads stale code. Files of other ids
+ *   are removed when a new cache file is written; a bundle without the line is not cached.
  * - NODE_DISABLE_COMPILE_CACHE=1 turns it off (the variable Node itself honours).
  * - Any failure here (unwritable directory, corrupt file) only costs the speed-up: the bundle
  *   is then compiled as usual.
@@ -27,15 +30,26 @@ const Module = require('node:module');
 /** The commands of src/cli/index.ts (a test keeps them in step); anything else shares one file. */
 const COMMANDS = ['create-db', 'create-user', 'test-connection', 'migrate', 'setup', 'drop', 'dev', 'import'];
 
-/** The command word, found the way src/cli/index.ts finds it: skip options and --env-file's value. */
+/**
+ * Which cache file a run uses: its command (found the way src/cli/index.ts finds it, skipping
+ * options and --env-file's value), `migrate status` apart from `migrate`, and help apart from
+ * the command itself, since each compiles different functions.
+ */
 function commandOf(args) {
+  let command;
+  let help = false;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     if (arg === '--') break;
-    if (arg === '--env-file') i++;
-    else if (!arg.startsWith('-')) return COMMANDS.includes(arg) ? arg : 'other';
+    if (arg === '--help' || arg === '-h' || arg === 'help') help = true;
+    else if (arg === '--version') return 'version';
+    else if (arg === '--env-file') i++;
+    else if (arg.startsWith('-')) continue;
+    else if (command === undefined) command = COMMANDS.includes(arg) ? arg : 'other';
+    else if (command === 'migrate' && arg === 'status') command = 'migrate-status';
   }
-  return 'main';
+  if (help) return `${command ?? 'main'}-help`;
+  return command ?? 'main';
 }
 
 function cacheDirectory() {
@@ -79,7 +93,9 @@ function loadWithCompileCache(bundle, args) {
     const dir = cacheDirectory();
     if (!dir) return undefined;
     const source = fs.readFileSync(bundle, 'utf8');
-    const id = require('node:crypto').createHash('sha256').update(`${process.version}\0${process.arch}\0`).update(source).digest('hex').slice(0, 20);
+    const build = /\/\/# tofu-registry-db-build=([0-9a-f]{20})\n$/.exec(source.slice(-64));
+    if (!build) return undefined;
+    const id = `${build[1]}-${process.version}-${process.arch}`;
     const file = path.join(dir, `${id}-${commandOf(args)}.v8`);
     let cachedData;
     try {
@@ -88,7 +104,13 @@ function loadWithCompileCache(bundle, args) {
       cachedData = undefined;
     }
     const script = new vm.Script(Module.wrap(source), { filename: bundle, cachedData });
-    if (cachedData === undefined || script.cachedDataRejected) process.once('exit', () => writeCache(dir, file, id, script));
+    // Written after a successful run only: a first run that fails (server down, a typo)
+    // would otherwise fix a cache without the code the command's normal path needs.
+    if (cachedData === undefined || script.cachedDataRejected) {
+      process.once('exit', (code) => {
+        if (code === 0) writeCache(dir, file, id, script);
+      });
+    }
     const module = new Module(bundle, null);
     module.filename = bundle;
     module.paths = Module._nodeModulePaths(path.dirname(bundle));

@@ -2,6 +2,8 @@
 // file. Node 20's ESM loader costs several milliseconds per module; one CommonJS file
 // starts `--help` and `--version` close to a bare `node -e 0`. Runtime dependencies stay
 // external and load only in the commands that use them.
+import { createHash } from 'node:crypto';
+import { appendFileSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
 
@@ -22,6 +24,32 @@ const pgCryptoPlugin = {
   },
 };
 
+// Built-ins that bundled dependencies require at load time but use only on paths we never
+// take: commander spawns executables for subcommands we do not have (node:child_process,
+// 3-6 ms to load on every start, --help included), pg resolves host names for pg-native's
+// connection string (dns). Each becomes a getter that loads the module on first use. The
+// build fails if the line is not found, so a dependency update cannot silently undo it.
+const lazyBuiltins = [
+  { file: /[\\/]node_modules[\\/]commander[\\/]lib[\\/]command\.js$/, line: "const childProcess = require('node:child_process');" },
+  { file: /[\\/]node_modules[\\/]pg[\\/]lib[\\/]connection-parameters\.js$/, line: "const dns = require('dns')" },
+];
+const madeLazy = new Set();
+const lazyBuiltinsPlugin = {
+  name: 'lazy-builtins',
+  setup(builder) {
+    builder.onLoad({ filter: /[\\/]node_modules[\\/](commander|pg)[\\/]lib[\\/][^\\/]+\.js$/ }, (args) => {
+      const rule = lazyBuiltins.find((r) => r.file.test(args.path));
+      if (!rule) return undefined;
+      const source = readFileSync(args.path, 'utf8');
+      if (!source.includes(rule.line)) throw new Error(`${args.path} no longer has the line: ${rule.line}`);
+      const [, name, specifier] = /^const (\w+) = require\(('[^']+')\)/.exec(rule.line);
+      madeLazy.add(rule.line);
+      const lazy = `let ${name}Module; const ${name} = new Proxy({}, { get: (_, key) => (${name}Module ??= require(${specifier}))[key] });`;
+      return { contents: source.replace(rule.line, lazy), loader: 'js' };
+    });
+  },
+};
+
 await build({
   entryPoints: ['dist/cli/index.js'],
   outfile: 'dist/cli.cjs',
@@ -36,9 +64,15 @@ await build({
   // dist/<folder>/<file>.js; the bundle sits one folder higher, so it reports that depth.
   define: { 'import.meta.url': '__bundleModuleUrl' },
   banner: { js: "const __bundleModuleUrl = require('node:url').pathToFileURL(require('node:path').join(__dirname, 'cli', 'index.js')).href;" },
-  plugins: [pgCryptoPlugin],
+  plugins: [pgCryptoPlugin, lazyBuiltinsPlugin],
   logLevel: 'warning',
 });
+if (madeLazy.size !== lazyBuiltins.length) throw new Error('lazy-builtins: a dependency was not bundled from the expected file; see scripts/bundle-cli.mjs');
 if (!swapped.has('client.js') || !swapped.has('sasl.js')) {
   throw new Error(`pg's crypto module was not replaced (replaced in: ${[...swapped].join(', ') || 'nothing'}); see scripts/bundle-cli.mjs`);
 }
+
+// The build's identity, for the launcher's code cache (bin/compile-cache.cjs): a hash of the
+// bundle, on its last line, so the launcher needs no hashing (node:crypto costs ~4 ms to load).
+const buildId = createHash('sha256').update(readFileSync('dist/cli.cjs')).digest('hex').slice(0, 20);
+appendFileSync('dist/cli.cjs', `//# tofu-registry-db-build=${buildId}\n`);

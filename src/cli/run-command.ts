@@ -35,7 +35,8 @@ export interface RenderedResult {
 }
 
 function isInteractive(globals: GlobalOptions): boolean {
-  return Boolean(process.stdin.isTTY && process.stderr.isTTY) && !globals.json && !globals.yes && process.env.CI !== 'true';
+  // stderr first: process.stdin is built on first access (a stream, ~4 ms), needed only on a terminal.
+  return !globals.json && !globals.yes && process.env.CI !== 'true' && Boolean(process.stderr.isTTY) && Boolean(process.stdin.isTTY);
 }
 
 async function promptHidden(question: string): Promise<string | undefined> {

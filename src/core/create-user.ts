@@ -1,10 +1,11 @@
+import { runBatch } from './batch.js';
 import { CONNECTION_VARIABLES, VARIABLES, readEnvFile, type Settings } from './config.js';
 import { connect, disconnect, type Connection } from './connection.js';
 import { assertPrimary, connectAsAdmin, loggerOf, type CoreContext } from './context.js';
 import { runCritical } from './critical-section.js';
 import { ConfigError, RegistryDbError } from './errors.js';
 import { checkEnvFileWritable, planEnvFileUpdate, prepareEnvFileUpdate, type EnvFileUpdateResult, type PreparedEnvFileUpdate } from './env-file.js';
-import { describe } from './identifiers.js';
+import { describe, quoteLiteral } from './identifiers.js';
 import type { Logger } from './logger.js';
 import { generateAppPassword } from './password.js';
 import { toRegistryDbError } from './pg-errors.js';
@@ -357,12 +358,16 @@ function envFileSummary(result: EnvFileUpdateResult, extraWarnings: readonly str
   return { path, written, created, addedKeys, changedKeys, warnings: [...warnings, ...extraWarnings] };
 }
 
-/** Runs the grants, then proves the end state: a privilege the admin could not give fails the run (exit 4). */
-async function applyGrants(
+/**
+ * Creates or alters the role, runs the grants, then proves the end state, all in one message
+ * (one wait for the server): a privilege the admin could not give fails the run (exit 4).
+ */
+async function applyRoleAndGrants(
   connection: Connection,
   logger: Logger,
   settings: Settings,
-  statements: readonly string[],
+  role: { readonly statement: string | undefined; readonly create: boolean; readonly serverVersion: number },
+  grants: readonly string[],
   foreignObjects: readonly string[],
 ): Promise<GrantCheck> {
   const admin = settings.admin.user;
@@ -372,12 +377,15 @@ async function applyGrants(
       cause: '42501',
     });
   const notOwned = foreignObjects.length > 0 ? ` (not owned by "${admin}": ${foreignObjects.join(', ')})` : '';
-  for (const sql of statements) {
-    await execute(connection, logger, sql).catch((error: unknown) => {
-      throw sqlStateOf(error) === '42501' ? failure(`${(error as Error).message}${notOwned}`) : error;
-    });
+  const roleStatements = role.statement ? [role.statement] : [];
+  const outcome = await runBatch(connection, logger, [...roleStatements, ...grants, GRANT_CHECK_SQL.replaceAll('$1', quoteLiteral(settings.user))]);
+  if (!outcome.ok) {
+    const { error, failedAt } = outcome;
+    if (sqlStateOf(error) !== '42501') throw error;
+    if (failedAt < roleStatements.length) throw role.create ? error : roleNotManageable(settings, role.serverVersion, (error as Error).message);
+    throw failure(`${(error as Error).message}${notOwned}`);
   }
-  const check = (await execute(connection, logger, GRANT_CHECK_SQL, [settings.user])).rows[0] as GrantCheck;
+  const check = outcome.results[outcome.results.length - 1]!.rows[0] as GrantCheck;
   const missing = [...check.tables_missing, ...check.sequences_missing];
   if (missing.length > 0) throw failure(`missing on ${missing.join(', ')}`);
   if (!check.can_connect || !check.schema_usage) throw failure(`missing on database "${settings.database}" or schema "${SCHEMA}"`);
@@ -514,19 +522,20 @@ export async function createUser(context: CoreContext, options: CreateUserOption
       verifier = scramSha256Verifier(password);
       registerSecret(verifier);
     }
-    if (writeEnv) {
-      // Written to a temporary file now, renamed into place only once the role change has succeeded.
-      prepared = await prepareEnvFileUpdate(settings.envFile, envFileValues(settings, inFile, password), { headerComment: ENV_HEADER });
-    }
+    // The env file goes to a temporary file (fsync included) while the server works on the
+    // role and the grants; it is renamed into place only once they have succeeded.
+    const preparing = writeEnv
+      ? prepareEnvFileUpdate(settings.envFile, envFileValues(settings, inFile, password), { headerComment: ENV_HEADER }).then((p) => (prepared = p))
+      : undefined;
     const statement = roleStatement(verifier);
-    if (statement) {
-      logger.step(plan.create ? `Creating role ${role}` : `Updating role ${role}`);
-      await execute(connection, logger, statement).catch((error: unknown) => {
-        throw !plan.create && sqlStateOf(error) === '42501' ? roleNotManageable(settings, facts.server_version, (error as Error).message) : error;
-      });
-    }
-    logger.step(`Granting privileges on ${database}`);
-    const check = await applyGrants(connection, logger, settings, grantStatements, facts.foreign_objects);
+    logger.step(`${statement ? (plan.create ? `Creating role ${role}, granting` : `Updating role ${role}, granting`) : 'Granting'} privileges on ${database}`);
+    const [granted, written] = await Promise.allSettled([
+      applyRoleAndGrants(connection, logger, settings, { statement, create: plan.create, serverVersion: facts.server_version }, grantStatements, facts.foreign_objects),
+      preparing,
+    ]);
+    if (granted.status === 'rejected') throw granted.reason;
+    if (written.status === 'rejected') throw written.reason;
+    const check = granted.value;
     const warnings = [...plan.warnings, ...leftoverCreateWarnings(settings, check, plan.warnings)];
 
     if (prepared) logger.step(`Writing ${prepared.result.path}`);

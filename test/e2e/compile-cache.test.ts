@@ -1,7 +1,7 @@
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { REPO_ROOT, runCli, tempDir } from '../support/fixtures.js';
+import { adminEnv, dropDatabaseAndRole, REPO_ROOT, runCli, tempDir, uniqueName } from '../support/fixtures.js';
 
 /** The launcher's own module (plain CommonJS next to the bin). */
 const launcher = createRequire(import.meta.url)(path.join(REPO_ROOT, 'bin', 'compile-cache.cjs')) as {
@@ -10,6 +10,9 @@ const launcher = createRequire(import.meta.url)(path.join(REPO_ROOT, 'bin', 'com
 };
 
 const uid = process.getuid?.() ?? 0;
+
+/** The build identity the bundler wrote on the bundle's last line. */
+const buildId = (): string => /tofu-registry-db-build=([0-9a-f]{20})\n$/.exec(readFileSync(path.join(REPO_ROOT, 'dist', 'cli.cjs'), 'utf8'))![1]!;
 
 /** The CLI with a private temporary directory, where the code cache lives. */
 function setting(overrides: Record<string, string> = {}): { tmp: string; cacheDir: string; env: Record<string, string> } {
@@ -27,7 +30,7 @@ describe('V8 code cache of the CLI bundle (bin/compile-cache.cjs)', () => {
     expect(first.code).toBe(0);
     const files = cacheFiles(cacheDir);
     expect(files).toHaveLength(1);
-    expect(files[0]).toMatch(/^[0-9a-f]{20}-main\.v8$/);
+    expect(files[0]).toBe(`${buildId()}-${process.version}-${process.arch}-version.v8`);
     expect(statSync(cacheDir).mode & 0o777).toBe(0o700);
     const file = path.join(cacheDir, files[0]!);
     expect(statSync(file).mode & 0o777).toBe(0o600);
@@ -40,7 +43,7 @@ describe('V8 code cache of the CLI bundle (bin/compile-cache.cjs)', () => {
 
     const help = await runCli(['create-db', '--help'], env);
     expect(help.code).toBe(0);
-    expect(cacheFiles(cacheDir)).toEqual([files[0], files[0]!.replace('-main.v8', '-create-db.v8')].sort());
+    expect(cacheFiles(cacheDir)).toEqual([files[0], files[0]!.replace('-version.v8', '-create-db-help.v8')].sort());
   });
 
   test('a corrupt cache file is rejected by V8 and replaced; the run is unaffected', async () => {
@@ -55,16 +58,27 @@ describe('V8 code cache of the CLI bundle (bin/compile-cache.cjs)', () => {
   });
 
   test('ESM-only dependencies load through the launcher from cached code (chalk, on a coloured run)', async () => {
-    const { cacheDir, env } = setting({ CI: '', FORCE_COLOR: '1', TOFU_REGISTRY_DB_HOST: '127.0.0.1', TOFU_REGISTRY_DB_PORT: '1', TOFU_REGISTRY_DB_SSLMODE: 'disable', TOFU_REGISTRY_DB_NAME: 'registry', TOFU_REGISTRY_DB_USER: 'api', TOFU_REGISTRY_DB_PASSWORD: 'not-used' });
-    const args = ['--env-file', path.join(tempDir(), '.env'), 'test-connection'];
+    const { cacheDir, env } = setting({ ...adminEnv(), CI: '', FORCE_COLOR: '1' });
+    const database = uniqueName('cc_color');
+    const args = ['--env-file', path.join(tempDir(), '.env'), 'create-db', '--name', database];
     const cold = await runCli(args, env);
-    expect(cacheFiles(cacheDir)).toHaveLength(1);
+    expect(cold.code).toBe(0);
+    expect(cacheFiles(cacheDir)).toEqual([expect.stringMatching(/-create-db\.v8$/)]);
     const warm = await runCli(args, env);
-    expect(warm.code).toBe(3); // nothing listens on port 1: unreachable
-    expect(warm.stdout + warm.stderr).toContain('\u001b['); // chalk was imported and coloured the checklist
+    expect(warm.code).toBe(0);
+    expect(warm.stdout + warm.stderr).toContain('\u001b['); // chalk was imported and coloured the output
     expect(warm.stderr).not.toMatch(/import|callback|ExperimentalWarning/i);
-    const untimed = (text: string): string => text.replace(/\(\d+ ms\)/g, '(n ms)');
-    expect(untimed(warm.stdout)).toBe(untimed(cold.stdout));
+    expect(warm.stdout).toContain('already exists');
+    await dropDatabaseAndRole(database);
+  });
+
+  test('a failed run writes no cache (it would lack the code of the normal path); help has its own file', async () => {
+    const { cacheDir, env } = setting({ TOFU_REGISTRY_DB_HOST: '127.0.0.1', TOFU_REGISTRY_DB_PORT: '1', TOFU_REGISTRY_DB_SSLMODE: 'disable', TOFU_REGISTRY_DB_ADMIN_PASSWORD: 'x' });
+    const failed = await runCli(['--env-file', path.join(tempDir(), '.env'), 'migrate', '--name', 'registry'], env);
+    expect(failed.code).toBe(3);
+    expect(cacheFiles(cacheDir)).toEqual([]);
+    expect((await runCli(['migrate', '--help'], env)).code).toBe(0);
+    expect(cacheFiles(cacheDir)).toEqual([expect.stringMatching(/-migrate-help\.v8$/)]);
   });
 
   test('cache files of another build are removed when a new one is written', async () => {
@@ -74,7 +88,7 @@ describe('V8 code cache of the CLI bundle (bin/compile-cache.cjs)', () => {
     writeFileSync(path.join(cacheDir, 'unrelated.txt'), 'kept');
     expect((await runCli(['--version'], env)).code).toBe(0);
     expect(cacheFiles(cacheDir)).toHaveLength(1);
-    expect(cacheFiles(cacheDir)[0]).not.toMatch(/^0{20}/);
+    expect(cacheFiles(cacheDir)[0]).toMatch(new RegExp(`^${buildId()}-`));
     expect(existsSync(path.join(cacheDir, 'unrelated.txt'))).toBe(true);
   });
 
@@ -103,9 +117,13 @@ describe('V8 code cache of the CLI bundle (bin/compile-cache.cjs)', () => {
     const listed = [...help.stdout.split('Commands:')[1]!.matchAll(/^ {2}([a-z][a-z-]*)/gm)].map((m) => m[1]).filter((c) => c !== 'help');
     expect([...launcher.COMMANDS].sort()).toEqual(listed.sort());
     expect(launcher.commandOf(['--env-file', 'setup', 'create-db', '--json'])).toBe('create-db');
-    expect(launcher.commandOf(['--json', 'migrate', 'status'])).toBe('migrate');
-    expect(launcher.commandOf(['--version'])).toBe('main');
+    expect(launcher.commandOf(['migrate', '--json', 'status'])).toBe('migrate-status');
+    expect(launcher.commandOf(['--version'])).toBe('version');
+    expect(launcher.commandOf([])).toBe('main');
+    expect(launcher.commandOf(['--help'])).toBe('main-help');
+    expect(launcher.commandOf(['setup', '-h'])).toBe('setup-help');
+    expect(launcher.commandOf(['help', 'drop'])).toBe('drop-help');
     expect(launcher.commandOf(['../../etc/passwd'])).toBe('other');
-    expect(launcher.commandOf(['dev', '--', 'setup'])).toBe('dev');
+    expect(launcher.commandOf(['dev', '--', 'setup', '--help'])).toBe('dev');
   });
 });

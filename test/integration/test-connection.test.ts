@@ -265,6 +265,26 @@ describe('testConnection against the test server', () => {
     }
   });
 
+  test('a trigger that swallows a write is caught by its row count: the step is named, exit 5, nothing left behind', async () => {
+    const triggered = await provisionRegistry();
+    try {
+      await triggered.asSuperuser((c) =>
+        c.query(`CREATE FUNCTION skip_update() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
+                 CREATE TRIGGER skip_update BEFORE UPDATE ON cache FOR EACH ROW EXECUTE FUNCTION skip_update()`),
+      );
+      const before = await snapshot(triggered);
+      const result = await testConnection(triggered.context());
+      const roundTrip = expectFailureAt(result, 'round-trip', 5);
+      expect(roundTrip.summary).toBe('The round trip could not update cache: 0 row(s) instead of 1.');
+      expect(roundTrip.details?.answer).toBe('0 row(s)');
+      expect(roundTrip.details?.done).toEqual(expect.arrayContaining(['delete from providers', 'read back from cache']));
+      expect(roundTrip.details?.done).not.toContain('update cache');
+      expect(await snapshot(triggered)).toEqual(before);
+    } finally {
+      await triggered.drop();
+    }
+  });
+
   test('without the TEMPORARY privilege the temporary-table part is left out with a warning', async () => {
     const noTemp = await provisionRegistry();
     try {

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { Option, type Command } from 'commander';
 import { resolveSettings, VARIABLES } from '../../core/config.js';
 import { ConfigError } from '../../core/errors.js';
@@ -6,6 +5,7 @@ import type { EmbeddedServer } from '../../core/embedded-server.js';
 import { example, nameOption, userOption } from '../options.js';
 import { runCommand } from '../run-command.js';
 import { takeOverSignals } from '../signals.js';
+import { builtin } from '../../core/import-external.js';
 
 interface DevOptions {
   readonly name?: string;
@@ -25,6 +25,7 @@ function parsePortFlag(text: string): number {
 /** Runs the child with the database's environment; resolves with its exit status (128+n for a signal). */
 function runChild(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   return new Promise((resolve) => {
+    const { spawn } = builtin<typeof import('node:child_process')>('node:child_process');
     const child = spawn(argv[0]!, argv.slice(1), { stdio: 'inherit', env });
     // A terminal's Ctrl-C reaches the child itself; a SIGTERM sent to us is passed on.
     takeOverSignals((signal) => child.kill(signal));

@@ -1,7 +1,7 @@
-import { lookup } from 'node:dns/promises';
 import { isIP, connect as netConnect, type Socket } from 'node:net';
 import type { Settings } from '../config.js';
 import { toRegistryDbError } from '../pg-errors.js';
+import { builtin } from '../import-external.js';
 import { failed, notApplicable, passed, type CheckOutcome, type CheckState } from './check.js';
 
 /** The host as the network layer wants it: IPv6 without brackets. */
@@ -51,7 +51,7 @@ export async function checkDns(state: CheckState): Promise<CheckOutcome> {
   if (isSocketHost(host)) return notApplicable(`not needed: ${settings.host} is a Unix-socket directory`);
   if (isIP(host)) return notApplicable(`not needed: ${host} is an IP address`);
   try {
-    const found = await withTimeout(lookup(host, { all: true, verbatim: true }), settings.connectTimeoutMs, `resolving ${host}`);
+    const found = await withTimeout(builtin<typeof import('node:dns/promises')>('node:dns/promises').lookup(host, { all: true, verbatim: true }), settings.connectTimeoutMs, `resolving ${host}`);
     state.addresses = found.map((entry) => entry.address);
     return passed(`${host} resolves to ${state.addresses.join(', ')}`, { addresses: state.addresses });
   } catch (error) {

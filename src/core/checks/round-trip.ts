@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { RegistryDbError } from '../errors.js';
+import { runBatch } from '../batch.js';
+import { quoteLiteral } from '../identifiers.js';
 import { runQuery } from '../migrate.js';
 import { toRegistryDbError } from '../pg-errors.js';
 import { failed, passed, type CheckOutcome, type CheckState } from './check.js';
@@ -51,6 +53,11 @@ export function roundTripSteps(marker: string): Step[] {
   ];
 }
 
+/** The step's statement with its values written in as literals ($1 -> 'value'), for a batch. */
+export function withLiterals(step: Step): string {
+  return step.sql.replace(/\$(\d+)/g, (_match, n: string) => quoteLiteral(String(step.values![Number(n) - 1])));
+}
+
 export async function checkRoundTrip(state: CheckState): Promise<CheckOutcome> {
   const connection = state.connection!;
   const { logger, settings } = state;
@@ -65,30 +72,29 @@ export async function checkRoundTrip(state: CheckState): Promise<CheckOutcome> {
     ? []
     : [`"${state.user}" may not create temporary tables in "${settings.database}" (no TEMPORARY privilege): that part of the round trip was left out`];
   const steps = roundTripSteps(randomUUID()).filter((step) => canUseTemporary || !step.temporary);
-  const done: string[] = [];
-  let current = 'BEGIN';
-  try {
-    // Bounded, so a lock held by another session cannot make the check hang.
-    await runQuery(connection, logger, `BEGIN;
-SET LOCAL lock_timeout = ${settings.lockTimeoutMs};
-SET LOCAL statement_timeout = ${settings.statementTimeoutMs}`);
-    for (const step of steps) {
-      current = step.label;
-      const result = await runQuery(connection, logger, step.sql, step.values);
-      if (step.expectRows > 0 && result.rowCount !== step.expectRows) {
-        const failure = new RegistryDbError('schema', 'ROUND_TRIP_MISMATCH', `The round trip could not ${step.label}: ${result.rowCount ?? 0} row(s) instead of ${step.expectRows}.`, {
-          hint: 'A trigger, rule or row-level security policy on the table changes what the registry API writes: review them.',
-        });
-        return failed(failure, `${step.label} inside a transaction that is rolled back`, { answer: `${result.rowCount ?? 0} row(s)`, done });
-      }
-      done.push(step.label);
-    }
-  } catch (error) {
-    const failure = toRegistryDbError(error, { action: `The round trip could not ${current}`, user: state.user, database: settings.database });
-    return failed(failure, `${current} inside a transaction that is rolled back`, { done });
-  } finally {
+  // One message for the whole transaction (bounded, so a lock held by another session
+  // cannot make the check hang), ROLLBACK included: one wait for the server instead of 20.
+  const preamble = ['BEGIN', `SET LOCAL lock_timeout = ${settings.lockTimeoutMs}`, `SET LOCAL statement_timeout = ${settings.statementTimeoutMs}`];
+  const outcome = await runBatch(connection, logger, [...preamble, ...steps.map(withLiterals), 'ROLLBACK']);
+  const stepAt = (index: number): Step | undefined => steps[index - preamble.length];
+  const doneBefore = (index: number): string[] => steps.slice(0, Math.max(0, index - preamble.length)).map((step) => step.label);
+  if (!outcome.ok) {
+    // The statements after the failing one did not run, ROLLBACK included.
     await connection.client.query('ROLLBACK').catch(() => undefined);
+    const current = stepAt(outcome.failedAt)?.label ?? (outcome.failedAt < preamble.length ? 'BEGIN' : 'ROLLBACK');
+    const failure = toRegistryDbError(outcome.error, { action: `The round trip could not ${current}`, user: state.user, database: settings.database });
+    return failed(failure, `${current} inside a transaction that is rolled back`, { done: doneBefore(outcome.failedAt) });
   }
+  for (const [i, step] of steps.entries()) {
+    const rowCount = outcome.results[preamble.length + i]?.rowCount ?? 0;
+    if (step.expectRows > 0 && rowCount !== step.expectRows) {
+      const failure = new RegistryDbError('schema', 'ROUND_TRIP_MISMATCH', `The round trip could not ${step.label}: ${rowCount} row(s) instead of ${step.expectRows}.`, {
+        hint: 'A trigger, rule or row-level security policy on the table changes what the registry API writes: review them.',
+      });
+      return failed(failure, `${step.label} inside a transaction that is rolled back`, { answer: `${rowCount} row(s)`, done: doneBefore(preamble.length + i) });
+    }
+  }
+  const done = steps.map((step) => step.label);
   const tables = canUseTemporary ? 'a temporary table and modules, providers, cache' : 'modules, providers, cache';
   return passed(`inserted, read back, updated and deleted a row in ${tables}; rolled back, nothing left behind`, { steps: done, rolledBack: true }, warnings);
 }

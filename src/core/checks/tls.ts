@@ -1,9 +1,10 @@
 import { isIP, type Socket } from 'node:net';
-import { checkServerIdentity, connect as tlsConnect, type PeerCertificate, type TLSSocket } from 'node:tls';
+import type { PeerCertificate, TLSSocket } from 'node:tls';
 import type { Settings, SslMode } from '../config.js';
 import { sslOptionsFor, type TlsState } from '../connection.js';
 import { ConfigError, RegistryDbError } from '../errors.js';
 import { toRegistryDbError } from '../pg-errors.js';
+import { builtin } from '../import-external.js';
 import { failed, notApplicable, passed, type CheckOutcome, type CheckState } from './check.js';
 import { endpoint, errorContext, isLoopback, isSocketHost, networkHost, openSocket, withTimeout } from './network.js';
 
@@ -97,14 +98,15 @@ async function probeTls(settings: Settings): Promise<TlsProbe> {
     const answer = await withTimeout(firstByte(socket), settings.connectTimeoutMs, 'waiting for the answer to SSLRequest');
     if (answer !== 'S') return { offered: false, verificationWanted, chainVerified: false, caSource, rootCertMissing };
     const host = networkHost(settings.host);
-    secure = tlsConnect({ socket, ca, rejectUnauthorized: false, ...(isIP(host) ? {} : { servername: host }) });
+    const tls = builtin<typeof import('node:tls')>('node:tls');
+    secure = tls.connect({ socket, ca, rejectUnauthorized: false, ...(isIP(host) ? {} : { servername: host }) });
     const handshake = new Promise<void>((resolve, reject) => {
       secure!.once('secureConnect', resolve);
       secure!.once('error', reject);
     });
     await withTimeout(handshake, settings.connectTimeoutMs, 'TLS handshake');
     const peer: PeerCertificate = secure.getPeerCertificate();
-    const hostnameProblem = verifyHostname && peer ? checkServerIdentity(host, peer) : undefined;
+    const hostnameProblem = verifyHostname && peer ? tls.checkServerIdentity(host, peer) : undefined;
     const chainVerified = verificationWanted && rootCertMissing === undefined && secure.authorized;
     const chainError = secure.authorizationError ? String(secure.authorizationError) : undefined;
     return {
