@@ -10,13 +10,14 @@
  *   it does not. The cache is written when a successful run exits, after the command ran, so it
  *   holds the functions the command used, not only the top level: one file per command
  *   (and per `--help`, `--version`, `migrate status`).
- * - Where: <tmpdir>/tofu-registry-db-compile-cache-<uid>/<id>-<command>.v8, created 0700 and
+ * - Where: <tmpdir>/tofu-registry-db-compile-cache-<uid>/<id>--<command>.v8, created 0700 and
  *   used only when it is a real directory that this user owns and nobody else can write
  *   (as Node's own compile cache does in the temporary directory). <id> is the build's
  *   identity (a hash of the bundle that scripts/bundle-cli.mjs writes on its last line; no
  *   hashing here, node:crypto alone costs ~4 ms to load), the Node version and the
- *   architecture, so a rebuilt or upgraded tool never loads stale code. Files of other ids
- *   are removed when a new cache file is written; a bundle without the line is not cached.
+ *   architecture, so a rebuilt or upgraded tool never loads stale code. When a file is
+ *   written, the files of other ids are removed except the three most recent (two installed
+ *   versions used in turn keep their caches). A bundle without the line is not cached.
  * - NODE_DISABLE_COMPILE_CACHE=1 turns it off (the variable Node itself honours).
  * - Any failure here (unwritable directory, corrupt file) only costs the speed-up: the bundle
  *   is then compiled as usual.
@@ -65,13 +66,26 @@ function cacheDirectory() {
   return dir;
 }
 
+/** Other builds whose files are kept: two installed versions used in turn must not evict each other. */
+const KEEP_OTHER_BUILDS = 3;
+
 function writeCache(dir, file, id, script) {
   const temporary = `${file}.${process.pid}.tmp`;
   try {
     fs.writeFileSync(temporary, script.createCachedData(), { mode: 0o600, flag: 'wx' });
     fs.renameSync(temporary, file);
+    // Keep this build and the most recently written others; remove the rest.
+    const newest = new Map();
     for (const name of fs.readdirSync(dir)) {
-      if (name.endsWith('.v8') && !name.startsWith(`${id}-`)) fs.rmSync(path.join(dir, name), { force: true });
+      if (!name.endsWith('.v8') || !name.includes('--')) continue;
+      const other = name.slice(0, name.indexOf('--'));
+      if (other === id) continue;
+      const { mtimeMs } = fs.statSync(path.join(dir, name));
+      newest.set(other, Math.max(newest.get(other) ?? 0, mtimeMs));
+    }
+    const evicted = [...newest].sort((a, b) => b[1] - a[1]).slice(KEEP_OTHER_BUILDS).map(([other]) => other);
+    for (const name of fs.readdirSync(dir)) {
+      if (evicted.some((other) => name.startsWith(`${other}--`))) fs.rmSync(path.join(dir, name), { force: true });
     }
   } catch {
     fs.rmSync(temporary, { force: true });
@@ -96,7 +110,7 @@ function loadWithCompileCache(bundle, args) {
     const build = /\/\/# tofu-registry-db-build=([0-9a-f]{20})\n$/.exec(source.slice(-64));
     if (!build) return undefined;
     const id = `${build[1]}-${process.version}-${process.arch}`;
-    const file = path.join(dir, `${id}-${commandOf(args)}.v8`);
+    const file = path.join(dir, `${id}--${commandOf(args)}.v8`);
     let cachedData;
     try {
       cachedData = fs.readFileSync(file);

@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { createRequire } from 'node:module';
+import { parse as parseDotenv } from 'dotenv';
 import { ConfigError } from './errors.js';
 import { describe, validateName } from './identifiers.js';
 import { registerSecret } from './redact.js';
@@ -119,9 +119,7 @@ export function readEnvFile(file: string): Record<string, string> | undefined {
     );
   }
   try {
-    // dotenv loads only when there is a file to read (it is CommonJS: require is synchronous).
-    const { parse } = createRequire(import.meta.url)('dotenv') as typeof import('dotenv');
-    return parse(readFileSync(file));
+    return parseDotenv(readFileSync(file));
   } catch (error) {
     throw new ConfigError(`Cannot read the env file ${describe(file)}: ${(error as Error).message}.`);
   }

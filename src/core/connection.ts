@@ -143,6 +143,18 @@ function shouldFallBack(error: unknown, encrypted: boolean, mode: SslMode): bool
   return false;
 }
 
+/** The run-time parameters each session's server reported (ParameterStatus messages). */
+const reportedParameters = new WeakMap<Client, Map<string, string>>();
+
+/**
+ * A parameter the server reported at login or since (server_version, in_hot_standby on
+ * PostgreSQL 14+, …): known without a query. Undefined when it was not reported (an older
+ * server, or a pooler that does not pass it on).
+ */
+export function reportedParameter(client: Client, name: string): string | undefined {
+  return reportedParameters.get(client)?.get(name);
+}
+
 /** Opens one connection with libpq's sslmode fallbacks; errors come back as RegistryDbError. */
 export async function connect(settings: Settings, options: ConnectOptions): Promise<Connection> {
   const pg = await loadPg();
@@ -187,6 +199,12 @@ export async function connect(settings: Settings, options: ConnectOptions): Prom
     };
     const client = new pg.Client(config);
     client.on('error', () => undefined); // surfaced through the failing query instead
+    const parameters = new Map<string, string>();
+    reportedParameters.set(client, parameters);
+    (client as unknown as { connection: { on(event: 'parameterStatus', listener: (message: { parameterName: string; parameterValue: string }) => void): void } }).connection.on(
+      'parameterStatus',
+      (message) => parameters.set(message.parameterName, message.parameterValue),
+    );
     try {
       await client.connect();
       return { client, tls: readTlsState(client, settings.sslMode, ssl), role: options.role, user, database };

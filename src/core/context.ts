@@ -1,5 +1,5 @@
 import type { Settings } from './config.js';
-import { closeClient, connect, type Connection } from './connection.js';
+import { closeClient, connect, reportedParameter, type Connection } from './connection.js';
 import { RegistryDbError } from './errors.js';
 import { silentLogger, type Logger } from './logger.js';
 
@@ -117,9 +117,14 @@ const knownPrimaries = new WeakSet<object>();
 /** Refuses standbys before anything is attempted. */
 export async function assertPrimary(connection: Connection, logger: Logger): Promise<void> {
   if (knownPrimaries.has(connection.client)) return;
-  const sql = 'SELECT pg_is_in_recovery() AS standby';
-  logger.debug(sql);
-  const { rows } = await connection.client.query<{ standby: boolean }>(sql);
-  if (rows[0]?.standby) throw standbyError(connection);
+  // PostgreSQL 14+ reports in_hot_standby at login (and again if it changes): no query needed.
+  const hotStandby = reportedParameter(connection.client, 'in_hot_standby');
+  if (hotStandby === 'on') throw standbyError(connection);
+  if (hotStandby !== 'off') {
+    const sql = 'SELECT pg_is_in_recovery() AS standby';
+    logger.debug(sql);
+    const { rows } = await connection.client.query<{ standby: boolean }>(sql);
+    if (rows[0]?.standby) throw standbyError(connection);
+  }
   knownPrimaries.add(connection.client);
 }

@@ -83,13 +83,17 @@ const CREATE_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS public.${MIGRATIONS_
 )`;
 
 /** Reads what has been applied; an absent bookkeeping table means nothing has. */
-export async function readAppliedMigrations(connection: Connection, logger: Logger): Promise<AppliedRow[]> {
-  const exists = await runQuery<{ present: boolean }>(
-    connection,
-    logger,
-    `SELECT to_regclass('public.${MIGRATIONS_TABLE}') IS NOT NULL AS present`,
-  );
-  if (!exists.rows[0]?.present) return [];
+export async function readAppliedMigrations(connection: Connection, logger: Logger, known: { readonly exists?: boolean } = {}): Promise<AppliedRow[]> {
+  if (known.exists === undefined) {
+    const exists = await runQuery<{ present: boolean }>(
+      connection,
+      logger,
+      `SELECT to_regclass('public.${MIGRATIONS_TABLE}') IS NOT NULL AS present`,
+    );
+    if (!exists.rows[0]?.present) return [];
+  } else if (!known.exists) {
+    return [];
+  }
   const rows = await runQuery<AppliedRow>(
     connection,
     logger,

@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { adminEnv, dropDatabaseAndRole, REPO_ROOT, runCli, tempDir, uniqueName } from '../support/fixtures.js';
@@ -30,7 +30,7 @@ describe('V8 code cache of the CLI bundle (bin/compile-cache.cjs)', () => {
     expect(first.code).toBe(0);
     const files = cacheFiles(cacheDir);
     expect(files).toHaveLength(1);
-    expect(files[0]).toBe(`${buildId()}-${process.version}-${process.arch}-version.v8`);
+    expect(files[0]).toBe(`${buildId()}-${process.version}-${process.arch}--version.v8`);
     expect(statSync(cacheDir).mode & 0o777).toBe(0o700);
     const file = path.join(cacheDir, files[0]!);
     expect(statSync(file).mode & 0o777).toBe(0o600);
@@ -43,7 +43,7 @@ describe('V8 code cache of the CLI bundle (bin/compile-cache.cjs)', () => {
 
     const help = await runCli(['create-db', '--help'], env);
     expect(help.code).toBe(0);
-    expect(cacheFiles(cacheDir)).toEqual([files[0], files[0]!.replace('-version.v8', '-create-db-help.v8')].sort());
+    expect(cacheFiles(cacheDir)).toEqual([files[0], files[0]!.replace('--version.v8', '--create-db-help.v8')].sort());
   });
 
   test('a corrupt cache file is rejected by V8 and replaced; the run is unaffected', async () => {
@@ -81,14 +81,20 @@ describe('V8 code cache of the CLI bundle (bin/compile-cache.cjs)', () => {
     expect(cacheFiles(cacheDir)).toEqual([expect.stringMatching(/-migrate-help\.v8$/)]);
   });
 
-  test('cache files of another build are removed when a new one is written', async () => {
+  test('files of other builds: the three most recent are kept (builds used in turn), older ones removed', async () => {
     const { cacheDir, env } = setting();
     mkdirSync(cacheDir, { mode: 0o700 });
-    writeFileSync(path.join(cacheDir, '00000000000000000000-main.v8'), 'stale', { mode: 0o600 });
+    const now = Date.now() / 1000;
+    const others = ['a', 'b', 'c', 'd', 'e'].map((letter, age) => {
+      const name = `${letter.repeat(20)}-v20.0.0-x64--create-db.v8`;
+      writeFileSync(path.join(cacheDir, name), 'other build', { mode: 0o600 });
+      utimesSync(path.join(cacheDir, name), now - age * 3600, now - age * 3600); // a newest, e oldest
+      return name;
+    });
     writeFileSync(path.join(cacheDir, 'unrelated.txt'), 'kept');
     expect((await runCli(['--version'], env)).code).toBe(0);
-    expect(cacheFiles(cacheDir)).toHaveLength(1);
-    expect(cacheFiles(cacheDir)[0]).toMatch(new RegExp(`^${buildId()}-`));
+    const ours = `${buildId()}-${process.version}-${process.arch}--version.v8`;
+    expect(cacheFiles(cacheDir)).toEqual([ours, ...others.slice(0, 3)].sort());
     expect(existsSync(path.join(cacheDir, 'unrelated.txt'))).toBe(true);
   });
 

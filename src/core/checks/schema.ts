@@ -1,6 +1,9 @@
 import type { Role } from '../connection.js';
 import { RegistryDbError } from '../errors.js';
-import { compareMigrations, MIGRATIONS_TABLE, readAppliedMigrations, runQuery } from '../migrate.js';
+import type { QueryResult } from 'pg';
+import { runBatch } from '../batch.js';
+import { quoteLiteral } from '../identifiers.js';
+import { compareMigrations, MIGRATIONS_TABLE, readAppliedMigrations } from '../migrate.js';
 import { failed, passed, type CheckOutcome, type CheckState } from './check.js';
 
 /** The tables of the original design, which the registry API reads and writes. */
@@ -15,22 +18,16 @@ export async function checkSchema(state: CheckState): Promise<CheckOutcome> {
   const { database } = state.settings;
   // The catalog, not to_regclass(): a table the role may not reach (no USAGE on the
   // schema) still exists, and the privileges check is the one to say what is missing.
-  const facts = await runQuery<{ table: string; present: boolean }>(
-    connection,
-    state.logger,
+  const lookup = await runBatch(connection, state.logger, [
     `SELECT t AS table, EXISTS (SELECT 1 FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relname = t AND c.relkind IN ('r', 'p')) AS present
-  FROM unnest($1::text[]) AS t`,
-    [REGISTRY_TABLES],
-  );
-  const missingTables = facts.rows.filter((row) => !row.present).map((row) => row.table);
-  const bookkeeping = await runQuery<{ present: boolean; readable: boolean }>(
-    connection,
-    state.logger,
+  FROM unnest(ARRAY[${REGISTRY_TABLES.map(quoteLiteral).join(', ')}]) AS t`,
     `SELECT count(c.oid) > 0 AS present,
        COALESCE(bool_and(has_table_privilege(c.oid, 'SELECT')), false) AND has_schema_privilege('public', 'USAGE') AS readable
-  FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relname = $1`,
-    [MIGRATIONS_TABLE],
-  );
+  FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relname = ${quoteLiteral(MIGRATIONS_TABLE)}`,
+  ]);
+  if (!lookup.ok) throw lookup.error;
+  const [facts, bookkeeping] = lookup.results as [QueryResult<{ table: string; present: boolean }>, QueryResult<{ present: boolean; readable: boolean }>];
+  const missingTables = facts.rows.filter((row) => !row.present).map((row) => row.table);
   const { present: bookkept, readable } = bookkeeping.rows[0]!;
 
   if (missingTables.length > 0) {
@@ -52,7 +49,7 @@ export async function checkSchema(state: CheckState): Promise<CheckOutcome> {
       [`cannot tell whether all ${files.length} migrations are applied: "${state.user}" may not read ${MIGRATIONS_TABLE} (run \`tofu-registry-db migrate status\` or \`test-connection --admin\`)`],
     );
   }
-  const statuses = compareMigrations(files, await readAppliedMigrations(connection, state.logger));
+  const statuses = compareMigrations(files, bookkept ? await readAppliedMigrations(connection, state.logger, { exists: true }) : []);
   const named = (state: string) => statuses.filter((s) => s.state === state).map((s) => `${s.version}_${s.name}`);
   const pending = named('pending');
   const changed = named('changed');
@@ -185,29 +182,27 @@ export async function checkPrivileges(state: CheckState): Promise<CheckOutcome> 
        has_schema_privilege('public', 'CREATE') AS schema_create,
        has_database_privilege(current_database(), 'CREATE') AS database_create
   FROM pg_roles r WHERE r.rolname = current_user`;
-  const role = (await runQuery(connection, state.logger, roleSql)).rows[0]!;
   // Every table in public but the migration bookkeeping, which the API never touches;
   // owned includes membership in the owning role, which gives the same powers.
-  const tables = await runQuery<PrivilegeFacts['tables'][number]>(
-    connection,
-    state.logger,
-    `SELECT c.relname AS name, pg_has_role(c.relowner, 'USAGE') AS owned,
+  const tablesSql = `SELECT c.relname AS name, pg_has_role(c.relowner, 'USAGE') AS owned,
        has_table_privilege(c.oid, 'SELECT') AS select, has_table_privilege(c.oid, 'INSERT') AS insert,
        has_table_privilege(c.oid, 'UPDATE') AS update, has_table_privilege(c.oid, 'DELETE') AS delete
   FROM pg_class c
- WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p') AND c.relname <> $1
- ORDER BY c.relname`,
-    [MIGRATIONS_TABLE],
-  );
-  const sequences = await runQuery<PrivilegeFacts['sequences'][number]>(
-    connection,
-    state.logger,
-    `SELECT c.relname AS name, pg_has_role(c.relowner, 'USAGE') AS owned,
+ WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p') AND c.relname <> ${quoteLiteral(MIGRATIONS_TABLE)}
+ ORDER BY c.relname`;
+  const sequencesSql = `SELECT c.relname AS name, pg_has_role(c.relowner, 'USAGE') AS owned,
        has_sequence_privilege(c.oid, 'USAGE') AS usage, has_sequence_privilege(c.oid, 'SELECT') AS select
   FROM pg_class c
  WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'S'
- ORDER BY c.relname`,
-  );
+ ORDER BY c.relname`;
+  const lookup = await runBatch(connection, state.logger, [roleSql, tablesSql, sequencesSql]);
+  if (!lookup.ok) throw lookup.error;
+  const [roleResult, tables, sequences] = lookup.results as [
+    QueryResult,
+    QueryResult<PrivilegeFacts['tables'][number]>,
+    QueryResult<PrivilegeFacts['sequences'][number]>,
+  ];
+  const role = roleResult.rows[0]!;
   return judgePrivileges(
     {
       role: state.role,
