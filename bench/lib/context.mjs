@@ -60,15 +60,17 @@ export async function createContext({ repo, server, clientBin }) {
   let counter = 0;
 
   /**
-   * `node -- bin/tofu-registry-db.cjs …`: the `--` keeps Node 20 from reading our
-   * `--env-file` as its own option. Commands get a temporary env file unless given one.
+   * `bin/tofu-registry-db.cjs …` executed as a user's shell runs `tofu-registry-db` (npm links
+   * that file): through its #! line, which starts Node with `--` (so Node 20 leaves our
+   * `--env-file` alone) and without NODE_EXTRA_CA_CERTS (see the bin). Commands get a
+   * temporary env file unless given one.
    * @param {readonly string[]} args
    * @returns {import('./measure.mjs').ProcessSpec}
    */
   const cli = (args) => {
     const informational = args.includes('--help') || args.includes('--version');
     const envFile = informational || args.includes('--env-file') ? [] : ['--env-file', absentEnvFile];
-    return { command: process.execPath, args: ['--', cliBin, ...args, ...envFile], env: cliEnv, cwd: work };
+    return { command: cliBin, args: [...args, ...envFile], env: cliEnv, cwd: work };
   };
 
   return {

@@ -6,6 +6,7 @@ import type { Client, ClientConfig } from 'pg';
 import type { ConnectionOptions } from 'node:tls';
 import type { Settings, SslMode } from './config.js';
 import { ConfigError } from './errors.js';
+import { systemRootsCa } from './extra-ca.js';
 import { toRegistryDbError } from './pg-errors.js';
 import { registerSecret } from './redact.js';
 
@@ -62,9 +63,9 @@ export function sslOptionsFor(settings: Pick<Settings, 'host' | 'sslMode' | 'ssl
   const verifyChain = mode === 'verify-ca' || mode === 'verify-full' || (mode === 'require' && rootCert !== undefined);
   if (!verifyChain) return { rejectUnauthorized: false };
 
-  let ca: string | undefined;
+  let ca: string | string[] | undefined;
   if (rootCert === 'system') {
-    ca = undefined; // Node's bundled trusted roots
+    ca = systemRootsCa(); // Node's trusted roots (bundled + NODE_EXTRA_CA_CERTS)
   } else {
     const file = rootCert ?? defaultRootCert();
     if (!existsSync(file)) {
