@@ -65,6 +65,12 @@ await build({
   // dist/<folder>/<file>.js; the bundle sits one folder higher, so it reports that depth.
   define: { 'import.meta.url': '__bundleModuleUrl' },
   banner: { js: "const __bundleModuleUrl = require('node:url').pathToFileURL(require('node:path').join(__dirname, 'cli', 'index.js')).href;" },
+  // Whitespace and comments only (names and structure stay): commander alone ships 120 KB
+  // of comments, and every start reads and decodes the whole file (~3 ms less at 370 KB
+  // than at 520 KB). The linked source map gives readable stack traces with
+  // NODE_OPTIONS=--enable-source-maps, and costs nothing otherwise.
+  minifyWhitespace: true,
+  sourcemap: 'linked',
   plugins: [pgCryptoPlugin, lazyBuiltinsPlugin],
   logLevel: 'warning',
 });

@@ -84,6 +84,6 @@ async function createDatabaseSteps(context: CoreContext, options: CreateDatabase
     await disconnect(admin);
   }
   if (options.migrate === false) return { database, created };
-  const migrations = await runMigrations(context, files, { dryRun: options.dryRun });
+  const migrations = await runMigrations(context, files, { dryRun: options.dryRun, freshDatabase: created });
   return { database, created, migrations, plannedSql: migrations.plannedSql };
 }

@@ -54,6 +54,8 @@ export interface MigrateOptions {
   readonly logger: Logger;
   /** Checked between migrations; an interrupted run stops at a migration boundary. */
   readonly signal?: AbortSignal;
+  /** The database was created by this run: no bookkeeping table to read yet. */
+  readonly freshDatabase?: boolean;
 }
 
 interface AppliedRow {
@@ -83,23 +85,21 @@ const CREATE_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS public.${MIGRATIONS_
 )`;
 
 /** Reads what has been applied; an absent bookkeeping table means nothing has. */
+/**
+ * The bookkeeping rows. `known.exists` skips what the caller already knows (a database
+ * created in this run has no table; test-connection has seen it in pg_class). Otherwise the
+ * rows are read directly, and a missing table (42P01) means none: one round trip either way.
+ * Not for use inside a transaction (the 42P01 would abort it).
+ */
 export async function readAppliedMigrations(connection: Connection, logger: Logger, known: { readonly exists?: boolean } = {}): Promise<AppliedRow[]> {
-  if (known.exists === undefined) {
-    const exists = await runQuery<{ present: boolean }>(
-      connection,
-      logger,
-      `SELECT to_regclass('public.${MIGRATIONS_TABLE}') IS NOT NULL AS present`,
-    );
-    if (!exists.rows[0]?.present) return [];
-  } else if (!known.exists) {
-    return [];
+  if (known.exists === false) return [];
+  try {
+    const rows = await runQuery<AppliedRow>(connection, logger, `SELECT version, name, checksum, applied_at FROM public.${MIGRATIONS_TABLE}`);
+    return rows.rows;
+  } catch (error) {
+    if (known.exists === undefined && (error as { code?: string })?.code === '42P01') return [];
+    throw error;
   }
-  const rows = await runQuery<AppliedRow>(
-    connection,
-    logger,
-    `SELECT version, name, checksum, applied_at FROM public.${MIGRATIONS_TABLE}`,
-  );
-  return rows.rows;
 }
 
 export function compareMigrations(files: readonly MigrationFile[], applied: readonly AppliedRow[]): MigrationStatus[] {
@@ -188,7 +188,7 @@ export async function applyPendingMigrations(
   options: MigrateOptions,
 ): Promise<MigrateResult> {
   const { logger } = options;
-  const applied = await readAppliedMigrations(connection, logger);
+  const applied = await readAppliedMigrations(connection, logger, options.freshDatabase ? { exists: false } : {});
   const statuses = compareMigrations(files, applied);
   const changed = statuses.filter((s) => s.state === 'changed');
   if (changed.length > 0) throw changedMigrationError(changed);

@@ -19,7 +19,7 @@ export interface MigrationStatusResult {
 export async function runMigrations(
   context: CoreContext,
   files: readonly MigrationFile[],
-  options: { readonly dryRun?: boolean } = {},
+  options: { readonly dryRun?: boolean; readonly freshDatabase?: boolean } = {},
 ): Promise<MigrateResult> {
   const logger = loggerOf(context);
   const connection = await connectAsAdmin(context, context.settings.database);
@@ -29,6 +29,7 @@ export async function runMigrations(
       lockTimeoutMs: context.settings.lockTimeoutMs,
       statementTimeoutMs: context.settings.statementTimeoutMs,
       dryRun: options.dryRun,
+      freshDatabase: options.freshDatabase,
       logger,
       signal: context.signal,
     });

@@ -60,8 +60,7 @@ describe('NODE_EXTRA_CA_CERTS, deferred by the launcher', () => {
     expect(report.checks.find((c) => c.name === 'tls')).toMatchObject({ status: 'pass', details: expect.objectContaining({ certificateVerified: true, hostnameVerified: true }) });
     expect(trusted.code).toBe(0);
 
-    const { NODE_EXTRA_CA_CERTS: _unused, ...withoutExtra } = verifyingEnv({});
-    const untrusted = await execBin([...envFileArgs(), 'test-connection', '--json'], withoutExtra);
+    const untrusted = await execBin([...envFileArgs(), 'test-connection', '--json'], verifyingEnv({}));
     expect(untrusted.code).toBe(3);
     expect((JSON.parse(untrusted.stdout) as { checks: { name: string; status: string }[] }).checks.find((c) => c.name === 'tls')?.status).toBe('fail');
   });
