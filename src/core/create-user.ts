@@ -459,15 +459,17 @@ export async function createUser(context: CoreContext, options: CreateUserOption
   let inTransaction = false;
   try {
     await assertPrimary(connection, logger);
-    await execute(connection, logger, 'BEGIN');
-    inTransaction = true;
-    await execute(connection, logger, `SELECT set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true)`, [
-      `${settings.lockTimeoutMs}ms`,
-      `${settings.statementTimeoutMs}ms`,
+    inTransaction = true; // from the batch's BEGIN on (a ROLLBACK outside one is harmless)
+    // One message: the transaction, its timeouts, the per-role lock (so two runs never both
+    // create the role or both rotate it) and the facts read under it.
+    const opening = await runBatch(connection, logger, [
+      'BEGIN',
+      `SELECT set_config('lock_timeout', ${quoteLiteral(`${settings.lockTimeoutMs}ms`)}, true), set_config('statement_timeout', ${quoteLiteral(`${settings.statementTimeoutMs}ms`)}, true)`,
+      `SELECT pg_advisory_xact_lock(${CREATE_USER_LOCK_CLASS}, hashtext(${quoteLiteral(role)}))`,
+      FACTS_SQL.replaceAll('$1', quoteLiteral(role)),
     ]);
-    // Serialises runs for the same role, so two of them never both create it or both rotate it.
-    await execute(connection, logger, 'SELECT pg_advisory_xact_lock($1, hashtext($2))', [CREATE_USER_LOCK_CLASS, role]);
-    const facts = (await execute(connection, logger, FACTS_SQL, [role])).rows[0] as Facts;
+    if (!opening.ok) throw opening.error;
+    const facts = opening.results[3]!.rows[0] as Facts;
     const plan = planRoleChange(facts, settings, { ...options, writeEnv });
     const grantStatements = appRoleGrantsSql({
       database,

@@ -59,6 +59,10 @@ export interface CheckState {
   connection?: Connection;
   /** The server refused the registry database after a successful login (3D000, 42501). */
   databaseFailure?: RegistryDbError;
+  /** Read by the database check along with its own facts, for the server check (one round trip less). */
+  server?: { readonly versionNum: number; readonly version: string; readonly inRecovery: boolean };
+  /** Read by the privileges check, for the round trip: may the role create temporary tables? */
+  canUseTemporary?: boolean;
 }
 
 export function passed(summary: string, details?: Record<string, unknown>, warnings: readonly string[] = []): CheckOutcome {

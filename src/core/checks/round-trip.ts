@@ -61,13 +61,11 @@ export function withLiterals(step: Step): string {
 export async function checkRoundTrip(state: CheckState): Promise<CheckOutcome> {
   const connection = state.connection!;
   const { logger, settings } = state;
-  const temporary = await runQuery<{ allowed: boolean }>(
-    connection,
-    logger,
-    `SELECT has_database_privilege(current_database(), 'TEMPORARY') AS allowed`,
-  );
+  // Known from the privileges check; asked here only when that check did not run.
+  const canUseTemporary =
+    state.canUseTemporary ??
+    (await runQuery<{ allowed: boolean }>(connection, logger, `SELECT has_database_privilege(current_database(), 'TEMPORARY') AS allowed`)).rows[0]?.allowed === true;
   // The registry API itself never needs temporary tables, so their absence is only worth a warning.
-  const canUseTemporary = temporary.rows[0]?.allowed === true;
   const warnings = canUseTemporary
     ? []
     : [`"${state.user}" may not create temporary tables in "${settings.database}" (no TEMPORARY privilege): that part of the round trip was left out`];

@@ -180,7 +180,8 @@ export async function checkPrivileges(state: CheckState): Promise<CheckOutcome> 
   const roleSql = `SELECT r.rolsuper AS superuser, r.rolcreatedb AS createdb, r.rolcreaterole AS createrole,
        has_schema_privilege('public', 'USAGE') AS schema_usage,
        has_schema_privilege('public', 'CREATE') AS schema_create,
-       has_database_privilege(current_database(), 'CREATE') AS database_create
+       has_database_privilege(current_database(), 'CREATE') AS database_create,
+       has_database_privilege(current_database(), 'TEMPORARY') AS database_temporary
   FROM pg_roles r WHERE r.rolname = current_user`;
   // Every table in public but the migration bookkeeping, which the API never touches;
   // owned includes membership in the owning role, which gives the same powers.
@@ -203,6 +204,7 @@ export async function checkPrivileges(state: CheckState): Promise<CheckOutcome> 
     QueryResult<PrivilegeFacts['sequences'][number]>,
   ];
   const role = roleResult.rows[0]!;
+  state.canUseTemporary = role.database_temporary === true; // for the round trip
   return judgePrivileges(
     {
       role: state.role,

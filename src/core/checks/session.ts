@@ -143,10 +143,14 @@ export async function checkDatabase(state: CheckState): Promise<CheckOutcome> {
       return failed(databaseFailure(failure, state), tried);
     }
   }
-  const sql = `SELECT pg_encoding_to_char(encoding) AS encoding, pg_get_userbyid(datdba) AS owner
+  // The server check's facts come along: one round trip for both checks.
+  const sql = `SELECT pg_encoding_to_char(encoding) AS encoding, pg_get_userbyid(datdba) AS owner,
+       current_setting('server_version_num')::int AS version_num, current_setting('server_version') AS version,
+       pg_is_in_recovery() AS in_recovery
   FROM pg_database WHERE datname = current_database()`;
   state.logger.debug(sql);
-  const { rows } = await state.connection.client.query<{ encoding: string; owner: string }>(sql);
+  const { rows } = await state.connection.client.query<{ encoding: string; owner: string } & ServerRow>(sql);
+  if (rows[0]) state.server = serverFacts(rows[0]);
   return passed(`database "${database}" exists and "${state.user}" may connect`, { database, owner: rows[0]?.owner, encoding: rows[0]?.encoding });
 }
 
@@ -174,12 +178,22 @@ export function judgeServer(facts: ServerFacts, where: string): CheckOutcome {
   return passed(`PostgreSQL ${facts.version}, primary (accepts writes)`, details);
 }
 
+interface ServerRow {
+  readonly version_num: number;
+  readonly version: string;
+  readonly in_recovery: boolean;
+}
+
+function serverFacts(row: ServerRow): ServerFacts {
+  return { versionNum: row.version_num, version: row.version, inRecovery: row.in_recovery };
+}
+
 export async function checkServer(state: CheckState): Promise<CheckOutcome> {
+  if (state.server) return judgeServer(state.server, target(state));
   const sql = `SELECT current_setting('server_version_num')::int AS version_num,
        current_setting('server_version') AS version,
        pg_is_in_recovery() AS in_recovery`;
   state.logger.debug(sql);
-  const { rows } = await state.connection!.client.query<{ version_num: number; version: string; in_recovery: boolean }>(sql);
-  const row = rows[0]!;
-  return judgeServer({ versionNum: row.version_num, version: row.version, inRecovery: row.in_recovery }, target(state));
+  const { rows } = await state.connection!.client.query<ServerRow>(sql);
+  return judgeServer(serverFacts(rows[0]!), target(state));
 }
