@@ -20,7 +20,7 @@ import {
   TABLE_PRIVILEGES,
   type AppRoleAttribute,
 } from './role-sql.js';
-import { scramSha256Verifier, scramVerifierMatches } from './scram.js';
+import { scramSha256VerifierAsync, scramVerifierMatches } from './scram.js';
 import { MIGRATIONS_TABLE } from './migrate.js';
 
 export interface CreateUserOptions {
@@ -339,6 +339,15 @@ async function commitHappened(error: unknown, settings: Settings, password: stri
   }
 }
 
+/** A generated password and its SCRAM verifier, both registered as secrets at once. */
+async function newCredentials(): Promise<{ password: string; verifier: string }> {
+  const password = generateAppPassword();
+  registerSecret(password);
+  const verifier = await scramSha256VerifierAsync(password);
+  registerSecret(verifier);
+  return { password, verifier };
+}
+
 function checkRoleName(settings: Settings): void {
   const role = settings.user;
   const reserved = reservedRoleNameProblem(role);
@@ -459,6 +468,10 @@ export async function createUser(context: CoreContext, options: CreateUserOption
   let inTransaction = false;
   try {
     await assertPrimary(connection, logger);
+    // A new role (or a rotation) needs a password and its verifier: made on the thread pool
+    // while the server answers the batch below, and simply dropped if the role keeps its own.
+    const credentials = options.dryRun ? undefined : newCredentials();
+    credentials?.catch(() => undefined); // awaited below when needed
     inTransaction = true; // from the batch's BEGIN on (a ROLLBACK outside one is harmless)
     // One message: the transaction, its timeouts, the per-role lock (so two runs never both
     // create the role or both rotate it) and the facts read under it.
@@ -518,12 +531,7 @@ export async function createUser(context: CoreContext, options: CreateUserOption
 
     let password: string | undefined;
     let verifier = '';
-    if (plan.newPassword) {
-      password = generateAppPassword();
-      registerSecret(password);
-      verifier = scramSha256Verifier(password);
-      registerSecret(verifier);
-    }
+    if (plan.newPassword) ({ password, verifier } = await credentials!);
     // The env file goes to a temporary file (fsync included) while the server works on the
     // role and the grants; it is renamed into place only once they have succeeded.
     const preparing = writeEnv

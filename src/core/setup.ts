@@ -1,6 +1,7 @@
 import { withSharedConnections, type CoreContext } from './context.js';
 import { createDatabase, type CreateDatabaseResult } from './create-database.js';
 import { createUser, type CreateUserResult } from './create-user.js';
+import { checkEnvFileWritable } from './env-file.js';
 import { testConnection, type TestConnectionResult } from './test-connection.js';
 import { waitForServer } from './wait-for-server.js';
 
@@ -38,6 +39,9 @@ export async function setup(context: CoreContext, options: SetupOptions = {}): P
 }
 
 async function setupSteps(context: CoreContext, options: SetupOptions): Promise<SetupResult> {
+  // An env file that cannot be written is a usage error found before anything changes: not
+  // after the database was created, when create-user would find it.
+  if (options.writeEnv !== false && !options.dryRun) await checkEnvFileWritable(context.settings.envFile);
   if (options.waitSeconds !== undefined) await waitForServer(context, options.waitSeconds);
   const database = await createDatabase(context, { migrationsDir: options.migrationsDir, dryRun: options.dryRun });
   if (options.dryRun && database.migrations === undefined) {

@@ -62,6 +62,16 @@ describe('setup: create-db → migrate → create-user → test-connection', () 
     }
   });
 
+  test('an env file that cannot be written: exit 2 before anything is created', async () => {
+    const db = uniqueName('setup_badenv');
+    const role = uniqueName('setup_badenv_role');
+    const envFile = path.join(tempDir(), 'no-such-folder', '.env');
+    const attempt = setup(contextWithEnvFile(adminEnv({ TOFU_REGISTRY_DB_NAME: db, TOFU_REGISTRY_DB_USER: role }), envFile));
+    await expect(attempt).rejects.toMatchObject({ code: 'ENV_FILE_UNWRITABLE', exitCode: 2 });
+    expect(await databaseExists(db)).toBe(false);
+    expect(await roleExists(role)).toBe(false);
+  });
+
   test('--dry-run on a fresh name changes nothing and shows the plan', async () => {
     const db = uniqueName('setup_dry');
     const role = uniqueName('setup_dry_role');

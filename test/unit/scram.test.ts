@@ -1,5 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
-import { parseScramVerifier, scramSha256Verifier, scramVerifierMatches } from '../../src/core/scram.js';
+import { parseScramVerifier, scramSha256Verifier, scramSha256VerifierAsync, scramVerifierMatches } from '../../src/core/scram.js';
 
 /** RFC 7677, section 3: the published SCRAM-SHA-256 exchange for user "user", password "pencil". */
 const RFC7677 = {
@@ -49,5 +49,19 @@ describe('scramSha256Verifier', () => {
 
   test('refuses passwords it cannot SASLprep like the server would', () => {
     expect(() => scramSha256Verifier('pässword')).toThrow(/ASCII/);
+  });
+});
+
+describe('scramSha256VerifierAsync (PBKDF2 on the thread pool)', () => {
+  test('gives exactly the synchronous verifier for the same salt, and the RFC 7677 keys', async () => {
+    const salt = Buffer.from(RFC7677.salt, 'base64');
+    expect(await scramSha256VerifierAsync(RFC7677.password, salt, RFC7677.iterations)).toBe(scramSha256Verifier(RFC7677.password, salt, RFC7677.iterations));
+    const verifier = await scramSha256VerifierAsync('correct horse battery staple');
+    expect(scramVerifierMatches('correct horse battery staple', verifier)).toBe(true);
+    expect(scramVerifierMatches('correct horse battery stapler', verifier)).toBe(false);
+  });
+
+  test('refuses a non-ASCII password as the synchronous one does', async () => {
+    await expect(scramSha256VerifierAsync('pässword')).rejects.toThrow('ASCII passwords only');
   });
 });
