@@ -1,19 +1,10 @@
 import { createRequire } from 'node:module';
 import * as ours from '../../src/core/pg-crypto.js';
+import { RFC7677 } from '../support/scram-vectors.js';
 
 /** pg's own module, which the CLI bundle replaces with src/core/pg-crypto.ts. */
 const pgUtils = createRequire(import.meta.url)('pg/lib/crypto/utils.js') as typeof ours;
 
-/** RFC 7677, section 3: SCRAM-SHA-256 for password "pencil". */
-const RFC7677 = {
-  salt: Buffer.from('W22ZaJ0SNY7soEsUEjb6gQ==', 'base64'),
-  authMessage:
-    'n=user,r=rOprNGfwEbeRWgbNEkqO,' +
-    'r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096,' +
-    'c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0',
-  clientProof: 'dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=',
-  serverSignature: '6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=',
-};
 
 const hex = (data: ArrayBuffer | Uint8Array): string => Buffer.from(data as ArrayBuffer).toString('hex');
 
@@ -23,7 +14,7 @@ describe('pg-crypto (the bundle\'s replacement for pg/lib/crypto/utils.js)', () 
   });
 
   test('computes the RFC 7677 client proof and server signature the way pg\'s SASL code combines them', async () => {
-    const salted = await ours.deriveKey('pencil', RFC7677.salt, 4096);
+    const salted = await ours.deriveKey(RFC7677.password, Buffer.from(RFC7677.salt, 'base64'), RFC7677.iterations);
     const clientKey = await ours.hmacSha256(salted, 'Client Key');
     const storedKey = await ours.sha256(clientKey);
     const clientSignature = await ours.hmacSha256(storedKey, RFC7677.authMessage);
