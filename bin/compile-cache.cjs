@@ -18,7 +18,8 @@
  *   architecture, so a rebuilt or upgraded tool never loads stale code. When a file is
  *   written, the files of other ids are removed except the three most recent (two installed
  *   versions used in turn keep their caches). A bundle without the line is not cached.
- * - NODE_DISABLE_COMPILE_CACHE=1 turns it off (the variable Node itself honours).
+ * - NODE_DISABLE_COMPILE_CACHE=1 turns it off (the variable Node itself honours), and so does
+ *   --enable-source-maps (vm.Script code gets no source maps on Node 20).
  * - Any failure here (unwritable directory, corrupt file) only costs the speed-up: the bundle
  *   is then compiled as usual.
  */
@@ -98,6 +99,9 @@ function writeCache(dir, file, id, script) {
  */
 function loadWithCompileCache(bundle, args) {
   if (process.env.NODE_DISABLE_COMPILE_CACHE) return undefined;
+  // Code compiled through vm.Script does not get source maps on Node 20: with
+  // --enable-source-maps (for a readable stack trace), the bundle loads the usual way.
+  if (process.sourceMapsEnabled) return undefined;
   if (typeof Module.enableCompileCache === 'function') {
     Module.enableCompileCache();
     return undefined;

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS TOFU_REGISTRY_DB_NODE_EXTRA_CA_CERTS=${NODE_EXTRA_CA_CERTS} node --
+#!/usr/bin/env -S _TOFU_REGISTRY_DB_DEFERRED_CA=${NODE_EXTRA_CA_CERTS} NODE_EXTRA_CA_CERTS=${TOFU_REGISTRY_DB_0} node --
 // The `--` matters: Node 20 treats a `--env-file` anywhere on its command line, even after
 // the script name, as its own option and exits 9 when the file is missing. After `--`,
 // every argument is the script's, so `tofu-registry-db --env-file x` reaches our parser.
@@ -6,22 +6,27 @@
 // NODE_EXTRA_CA_CERTS: Node 20 reads and parses that file when it starts, whether or not
 // the process will ever verify a certificate: ~55 ms for a 140-certificate bundle, more than
 // half of a bare `node -e 0` on machines that set it (corporate proxies, CI images). The
-// line above starts Node without it and passes its value on under another name; below, it
-// is put back for child processes, and src/core/extra-ca.ts adds the file to the trusted
-// roots when a connection verifies against the system roots (sslrootcert=system), the only
-// case where Node would have used it.
-// The CLI ships as one CommonJS bundle (see scripts/bundle-cli.mjs) for a fast start, loaded
-// with a V8 code cache (see compile-cache.cjs).
+// line above hands its value over as _TOFU_REGISTRY_DB_DEFERRED_CA and empties it
+// (TOFU_REGISTRY_DB_0 is never set; Node ignores an empty value). Below, it is put back for child processes, and
+// src/core/extra-ca.ts adds the file to the trusted roots when a connection verifies against
+// the system roots (sslrootcert=system), the only case where Node would have used it.
+// Only NAME=VALUE words follow `env -S`: npm's Windows wrappers (cmd-shim) understand those
+// (as SET NAME=%VALUE%) and nothing else. The line stays under 127 bytes, the limit of
+// Linux kernels before 5.1.
 'use strict';
 const path = require('node:path');
 const { loadWithCompileCache } = require('./compile-cache.cjs');
 
-const deferredCaCerts = process.env.TOFU_REGISTRY_DB_NODE_EXTRA_CA_CERTS;
+const deferredCaCerts = process.env._TOFU_REGISTRY_DB_DEFERRED_CA;
 if (deferredCaCerts !== undefined) {
-  delete process.env.TOFU_REGISTRY_DB_NODE_EXTRA_CA_CERTS;
-  if (deferredCaCerts !== '' && process.env.NODE_EXTRA_CA_CERTS === undefined) {
-    process.env.NODE_EXTRA_CA_CERTS = deferredCaCerts;
-    globalThis[Symbol.for('tofu-registry-db.deferredExtraCaCerts')] = deferredCaCerts;
+  delete process.env._TOFU_REGISTRY_DB_DEFERRED_CA;
+  if (!process.env.NODE_EXTRA_CA_CERTS) {
+    if (deferredCaCerts) {
+      process.env.NODE_EXTRA_CA_CERTS = deferredCaCerts;
+      globalThis[Symbol.for('tofu-registry-db.deferredExtraCaCerts')] = deferredCaCerts;
+    } else {
+      delete process.env.NODE_EXTRA_CA_CERTS; // it was not set: children see it unset
+    }
   }
 }
 

@@ -6,7 +6,7 @@ import type { Client, ClientConfig } from 'pg';
 import type { ConnectionOptions } from 'node:tls';
 import type { Settings, SslMode } from './config.js';
 import { ConfigError } from './errors.js';
-import { systemRootsCa } from './extra-ca.js';
+import { systemRootsWithDeferredCa } from './extra-ca.js';
 import { toRegistryDbError } from './pg-errors.js';
 import { registerSecret } from './redact.js';
 
@@ -63,9 +63,9 @@ export function sslOptionsFor(settings: Pick<Settings, 'host' | 'sslMode' | 'ssl
   const verifyChain = mode === 'verify-ca' || mode === 'verify-full' || (mode === 'require' && rootCert !== undefined);
   if (!verifyChain) return { rejectUnauthorized: false };
 
-  let ca: string | string[] | undefined;
+  let trust: Pick<ConnectionOptions, 'ca' | 'secureContext'> = {};
   if (rootCert === 'system') {
-    ca = systemRootsCa(); // Node's trusted roots (bundled + NODE_EXTRA_CA_CERTS)
+    trust = systemRootsWithDeferredCa() ?? {}; // Node's trusted roots (bundled + NODE_EXTRA_CA_CERTS)
   } else {
     const file = rootCert ?? defaultRootCert();
     if (!existsSync(file)) {
@@ -75,9 +75,9 @@ export function sslOptionsFor(settings: Pick<Settings, 'host' | 'sslMode' | 'ssl
         'TLS_ROOT_CERT_MISSING',
       );
     }
-    ca = readFileSync(file, 'utf8');
+    trust = { ca: readFileSync(file, 'utf8') };
   }
-  const options: ConnectionOptions = { rejectUnauthorized: true, ca };
+  const options: ConnectionOptions = { rejectUnauthorized: true, ...trust };
   if (mode === 'verify-full') {
     // SNI may not carry an IP address (RFC 6066; Node warns): pg then checks the IP itself.
     const host = settings.host.replace(/^\[|\]$/g, '');

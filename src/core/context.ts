@@ -117,9 +117,10 @@ const knownPrimaries = new WeakSet<object>();
 /** Refuses standbys before anything is attempted. */
 export async function assertPrimary(connection: Connection, logger: Logger): Promise<void> {
   if (knownPrimaries.has(connection.client)) return;
-  // PostgreSQL 14+ reports in_hot_standby at login (and again if it changes): no query needed.
+  // PostgreSQL 14+ reports in_hot_standby at login (and again if it changes): "off" needs no
+  // query. "on" is confirmed, since PgBouncer replays the value its first server reported
+  // (pgbouncer/pgbouncer#859) and may still say "on" after a failover.
   const hotStandby = reportedParameter(connection.client, 'in_hot_standby');
-  if (hotStandby === 'on') throw standbyError(connection);
   if (hotStandby !== 'off') {
     const sql = 'SELECT pg_is_in_recovery() AS standby';
     logger.debug(sql);

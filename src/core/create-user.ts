@@ -532,16 +532,16 @@ export async function createUser(context: CoreContext, options: CreateUserOption
     let password: string | undefined;
     let verifier = '';
     if (plan.newPassword) ({ password, verifier } = await credentials!);
-    // The env file goes to a temporary file (fsync included) while the server works on the
-    // role and the grants; it is renamed into place only once they have succeeded.
-    const preparing = writeEnv
-      ? prepareEnvFileUpdate(settings.envFile, envFileValues(settings, inFile, password), { headerComment: ENV_HEADER }).then((p) => (prepared = p))
-      : undefined;
     const statement = roleStatement(verifier);
     logger.step(`${statement ? (plan.create ? `Creating role ${role}, granting` : `Updating role ${role}, granting`) : 'Granting'} privileges on ${database}`);
+    // The env file goes to a temporary file (fsync included) while the server works on the
+    // role and the grants; it is renamed into place only once they have succeeded. Nothing
+    // may throw between starting the two and waiting for both (the catch below discards it).
     const [granted, written] = await Promise.allSettled([
       applyRoleAndGrants(connection, logger, settings, { statement, create: plan.create, serverVersion: facts.server_version }, grantStatements, facts.foreign_objects),
-      preparing,
+      writeEnv
+        ? prepareEnvFileUpdate(settings.envFile, envFileValues(settings, inFile, password), { headerComment: ENV_HEADER }).then((p) => (prepared = p))
+        : undefined,
     ]);
     if (granted.status === 'rejected') throw granted.reason;
     if (written.status === 'rejected') throw written.reason;

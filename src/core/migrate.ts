@@ -87,19 +87,23 @@ const CREATE_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS public.${MIGRATIONS_
 /** Reads what has been applied; an absent bookkeeping table means nothing has. */
 /**
  * The bookkeeping rows. `known.exists` skips what the caller already knows (a database
- * created in this run has no table; test-connection has seen it in pg_class). Otherwise the
- * rows are read directly, and a missing table (42P01) means none: one round trip either way.
- * Not for use inside a transaction (the 42P01 would abort it).
+ * created in this run has no table; test-connection has seen it in pg_class); otherwise
+ * to_regclass() asks first. (Reading the table and treating 42P01 as "none" would save that
+ * round trip but write an ERROR to the server log of every database without the table.)
  */
 export async function readAppliedMigrations(connection: Connection, logger: Logger, known: { readonly exists?: boolean } = {}): Promise<AppliedRow[]> {
-  if (known.exists === false) return [];
-  try {
-    const rows = await runQuery<AppliedRow>(connection, logger, `SELECT version, name, checksum, applied_at FROM public.${MIGRATIONS_TABLE}`);
-    return rows.rows;
-  } catch (error) {
-    if (known.exists === undefined && (error as { code?: string })?.code === '42P01') return [];
-    throw error;
+  if (known.exists === undefined) {
+    const exists = await runQuery<{ present: boolean }>(
+      connection,
+      logger,
+      `SELECT to_regclass('public.${MIGRATIONS_TABLE}') IS NOT NULL AS present`,
+    );
+    if (!exists.rows[0]?.present) return [];
+  } else if (!known.exists) {
+    return [];
   }
+  const rows = await runQuery<AppliedRow>(connection, logger, `SELECT version, name, checksum, applied_at FROM public.${MIGRATIONS_TABLE}`);
+  return rows.rows;
 }
 
 export function compareMigrations(files: readonly MigrationFile[], applied: readonly AppliedRow[]): MigrationStatus[] {

@@ -98,7 +98,7 @@ describe('V8 code cache of the CLI bundle (bin/compile-cache.cjs)', () => {
     expect(existsSync(path.join(cacheDir, 'unrelated.txt'))).toBe(true);
   });
 
-  test('not used in a folder others can write to, through a symlink, or with NODE_DISABLE_COMPILE_CACHE', async () => {
+  test('not used in a folder others can write to, through a symlink, with NODE_DISABLE_COMPILE_CACHE or with source maps', async () => {
     const shared = setting();
     mkdirSync(shared.cacheDir);
     chmodSync(shared.cacheDir, 0o777);
@@ -116,6 +116,11 @@ describe('V8 code cache of the CLI bundle (bin/compile-cache.cjs)', () => {
     const disabled = setting({ NODE_DISABLE_COMPILE_CACHE: '1' });
     expect((await runCli(['--version'], disabled.env)).code).toBe(0);
     expect(existsSync(disabled.cacheDir)).toBe(false);
+
+    // vm.Script code gets no source maps on Node 20: with them on, the bundle loads as usual.
+    const mapped = setting({ NODE_OPTIONS: '--enable-source-maps' });
+    expect((await runCli(['--version'], mapped.env)).code).toBe(0);
+    expect(existsSync(mapped.cacheDir)).toBe(false);
   });
 
   test('the launcher knows every command of the CLI, and finds the command word as the CLI does', async () => {

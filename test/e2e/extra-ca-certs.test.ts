@@ -5,6 +5,7 @@
  * included, as a user's shell does.
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { provisionRegistry, type Registry } from '../support/app-role.js';
 import { BIN, REPO_ROOT, tempDir, type CliResult } from '../support/fixtures.js';
@@ -76,7 +77,7 @@ describe('NODE_EXTRA_CA_CERTS, deferred by the launcher', () => {
   });
 
   test('child processes get NODE_EXTRA_CA_CERTS back, and never the launcher\'s private variable', async () => {
-    const probe = "console.log('EXTRA=' + process.env.NODE_EXTRA_CA_CERTS + ' PRIVATE=' + process.env.TOFU_REGISTRY_DB_NODE_EXTRA_CA_CERTS)";
+    const probe = "console.log('EXTRA=' + process.env.NODE_EXTRA_CA_CERTS + ' PRIVATE=' + process.env._TOFU_REGISTRY_DB_DEFERRED_CA)";
     const result = await execBin(
       ['--env-file', path.join(tempDir(), '.env'), 'dev', '--', process.execPath, '-e', probe],
       { PATH: process.env.PATH!, HOME: process.env.HOME!, CI: 'true', NODE_EXTRA_CA_CERTS: certs.caFile },
@@ -85,6 +86,17 @@ describe('NODE_EXTRA_CA_CERTS, deferred by the launcher', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(`EXTRA=${certs.caFile} PRIVATE=undefined`);
   }, 120_000);
+
+  test('the #! line: under 127 bytes (Linux before 5.1), and only NAME=VALUE words after env -S (npm\'s Windows wrappers)', () => {
+    const line = readFileSync(BIN, 'utf8').split('\n')[0]!;
+    expect(Buffer.byteLength(line) + 1).toBeLessThanOrEqual(127);
+    // cmd-shim's own pattern (npm/cmd-shim lib/index.js, shebangExpr): variables, then the program.
+    const shebangExpr = /^#!\s*(?:\/usr\/bin\/env\s+(?:-S\s+)?((?:[^ \t=]+=[^ \t=]+\s+)*))?([^ \t]+)(.*)$/;
+    const match = shebangExpr.exec(line);
+    expect(match?.[2]).toBe('node');
+    expect(match?.[3]?.trim()).toBe('--');
+    expect(match?.[1]?.trim().split(/\s+/).map((word) => word.split('=')[0])).toEqual(['_TOFU_REGISTRY_DB_DEFERRED_CA', 'NODE_EXTRA_CA_CERTS']);
+  });
 
   test('the #! line is what a user runs: it keeps the `--` that protects --env-file from Node 20', async () => {
     const result = await execBin(['--env-file', path.join(REPO_ROOT, 'no-such.env'), '--version'], { PATH: process.env.PATH!, HOME: process.env.HOME! });

@@ -285,6 +285,24 @@ describe('testConnection against the test server', () => {
     }
   });
 
+  test('a swallowed write followed by a failing step: the earlier row-count finding is the one reported', async () => {
+    const both = await provisionRegistry();
+    try {
+      await both.asSuperuser((c) =>
+        c.query(`CREATE FUNCTION skip_update() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
+                 CREATE TRIGGER skip_update BEFORE UPDATE ON modules FOR EACH ROW EXECUTE FUNCTION skip_update();
+                 ALTER TABLE providers ENABLE ROW LEVEL SECURITY`),
+      );
+      const result = await testConnection(both.context());
+      const roundTrip = expectFailureAt(result, 'round-trip', 5);
+      expect(roundTrip.summary).toBe('The round trip could not update modules: 0 row(s) instead of 1.');
+      expect(roundTrip.details?.done).toContain('read back from modules');
+      expect(roundTrip.details?.done).not.toContain('update modules');
+    } finally {
+      await both.drop();
+    }
+  });
+
   test('without the TEMPORARY privilege the temporary-table part is left out with a warning', async () => {
     const noTemp = await provisionRegistry();
     try {

@@ -52,7 +52,9 @@ describe('libpq sslmode semantics', () => {
 
   test('"system" uses the platform roots (no ca given)', () => {
     const options = sslOptionsFor({ host, sslMode: 'verify-full', sslRootCert: 'system' }, true);
-    expect(options).toMatchObject({ rejectUnauthorized: true, ca: undefined });
+    expect(options).toMatchObject({ rejectUnauthorized: true });
+    expect(options).not.toHaveProperty('ca'); // Node's default store: bundled roots, NODE_EXTRA_CA_CERTS, --use-openssl-ca
+    expect(options).not.toHaveProperty('secureContext');
   });
 
   test('Unix sockets are never encrypted, as in libpq', () => {

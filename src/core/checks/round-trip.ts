@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { RegistryDbError } from '../errors.js';
-import { runBatch } from '../batch.js';
+import { runBatch, tagRowCount } from '../batch.js';
 import { quoteLiteral } from '../identifiers.js';
 import { runQuery } from '../migrate.js';
 import { toRegistryDbError } from '../pg-errors.js';
@@ -76,21 +76,25 @@ export async function checkRoundTrip(state: CheckState): Promise<CheckOutcome> {
   const outcome = await runBatch(connection, logger, [...preamble, ...steps.map(withLiterals), 'ROLLBACK']);
   const stepAt = (index: number): Step | undefined => steps[index - preamble.length];
   const doneBefore = (index: number): string[] => steps.slice(0, Math.max(0, index - preamble.length)).map((step) => step.label);
+  // The row counts of the steps that ran: a step that changed the wrong number of rows is the
+  // first finding, even when a later step then failed outright.
+  const rowCounts = outcome.ok
+    ? outcome.results.slice(preamble.length).map((result) => result.rowCount ?? 0)
+    : outcome.completedTags.slice(preamble.length).map((tag) => tagRowCount(tag) ?? 0);
+  const mismatch = steps.findIndex((step, i) => i < rowCounts.length && step.expectRows > 0 && rowCounts[i] !== step.expectRows);
+  if (!outcome.ok) await connection.client.query('ROLLBACK').catch(() => undefined); // what followed the failure did not run, ROLLBACK included
+  if (mismatch !== -1) {
+    const step = steps[mismatch]!;
+    const rowCount = rowCounts[mismatch]!;
+    const failure = new RegistryDbError('schema', 'ROUND_TRIP_MISMATCH', `The round trip could not ${step.label}: ${rowCount} row(s) instead of ${step.expectRows}.`, {
+      hint: 'A trigger, rule or row-level security policy on the table changes what the registry API writes: review them.',
+    });
+    return failed(failure, `${step.label} inside a transaction that is rolled back`, { answer: `${rowCount} row(s)`, done: doneBefore(preamble.length + mismatch) });
+  }
   if (!outcome.ok) {
-    // The statements after the failing one did not run, ROLLBACK included.
-    await connection.client.query('ROLLBACK').catch(() => undefined);
     const current = stepAt(outcome.failedAt)?.label ?? (outcome.failedAt < preamble.length ? 'BEGIN' : 'ROLLBACK');
     const failure = toRegistryDbError(outcome.error, { action: `The round trip could not ${current}`, user: state.user, database: settings.database });
     return failed(failure, `${current} inside a transaction that is rolled back`, { done: doneBefore(outcome.failedAt) });
-  }
-  for (const [i, step] of steps.entries()) {
-    const rowCount = outcome.results[preamble.length + i]?.rowCount ?? 0;
-    if (step.expectRows > 0 && rowCount !== step.expectRows) {
-      const failure = new RegistryDbError('schema', 'ROUND_TRIP_MISMATCH', `The round trip could not ${step.label}: ${rowCount} row(s) instead of ${step.expectRows}.`, {
-        hint: 'A trigger, rule or row-level security policy on the table changes what the registry API writes: review them.',
-      });
-      return failed(failure, `${step.label} inside a transaction that is rolled back`, { answer: `${rowCount} row(s)`, done: doneBefore(preamble.length + i) });
-    }
   }
   const done = steps.map((step) => step.label);
   const tables = canUseTemporary ? 'a temporary table and modules, providers, cache' : 'modules, providers, cache';

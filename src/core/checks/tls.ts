@@ -1,5 +1,5 @@
 import { isIP, type Socket } from 'node:net';
-import type { PeerCertificate, TLSSocket } from 'node:tls';
+import type { ConnectionOptions, PeerCertificate, TLSSocket } from 'node:tls';
 import type { Settings, SslMode } from '../config.js';
 import { sslOptionsFor, type TlsState } from '../connection.js';
 import { ConfigError, RegistryDbError } from '../errors.js';
@@ -72,7 +72,7 @@ function describeCertificate(peer: PeerCertificate): NonNullable<TlsProbe['certi
  */
 async function probeTls(settings: Settings): Promise<TlsProbe> {
   let verificationWanted = false;
-  let ca: string | Buffer | (string | Buffer)[] | undefined;
+  let trust: Pick<ConnectionOptions, 'ca' | 'secureContext'> = {};
   let caSource: string | undefined;
   let rootCertMissing: string | undefined;
   let verifyHostname = false;
@@ -80,7 +80,7 @@ async function probeTls(settings: Settings): Promise<TlsProbe> {
     const plan = sslOptionsFor(settings, true);
     if (plan !== false && plan.rejectUnauthorized) {
       verificationWanted = true;
-      ca = plan.ca;
+      trust = plan.secureContext ? { secureContext: plan.secureContext } : { ca: plan.ca };
       caSource = settings.sslRootCert ?? '~/.postgresql/root.crt';
       verifyHostname = plan.checkServerIdentity === undefined;
     }
@@ -99,7 +99,7 @@ async function probeTls(settings: Settings): Promise<TlsProbe> {
     if (answer !== 'S') return { offered: false, verificationWanted, chainVerified: false, caSource, rootCertMissing };
     const host = networkHost(settings.host);
     const tls = builtin<typeof import('node:tls')>('node:tls');
-    secure = tls.connect({ socket, ca, rejectUnauthorized: false, ...(isIP(host) ? {} : { servername: host }) });
+    secure = tls.connect({ socket, ...trust, rejectUnauthorized: false, ...(isIP(host) ? {} : { servername: host }) });
     const handshake = new Promise<void>((resolve, reject) => {
       secure!.once('secureConnect', resolve);
       secure!.once('error', reject);
