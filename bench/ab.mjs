@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+/**
+ * A against B (and C …): any commands, run alternately, one warm-up round not counted, then
+ * N measured rounds; prints each median and the ratio of the first two. How each change to
+ * start-up was measured against the build before it (see README "Performance", History).
+ *
+ *   node bench/ab.mjs 21 '["bin/tofu-registry-db.cjs","--version"]' '["/tmp/old/bin/tofu-registry-db.cjs","--version"]'
+ *
+ * Each command is a JSON array (program, then arguments). `{N}` in an argument becomes a name
+ * used by no other run (`ab<pid>_<n>`), for commands that create a database or a role; the
+ * server and credentials come from the environment (TOFU_REGISTRY_DB_*), and nothing is
+ * cleaned up. A run that exits non-zero stops everything.
+ */
+import { spawnSync } from 'node:child_process';
+
+const [rounds, ...commands] = process.argv.slice(2);
+if (!Number(rounds) || commands.length < 2) {
+  process.stderr.write('usage: node bench/ab.mjs <rounds> <command as JSON array> <command as JSON array> [...]\n');
+  process.exit(2);
+}
+const parsed = commands.map((text) => /** @type {string[]} */ (JSON.parse(text)));
+const times = parsed.map(() => /** @type {number[]} */ ([]));
+let counter = 0;
+for (let round = 0; round <= Number(rounds); round++) {
+  parsed.forEach((command, i) => {
+    const name = `ab${process.pid}_${counter++}`;
+    const [program, ...args] = command.map((word) => word.replaceAll('{N}', name));
+    const started = process.hrtime.bigint();
+    const result = spawnSync(program, args, { encoding: 'utf8' });
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    if (result.status !== 0) {
+      process.stderr.write(`${[program, ...args].join(' ')} exited ${result.status ?? result.signal}: ${(result.stderr || result.stdout).slice(0, 500)}\n`);
+      process.exit(1);
+    }
+    if (round > 0) times[i].push(ms);
+  });
+}
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+parsed.forEach((command, i) => process.stdout.write(`${median(times[i]).toFixed(1).padStart(8)} ms  ${command.join(' ')}\n`));
+process.stdout.write(`ratio first/second: ${(median(times[0]) / median(times[1])).toFixed(3)}\n`);
