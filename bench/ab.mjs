@@ -11,7 +11,7 @@
  * server and credentials come from the environment (TOFU_REGISTRY_DB_*), and nothing is
  * cleaned up. A run that exits non-zero stops everything.
  */
-import { spawnSync } from 'node:child_process';
+import { median, relativeMad, runProcess } from './lib/measure.mjs';
 
 const [rounds, ...commands] = process.argv.slice(2);
 if (!Number(rounds) || commands.length < 2) {
@@ -22,19 +22,18 @@ const parsed = commands.map((text) => /** @type {string[]} */ (JSON.parse(text))
 const times = parsed.map(() => /** @type {number[]} */ ([]));
 let counter = 0;
 for (let round = 0; round <= Number(rounds); round++) {
-  parsed.forEach((command, i) => {
+  for (const [i, command] of parsed.entries()) {
     const name = `ab${process.pid}_${counter++}`;
     const [program, ...args] = command.map((word) => word.replaceAll('{N}', name));
-    const started = process.hrtime.bigint();
-    const result = spawnSync(program, args, { encoding: 'utf8' });
-    const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    if (result.status !== 0) {
-      process.stderr.write(`${[program, ...args].join(' ')} exited ${result.status ?? result.signal}: ${(result.stderr || result.stdout).slice(0, 500)}\n`);
+    const result = await runProcess({ command: program, args, env: /** @type {Record<string, string>} */ (process.env), cwd: process.cwd() });
+    if (result.code !== 0) {
+      process.stderr.write(`${[program, ...args].join(' ')} exited ${result.code ?? result.signal}: ${(result.stderr || result.stdout).slice(0, 500)}\n`);
       process.exit(1);
     }
-    if (round > 0) times[i].push(ms);
-  });
+    if (round > 0) times[i].push(result.ms);
+  }
 }
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-parsed.forEach((command, i) => process.stdout.write(`${median(times[i]).toFixed(1).padStart(8)} ms  ${command.join(' ')}\n`));
+for (const [i, command] of parsed.entries()) {
+  process.stdout.write(`${median(times[i]).toFixed(1).padStart(8)} ms ±${(relativeMad(times[i]) * 100).toFixed(0)}%  ${command.join(' ')}\n`);
+}
 process.stdout.write(`ratio first/second: ${(median(times[0]) / median(times[1])).toFixed(3)}\n`);

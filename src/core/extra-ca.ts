@@ -7,7 +7,7 @@ import { builtin } from './import-external.js';
  * without it to spare the start-up its parsing: Node's default trusted roots then lack
  * those certificates, and a connection that verifies against the system roots adds them.
  */
-export function deferredExtraCaFile(): string | undefined {
+function deferredExtraCaFile(): string | undefined {
   return (globalThis as { [key: symbol]: unknown })[Symbol.for('tofu-registry-db.deferredExtraCaCerts')] as string | undefined;
 }
 

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { RegistryDbError } from '../errors.js';
 import { runBatch, tagRowCount } from '../batch.js';
 import { quoteLiteral } from '../identifiers.js';
-import { runQuery } from '../migrate.js';
 import { toRegistryDbError } from '../pg-errors.js';
 import { failed, passed, type CheckOutcome, type CheckState } from './check.js';
 
@@ -61,10 +60,8 @@ export function withLiterals(step: Step): string {
 export async function checkRoundTrip(state: CheckState): Promise<CheckOutcome> {
   const connection = state.connection!;
   const { logger, settings } = state;
-  // Known from the privileges check; asked here only when that check did not run.
-  const canUseTemporary =
-    state.canUseTemporary ??
-    (await runQuery<{ allowed: boolean }>(connection, logger, `SELECT has_database_privilege(current_database(), 'TEMPORARY') AS allowed`)).rows[0]?.allowed === true;
+  // Read by the privileges check, which always runs (and passes) before this one.
+  const canUseTemporary = state.canUseTemporary === true;
   // The registry API itself never needs temporary tables, so their absence is only worth a warning.
   const warnings = canUseTemporary
     ? []

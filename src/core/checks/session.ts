@@ -150,7 +150,7 @@ export async function checkDatabase(state: CheckState): Promise<CheckOutcome> {
   FROM pg_database WHERE datname = current_database()`;
   state.logger.debug(sql);
   const { rows } = await state.connection.client.query<{ encoding: string; owner: string } & ServerRow>(sql);
-  if (rows[0]) state.server = serverFacts(rows[0]);
+  state.server = serverFacts(rows[0]!);
   return passed(`database "${database}" exists and "${state.user}" may connect`, { database, owner: rows[0]?.owner, encoding: rows[0]?.encoding });
 }
 
@@ -188,12 +188,7 @@ function serverFacts(row: ServerRow): ServerFacts {
   return { versionNum: row.version_num, version: row.version, inRecovery: row.in_recovery };
 }
 
+/** From the facts the database check read (it always runs, and passes, before this one). */
 export async function checkServer(state: CheckState): Promise<CheckOutcome> {
-  if (state.server) return judgeServer(state.server, target(state));
-  const sql = `SELECT current_setting('server_version_num')::int AS version_num,
-       current_setting('server_version') AS version,
-       pg_is_in_recovery() AS in_recovery`;
-  state.logger.debug(sql);
-  const { rows } = await state.connection!.client.query<ServerRow>(sql);
-  return judgeServer(serverFacts(rows[0]!), target(state));
+  return judgeServer(state.server!, target(state));
 }
