@@ -13,6 +13,7 @@ import { registerTestConnection } from './commands/test-connection.js';
 import { colorWanted, Output } from './output.js';
 import { reportError } from './run-command.js';
 import { exitOnInterrupt } from './signals.js';
+import { commanderOutput, flushOutput } from './terminal.js';
 
 /** The program: only wiring. Each command lives in its own file under commands/. */
 export function buildProgram(): Command {
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--no-color', 'no colour (also: NO_COLOR, CI=true, not a terminal)'))
     .showHelpAfterError('(run with --help for usage)')
     .enablePositionalOptions(false)
+    .configureOutput(commanderOutput)
     .exitOverride();
   program.addHelpText('after', '\nExample:\n  $ tofu-registry-db setup --env-file .env\n');
   registerCreateDb(program);
@@ -67,17 +69,11 @@ function commandName(argv: readonly string[]): string {
 
 export async function main(argv: readonly string[] = process.argv): Promise<void> {
   exitOnInterrupt();
-  // `tofu-registry-db --help | head`: a closed pipe is not an error worth a stack trace.
-  for (const stream of [process.stdout, process.stderr]) {
-    stream.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-      throw error;
-    });
-  }
 
   const program = buildProgram();
   try {
     await program.parseAsync(argv as string[]);
+    await flushOutput();
     // Exit explicitly with the code the command decided: a library's exit hook (the
     // embedded server's) must not replace it, and no idle handle may keep us alive.
     process.exit(process.exitCode ?? 0);

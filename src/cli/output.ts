@@ -1,6 +1,7 @@
 import type { Logger } from '../core/logger.js';
 import { importExternal } from '../core/import-external.js';
 import { redactSecrets } from '../core/redact.js';
+import { isTerminal, write, type Fd } from './terminal.js';
 
 /**
  * All terminal output goes through here: results to stdout, progress and warnings to
@@ -34,12 +35,12 @@ interface Spinner {
   isSpinning: boolean;
 }
 
-export function colorWanted(requested: boolean, env = process.env, stream: NodeJS.WriteStream = process.stderr): boolean {
+export function colorWanted(requested: boolean, env = process.env, fd: Fd = 2): boolean {
   if (!requested) return false;
   if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
   if (env.CI === 'true' || env.CI === '1') return false;
   if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0') return true;
-  return Boolean(stream.isTTY) && env.TERM !== 'dumb';
+  return isTerminal(fd) && env.TERM !== 'dumb';
 }
 
 export class Output {
@@ -54,7 +55,7 @@ export class Output {
 
   constructor(options: OutputOptions) {
     this.options = options;
-    this.interactive = !options.json && options.color && Boolean(process.stderr.isTTY);
+    this.interactive = !options.json && options.color && isTerminal(2);
   }
 
   /** Loads chalk when colour is wanted; call once before rendering. */
@@ -76,18 +77,18 @@ export class Output {
   result(text = ''): void {
     if (this.options.json) return;
     this.pauseSpinner();
-    process.stdout.write(redactSecrets(text) + '\n');
+    write(1, redactSecrets(text) + '\n');
   }
 
   /** The one JSON document of a --json run. */
   json(document: unknown): void {
-    process.stdout.write(redactSecrets(JSON.stringify(document, null, 2)) + '\n');
+    write(1, redactSecrets(JSON.stringify(document, null, 2)) + '\n');
   }
 
   /** Progress, warnings and errors (stderr). */
   info(text: string): void {
     this.pauseSpinner();
-    process.stderr.write(redactSecrets(text) + '\n');
+    write(2, redactSecrets(text) + '\n');
   }
 
   warn(text: string): void {

@@ -5,6 +5,7 @@ import { RegistryDbError, isRegistryDbError } from '../core/errors.js';
 import { toRegistryDbError } from '../core/pg-errors.js';
 import { importExternal } from '../core/import-external.js';
 import { colorWanted, Output } from './output.js';
+import { isTerminal } from './terminal.js';
 
 /** Options every command receives (the program's global options). */
 export interface GlobalOptions {
@@ -35,8 +36,7 @@ export interface RenderedResult {
 }
 
 function isInteractive(globals: GlobalOptions): boolean {
-  // stderr first: process.stdin is built on first access (a stream, ~4 ms), needed only on a terminal.
-  return !globals.json && !globals.yes && process.env.CI !== 'true' && Boolean(process.stderr.isTTY) && Boolean(process.stdin.isTTY);
+  return !globals.json && !globals.yes && process.env.CI !== 'true' && isTerminal(2) && isTerminal(0);
 }
 
 async function promptHidden(question: string): Promise<string | undefined> {

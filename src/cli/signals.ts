@@ -1,4 +1,5 @@
 import { criticalSectionsDone } from '../core/critical-section.js';
+import { write } from './terminal.js';
 
 /**
  * Interrupt handling. By default an interrupted command exits 130 at once: every
@@ -7,7 +8,7 @@ import { criticalSectionsDone } from '../core/critical-section.js';
  */
 export function exitOnInterrupt(): void {
   const onSignal = (signal: NodeJS.Signals) => {
-    process.stderr.write(`\nInterrupted (${signal}).\n`);
+    write(2, `\nInterrupted (${signal}).\n`);
     // An env-file rename and its COMMIT finish first (core/critical-section.ts); they take milliseconds.
     void criticalSectionsDone().then(() => process.exit(signal === 'SIGINT' ? 130 : 143));
   };

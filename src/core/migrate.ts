@@ -5,6 +5,7 @@ import { quoteLiteral } from './identifiers.js';
 import type { Logger } from './logger.js';
 import { lineAndColumn, type MigrationFile } from './migration-files.js';
 import { toRegistryDbError } from './pg-errors.js';
+import { stopwatch } from './stopwatch.js';
 
 export const MIGRATIONS_TABLE = 'tofu_registry_migrations';
 
@@ -219,16 +220,16 @@ export async function applyPendingMigrations(
       break;
     }
     logger.step(`Applying ${file.fileName}`);
-    const started = performance.now();
+    const elapsed = stopwatch();
     try {
       const outcome = await applyOneMigration(connection, file, options, bookkeepingExists);
       bookkeepingExists = true;
-      results.push({ version: file.version, name: file.name, fileName: file.fileName, outcome, durationMs: performance.now() - started });
+      results.push({ version: file.version, name: file.name, fileName: file.fileName, outcome, durationMs: elapsed() });
     } catch (error) {
       await connection.client.query('ROLLBACK').catch(() => undefined);
       const lockTimeout = error instanceof RegistryDbError ? error.sqlState === '55P03' : (error as { code?: string }).code === '55P03';
       const blockers = lockTimeout ? await describeLockHolders(connection) : undefined;
-      results.push({ version: file.version, name: file.name, fileName: file.fileName, outcome: 'failed', durationMs: performance.now() - started });
+      results.push({ version: file.version, name: file.name, fileName: file.fileName, outcome: 'failed', durationMs: elapsed() });
       results.push(...pending.slice(index + 1).map((f) => notExecuted(f)));
       const failure = error instanceof RegistryDbError ? error : migrationError(file, error);
       throw new RegistryDbError(failure.errorClass, failure.code, failure.message + (blockers ? ` Blocked by ${blockers}.` : ''), {

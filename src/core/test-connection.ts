@@ -4,12 +4,13 @@ import { checkDns, checkTcp, isLoopback } from './checks/network.js';
 import { checkTls, tlsVerdict } from './checks/tls.js';
 import { checkRoundTrip } from './checks/round-trip.js';
 import { checkPrivileges, checkSchema } from './checks/schema.js';
-import { checkAuthentication, checkDatabase, checkServer } from './checks/session.js';
+import { checkAuthentication, checkDatabase, checkServer, discardPendingLogin, startLogin } from './checks/session.js';
 import { disconnect } from './connection.js';
 import { loggerOf, type CoreContext } from './context.js';
 import { InterruptedError, RegistryDbError } from './errors.js';
 import { bundledMigrationsDir } from './migration-files.js';
 import { toRegistryDbError } from './pg-errors.js';
+import { stopwatch } from './stopwatch.js';
 import { waitForServer } from './wait-for-server.js';
 
 export { CHECK_NAMES } from './checks/check.js';
@@ -128,15 +129,19 @@ export async function testConnection(context: CoreContext, options: TestConnecti
         checks.push(skippedAfter(name, failure.check));
         continue;
       }
-      if (name === 'dns' && options.waitSeconds !== undefined) waitedMs = await waitQuietly(context, options.waitSeconds, role);
+      if (name === 'dns') {
+        if (options.waitSeconds !== undefined) waitedMs = await waitQuietly(context, options.waitSeconds, role);
+        startLogin(state);
+      }
       logger.step(`Checking ${name}`);
-      const started = performance.now();
+      const elapsed = stopwatch();
       const outcome = await runCheck(name, state);
-      checks.push(toResult(name, outcome, performance.now() - started));
+      checks.push(toResult(name, outcome, elapsed()));
       if (outcome.failure) failure = { check: name, error: outcome.failure };
       if (name === 'authentication' && state.login) confirmTls(checks, state);
     }
   } finally {
+    await discardPendingLogin(state);
     if (state.connection !== state.login) await disconnect(state.connection);
     await disconnect(state.login);
   }

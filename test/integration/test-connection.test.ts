@@ -1,5 +1,8 @@
 import { CHECK_NAMES, testConnection, type CheckName, type TestConnectionResult } from '../../src/core/test-connection.js';
 import { createDatabase } from '../../src/core/create-database.js';
+import { discardPendingLogin, startLogin } from '../../src/core/checks/session.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { bundledMigrationsDir } from '../../src/core/migration-files.js';
 import { provisionRegistry, type Registry } from '../support/app-role.js';
 import { adminEnv, contextFor, dropDatabaseAndRole, testServer, uniqueName, withSuperClient } from '../support/fixtures.js';
 
@@ -356,6 +359,34 @@ describe('testConnection against the test server', () => {
       (await c.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'tofu-registry-db' AND datname = $1`, [registry.database])).rows[0].n,
     );
     expect(sessions).toBe(0);
+  });
+
+  test('the login starts during the network checks, and a login nobody used is closed', async () => {
+    const context = registry.context();
+    const state = {
+      context, settings: context.settings, role: 'app' as const, user: registry.user, logger: silentLogger, migrationsDir: bundledMigrationsDir(),
+    };
+    startLogin(state);
+    const pending = (state as { pendingLogin?: Promise<unknown> }).pendingLogin;
+    expect(pending).toBeInstanceOf(Promise);
+    await pending; // it logs in on its own, before any check asks for it
+    const sessions = () => withSuperClient('postgres', async (c) =>
+      (await c.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1`, [registry.user])).rows[0].n as number);
+    expect(await sessions()).toBe(1);
+    await discardPendingLogin(state); // what testConnection does when an earlier check failed
+    for (let i = 0; i < 50 && (await sessions()) > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(await sessions()).toBe(0);
+  });
+
+  test('no early login when logging in may prompt for the admin password: the prompt comes at its own step', () => {
+    const settings = contextFor({ ...registry.env, TOFU_REGISTRY_DB_ADMIN_PASSWORD: undefined, PGPASSWORD: undefined }).settings;
+    expect(settings.admin.passwordSource).toBe('unresolved');
+    const state = {
+      context: { settings, promptPassword: async () => testServer().password },
+      settings, role: 'admin' as const, user: settings.admin.user, logger: silentLogger, migrationsDir: bundledMigrationsDir(),
+    };
+    startLogin(state);
+    expect((state as { pendingLogin?: unknown }).pendingLogin).toBeUndefined();
   });
 
   test('--admin before create-db: the registry database is missing, exit 5', async () => {

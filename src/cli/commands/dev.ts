@@ -5,6 +5,7 @@ import type { EmbeddedServer } from '../../core/embedded-server.js';
 import { example, nameOption, userOption } from '../options.js';
 import { runCommand } from '../run-command.js';
 import { takeOverSignals } from '../signals.js';
+import { write } from '../terminal.js';
 import { builtin } from '../../core/import-external.js';
 
 interface DevOptions {
@@ -30,7 +31,7 @@ function runChild(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<numb
     // A terminal's Ctrl-C reaches the child itself; a SIGTERM sent to us is passed on.
     takeOverSignals((signal) => child.kill(signal));
     child.on('error', (error) => {
-      process.stderr.write(`dev: cannot run ${argv[0]}: ${error.message}\n`);
+      write(2, `dev: cannot run ${argv[0]}: ${error.message}\n`);
       resolve(127);
     });
     child.on('exit', (code, signal) => resolve(code ?? 128 + (signal === 'SIGINT' ? 2 : signal === 'SIGKILL' ? 9 : 15)));

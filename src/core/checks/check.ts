@@ -53,6 +53,8 @@ export interface CheckState {
   files?: readonly MigrationFile[];
   addresses?: readonly string[];
   tlsProbe?: TlsProbe;
+  /** A login started while the network checks run (startLogin); the authentication check takes it. */
+  pendingLogin?: Promise<Connection>;
   /** The connection that logged in (the registry database, or the maintenance one for --admin). */
   login?: Connection;
   /** The connection to the registry database that the later checks use. */

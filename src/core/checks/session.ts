@@ -1,4 +1,4 @@
-import { connect, type Connection } from '../connection.js';
+import { connect, disconnect, type Connection } from '../connection.js';
 import { adminPasswordProvider } from '../context.js';
 import { RegistryDbError } from '../errors.js';
 import { toRegistryDbError } from '../pg-errors.js';
@@ -86,12 +86,37 @@ function answerText(failure: RegistryDbError): string {
   return String((failure.cause as { message?: unknown } | undefined)?.message ?? failure.message);
 }
 
+/**
+ * Starts the login while the DNS, TCP and TLS checks run: on a remote server that saves
+ * their round trips, on loopback a millisecond or two. The authentication check takes
+ * its outcome; when an earlier check fails, the attempt is discarded (whatever broke that
+ * check breaks it too). Not when logging in could prompt for a password: a prompt must
+ * come at its own step.
+ */
+export function startLogin(state: CheckState): void {
+  const mayPrompt = state.role === 'admin' && state.settings.admin.passwordSource === 'unresolved';
+  if (mayPrompt || state.pendingLogin) return;
+  const attempt = openAs(state, loginDatabase(state));
+  attempt.catch(() => undefined); // observed by the authentication check, or discarded
+  state.pendingLogin = attempt;
+}
+
+/** Closes a login that started early but was not used (an earlier check failed). */
+export async function discardPendingLogin(state: CheckState): Promise<void> {
+  const attempt = state.pendingLogin;
+  state.pendingLogin = undefined;
+  const connection = await attempt?.catch(() => undefined);
+  if (connection) await disconnect(connection);
+}
+
 /** Logs in. A database the server refuses after the login (3D000, 42501) is the next check's finding. */
 export async function checkAuthentication(state: CheckState): Promise<CheckOutcome> {
   const database = loginDatabase(state);
   const tried = `log in to ${target(state)} as "${state.user}" (database "${database}", ${passwordSource(state)})`;
+  const pending = state.pendingLogin;
+  state.pendingLogin = undefined;
   try {
-    state.login = await openAs(state, database);
+    state.login = await (pending ?? openAs(state, database));
     if (database === state.settings.database) state.connection = state.login;
   } catch (error) {
     const failure = toRegistryDbError(error, { host: state.settings.host, port: state.settings.port, user: state.user, database, sslMode: state.settings.sslMode });
