@@ -1,5 +1,5 @@
-import { writeSync } from 'node:fs';
-import { isatty } from 'node:tty';
+import { fstatSync, writeSync } from 'node:fs';
+import { builtin } from '../core/import-external.js';
 
 /**
  * Writes to stdout and stderr without building process.stdout / process.stderr. Node
@@ -57,9 +57,18 @@ export async function flushOutput(): Promise<void> {
   );
 }
 
-/** Whether the descriptor is a terminal, without building its stream. */
+/**
+ * Whether the descriptor is a terminal, without building its stream. node:tty loads
+ * node:net with it (~2 ms), so it is asked only about character devices: a pipe or a file,
+ * what CI jobs and scripts give us, is known not to be a terminal from fstat alone.
+ */
 export function isTerminal(fd: 0 | Fd): boolean {
-  return isatty(fd);
+  try {
+    if (!fstatSync(fd).isCharacterDevice()) return false;
+  } catch {
+    return false; // closed
+  }
+  return builtin<typeof import('node:tty')>('node:tty').isatty(fd);
 }
 
 /** The terminal's width for commander's help; 80, commander's own default, elsewhere. */

@@ -5,6 +5,7 @@ import { quoteLiteral } from './identifiers.js';
 import type { Logger } from './logger.js';
 import { lineAndColumn, type MigrationFile } from './migration-files.js';
 import { toRegistryDbError } from './pg-errors.js';
+import { runBatch } from './batch.js';
 import { stopwatch } from './stopwatch.js';
 
 export const MIGRATIONS_TABLE = 'tofu_registry_migrations';
@@ -214,31 +215,43 @@ export async function applyPendingMigrations(
   const results: MigrationResult[] = [];
   // Once the bookkeeping table is known to exist, the preamble need not create it again.
   let bookkeepingExists = applied.length > 0;
-  for (const [index, file] of pending.entries()) {
-    if (options.signal?.aborted) {
-      results.push(...pending.slice(index).map((f) => notExecuted(f)));
-      break;
-    }
-    logger.step(`Applying ${file.fileName}`);
-    const elapsed = stopwatch();
-    try {
-      const outcome = await applyOneMigration(connection, file, options, bookkeepingExists);
+  // An applied migration's COMMIT goes out with the next migration's preamble, one round
+  // trip less per migration (the last one is sent alone). It is still sent only after the
+  // client has seen the file and its bookkeeping row succeed.
+  let commitPending = false;
+  let index = 0;
+  let elapsed = stopwatch();
+  try {
+    for (; index < pending.length && !options.signal?.aborted; index++) {
+      const file = pending[index]!;
+      logger.step(`Applying ${file.fileName}`);
+      elapsed = stopwatch();
+      const outcome = await applyOneMigration(connection, file, options, { bookkeepingExists, commitFirst: commitPending });
+      commitPending = outcome === 'applied';
       bookkeepingExists = true;
       results.push({ version: file.version, name: file.name, fileName: file.fileName, outcome, durationMs: elapsed() });
-    } catch (error) {
-      await connection.client.query('ROLLBACK').catch(() => undefined);
-      const lockTimeout = error instanceof RegistryDbError ? error.sqlState === '55P03' : (error as { code?: string }).code === '55P03';
-      const blockers = lockTimeout ? await describeLockHolders(connection) : undefined;
-      results.push({ version: file.version, name: file.name, fileName: file.fileName, outcome: 'failed', durationMs: elapsed() });
-      results.push(...pending.slice(index + 1).map((f) => notExecuted(f)));
-      const failure = error instanceof RegistryDbError ? error : migrationError(file, error);
-      throw new RegistryDbError(failure.errorClass, failure.code, failure.message + (blockers ? ` Blocked by ${blockers}.` : ''), {
-        hint: failure.hint,
-        cause: failure.sqlState,
-        data: { ...failure.data, results },
-      });
     }
+    if (commitPending) await commitMigration(connection, logger);
+  } catch (error) {
+    await connection.client.query('ROLLBACK').catch(() => undefined);
+    // A COMMIT that failed belongs to the migration before the one being started.
+    const commitFailure = error instanceof CommitFailed ? error : undefined;
+    const file = commitFailure ? pending[results.length - 1]! : pending[index]!;
+    if (commitFailure) results[results.length - 1] = { ...results[results.length - 1]!, outcome: 'failed' };
+    else results.push({ version: file.version, name: file.name, fileName: file.fileName, outcome: 'failed', durationMs: elapsed() });
+    results.push(...pending.slice(results.length).map((f) => notExecuted(f)));
+    const cause = commitFailure ? commitFailure.error : error;
+    const lockTimeout = cause instanceof RegistryDbError ? cause.sqlState === '55P03' : (cause as { code?: string }).code === '55P03';
+    const blockers = lockTimeout ? await describeLockHolders(connection) : undefined;
+    const failure = cause instanceof RegistryDbError ? cause : migrationError(file, cause);
+    throw new RegistryDbError(failure.errorClass, failure.code, failure.message + (blockers ? ` Blocked by ${blockers}.` : ''), {
+      hint: failure.hint,
+      cause: failure.sqlState,
+      data: { ...failure.data, results },
+    });
   }
+  // Interrupted between migrations: what follows did not run.
+  results.push(...pending.slice(results.length).map((f) => notExecuted(f)));
   return {
     database: connection.database,
     results,
@@ -269,32 +282,49 @@ function notExecuted(file: MigrationFile): MigrationResult {
   return { version: file.version, name: file.name, fileName: file.fileName, outcome: 'not-executed', durationMs: 0 };
 }
 
+/** The COMMIT of the migration before, which failed: that migration failed, not the next one. */
+class CommitFailed extends Error {
+  constructor(readonly error: unknown) {
+    super('COMMIT failed');
+  }
+}
+
+async function commitMigration(connection: Connection, logger: Logger): Promise<void> {
+  try {
+    await runQuery(connection, logger, 'COMMIT');
+  } catch (error) {
+    throw new CommitFailed(error);
+  }
+}
+
 async function applyOneMigration(
   connection: Connection,
   file: MigrationFile,
   options: MigrateOptions,
-  bookkeepingExists: boolean,
+  state: { readonly bookkeepingExists: boolean; readonly commitFirst: boolean },
 ): Promise<'applied' | 'skipped'> {
   const { logger } = options;
-  // One round trip: open the transaction, wait for the lock (bounded by the statement
-  // timeout, since the holder is itself bounded), then tighten lock_timeout so that the
-  // migration's own DDL fails fast instead of queueing behind another session's lock.
+  // One round trip: the previous migration's COMMIT (if it is pending), open the
+  // transaction, wait for the lock (bounded by the statement timeout, since the holder is
+  // itself bounded), then tighten lock_timeout so that the migration's own DDL fails fast
+  // instead of queueing behind another session's lock.
+  const commit = state.commitFirst ? ['COMMIT'] : [];
   const preamble = [
+    ...commit,
     'BEGIN',
     `SET LOCAL lock_timeout = ${options.statementTimeoutMs}`,
     `SET LOCAL statement_timeout = ${options.statementTimeoutMs}`,
     `SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`,
     `SET LOCAL lock_timeout = ${options.lockTimeoutMs}`,
-    ...(bookkeepingExists ? [] : [CREATE_MIGRATIONS_TABLE]),
+    ...(state.bookkeepingExists ? [] : [CREATE_MIGRATIONS_TABLE]),
     `SELECT checksum FROM public.${MIGRATIONS_TABLE} WHERE version = ${quoteLiteral(file.version)}`,
-  ].join(';\n');
-  let results: QueryResult[];
-  try {
-    results = (await runQuery(connection, logger, preamble)) as unknown as QueryResult[];
-  } catch (error) {
-    throw toRegistryDbError(error, { action: `Waiting for the migration lock before ${file.fileName}` });
+  ];
+  const outcome = await runBatch(connection, logger, preamble);
+  if (!outcome.ok) {
+    if (outcome.failedAt < commit.length) throw new CommitFailed(outcome.error);
+    throw toRegistryDbError(outcome.error, { action: `Waiting for the migration lock before ${file.fileName}` });
   }
-  const existing = results[results.length - 1]?.rows[0] as { checksum: string } | undefined;
+  const existing = outcome.results[outcome.results.length - 1]?.rows[0] as { checksum: string } | undefined;
   if (existing) {
     await runQuery(connection, logger, 'ROLLBACK');
     if (existing.checksum !== file.checksum) {
@@ -311,8 +341,7 @@ async function applyOneMigration(
   } catch (error) {
     throw migrationError(file, error);
   }
-  await runQuery(connection, logger, 'COMMIT');
-  return 'applied';
+  return 'applied'; // its COMMIT is the caller's
 }
 
 export async function migrationStatus(connection: Connection, files: readonly MigrationFile[], logger: Logger): Promise<MigrationStatus[]> {
