@@ -137,6 +137,11 @@ export function toRegistryDbError(error: unknown, context: ErrorContext = {}): R
   if (code === '42P01') {
     return make('schema', 'SCHEMA_MISSING', `${message}${pgAnswer}.`, 'Run `tofu-registry-db migrate` to create the tables.');
   }
+  if (code === '3F000') {
+    // The registry lives in schema public; someone dropped it (or never had it, on a custom template).
+    return make('schema', 'SCHEMA_MISSING', `${message}${pgAnswer}.`,
+      'Recreate it as the database owner (CREATE SCHEMA public), then run `tofu-registry-db migrate` to create the tables.');
+  }
   if (/^[0-9A-Z]{5}$/.test(code)) {
     return make('schema', 'SQL_ERROR', `PostgreSQL refused a statement${pgAnswer}: ${message}.`);
   }

@@ -43,7 +43,7 @@ describe('a migration COMMIT that travels with the next migration', () => {
       expect(await publicTables(db)).toEqual(['one', 'tofu_registry_migrations']);
       expect(await bookkept(db)).toEqual(['1']);
       const status = await getMigrationStatus(context, { migrationsDir: dir });
-      expect(status.migrations.map((m) => `${m.version}:${m.state}`)).toEqual(names.map((n, i) => `${i + 1}:${i === 0 ? 'applied' : 'pending'}`));
+      expect(status.migrations.map((m) => `${m.version}:${m.state}`)).toEqual(names.map((_name, i) => `${i + 1}:${i === 0 ? 'applied' : 'pending'}`));
     } finally {
       await dropDatabaseAndRole(db);
     }

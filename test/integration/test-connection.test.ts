@@ -2,7 +2,9 @@ import { CHECK_NAMES, testConnection, type CheckName, type TestConnectionResult 
 import { createDatabase } from '../../src/core/create-database.js';
 import { discardPendingLogin, startLogin } from '../../src/core/checks/session.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { bundledMigrationsDir } from '../../src/core/migration-files.js';
+import { bundledMigrationsDir, loadMigrationFiles } from '../../src/core/migration-files.js';
+import { checkPrivileges, checkSchema } from '../../src/core/checks/schema.js';
+import { closeClient, connect } from '../../src/core/connection.js';
 import { provisionRegistry, type Registry } from '../support/app-role.js';
 import { adminEnv, contextFor, dropDatabaseAndRole, testServer, uniqueName, withSuperClient } from '../support/fixtures.js';
 
@@ -387,6 +389,41 @@ describe('testConnection against the test server', () => {
     };
     startLogin(state);
     expect((state as { pendingLogin?: unknown }).pendingLogin).toBeUndefined();
+  });
+
+  test('the catalog lookups ride in the database check\'s message; a lookup that fails there fails the check it belongs to', async () => {
+    const database = uniqueName('tc_noschema');
+    const env = adminEnv({ TOFU_REGISTRY_DB_NAME: database });
+    await createDatabase(contextFor(env));
+    try {
+      await withSuperClient(database, (c) => c.query('DROP SCHEMA public CASCADE'));
+      const result = await testConnection(contextFor(env), { admin: true });
+      expect(check(result, 'database').status).toBe('pass');
+      expect(check(result, 'server').status).toBe('pass');
+      const schema = expectFailureAt(result, 'schema', 5);
+      expect(schema.error?.sqlstate).toBe('3F000'); // schema "public" does not exist
+      expect(schema.error?.hint).toContain('CREATE SCHEMA public');
+    } finally {
+      await dropDatabaseAndRole(database);
+    }
+  });
+
+  test('when a privileges lookup failed in that message, the schema check asks for its part again and the privileges check reports the failure', async () => {
+    const settings = registry.context().settings;
+    const connection = await connect(settings, { role: 'app' });
+    try {
+      const refused = Object.assign(new Error('permission denied for function has_table_privilege'), { code: '42501' });
+      const state = {
+        context: registry.context(), settings, role: 'app' as const, user: registry.user, logger: silentLogger, migrationsDir: bundledMigrationsDir(),
+        connection, files: await loadMigrationFiles(bundledMigrationsDir()),
+        catalog: { ok: false as const, failedAt: 3, error: refused, completedTags: ['SELECT 3', 'SELECT 1', 'SELECT 1'] },
+      };
+      const schema = await checkSchema(state);
+      expect(schema.status).toBe('pass');
+      await expect(checkPrivileges(state)).rejects.toBe(refused);
+    } finally {
+      await closeClient(connection.client);
+    }
   });
 
   test('--admin before create-db: the registry database is missing, exit 5', async () => {

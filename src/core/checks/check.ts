@@ -1,3 +1,4 @@
+import type { BatchOutcome } from '../batch.js';
 import type { Settings } from '../config.js';
 import type { Connection, Role } from '../connection.js';
 import type { CoreContext } from '../context.js';
@@ -63,6 +64,8 @@ export interface CheckState {
   databaseFailure?: RegistryDbError;
   /** Read by the database check along with its own facts, for the server check (one round trip less). */
   server?: { readonly versionNum: number; readonly version: string; readonly inRecovery: boolean };
+  /** The schema and privileges checks' catalog lookups, read in the database check's message. */
+  catalog?: BatchOutcome;
   /** Read by the privileges check, for the round trip: may the role create temporary tables? */
   canUseTemporary?: boolean;
 }

@@ -13,20 +13,63 @@ function listed(names: readonly string[]): string {
   return names.join(', ');
 }
 
+/**
+ * The catalog lookups of the schema and privileges checks. They read only the catalog, so
+ * they travel in the database check's message (two round trips less) and the two checks
+ * judge what came back; catalogLookups() hands each check its part.
+ */
+export function catalogLookupSql(): string[] {
+  // The catalog, not to_regclass(): a table the role may not reach (no USAGE on the
+  // schema) still exists, and the privileges check is the one to say what is missing.
+  const tablesSql = `SELECT t AS table, EXISTS (SELECT 1 FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relname = t AND c.relkind IN ('r', 'p')) AS present
+  FROM unnest(ARRAY[${REGISTRY_TABLES.map(quoteLiteral).join(', ')}]) AS t`;
+  const bookkeepingSql = `SELECT count(c.oid) > 0 AS present,
+       COALESCE(bool_and(has_table_privilege(c.oid, 'SELECT')), false) AND has_schema_privilege('public', 'USAGE') AS readable
+  FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relname = ${quoteLiteral(MIGRATIONS_TABLE)}`;
+  const roleSql = `SELECT r.rolsuper AS superuser, r.rolcreatedb AS createdb, r.rolcreaterole AS createrole,
+       has_schema_privilege('public', 'USAGE') AS schema_usage,
+       has_schema_privilege('public', 'CREATE') AS schema_create,
+       has_database_privilege(current_database(), 'CREATE') AS database_create,
+       has_database_privilege(current_database(), 'TEMPORARY') AS database_temporary
+  FROM pg_roles r WHERE r.rolname = current_user`;
+  // Every table in public but the migration bookkeeping, which the API never touches;
+  // owned includes membership in the owning role, which gives the same powers.
+  const privilegesSql = `SELECT c.relname AS name, pg_has_role(c.relowner, 'USAGE') AS owned,
+       has_table_privilege(c.oid, 'SELECT') AS select, has_table_privilege(c.oid, 'INSERT') AS insert,
+       has_table_privilege(c.oid, 'UPDATE') AS update, has_table_privilege(c.oid, 'DELETE') AS delete
+  FROM pg_class c
+ WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p') AND c.relname <> ${quoteLiteral(MIGRATIONS_TABLE)}
+ ORDER BY c.relname`;
+  const sequencesSql = `SELECT c.relname AS name, pg_has_role(c.relowner, 'USAGE') AS owned,
+       has_sequence_privilege(c.oid, 'USAGE') AS usage, has_sequence_privilege(c.oid, 'SELECT') AS select
+  FROM pg_class c
+ WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'S'
+ ORDER BY c.relname`;
+  return [tablesSql, bookkeepingSql, roleSql, privilegesSql, sequencesSql];
+}
+
+/** How many of catalogLookupSql()'s statements belong to the schema check (the rest are the privileges check's). */
+const SCHEMA_LOOKUPS = 2;
+
+/**
+ * One check's part of the catalog lookup that the database check read (it always runs, and
+ * passes, before these two). A statement that failed there fails the check it belongs to.
+ */
+async function catalogLookups(state: CheckState, check: 'schema' | 'privileges'): Promise<readonly QueryResult[]> {
+  const lookup = state.catalog!;
+  const [from, to] = check === 'schema' ? [0, SCHEMA_LOOKUPS] : [SCHEMA_LOOKUPS, catalogLookupSql().length];
+  if (lookup.ok) return lookup.results.slice(from, to);
+  if (lookup.failedAt < to) throw lookup.error;
+  // A later statement failed, and a failed message keeps no results: ask for this part again.
+  const again = await runBatch(state.connection!, state.logger, catalogLookupSql().slice(from, to));
+  if (!again.ok) throw again.error;
+  return again.results;
+}
+
 export async function checkSchema(state: CheckState): Promise<CheckOutcome> {
   const connection = state.connection!;
   const { database } = state.settings;
-  // The catalog, not to_regclass(): a table the role may not reach (no USAGE on the
-  // schema) still exists, and the privileges check is the one to say what is missing.
-  const lookup = await runBatch(connection, state.logger, [
-    `SELECT t AS table, EXISTS (SELECT 1 FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relname = t AND c.relkind IN ('r', 'p')) AS present
-  FROM unnest(ARRAY[${REGISTRY_TABLES.map(quoteLiteral).join(', ')}]) AS t`,
-    `SELECT count(c.oid) > 0 AS present,
-       COALESCE(bool_and(has_table_privilege(c.oid, 'SELECT')), false) AND has_schema_privilege('public', 'USAGE') AS readable
-  FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relname = ${quoteLiteral(MIGRATIONS_TABLE)}`,
-  ]);
-  if (!lookup.ok) throw lookup.error;
-  const [facts, bookkeeping] = lookup.results as [QueryResult<{ table: string; present: boolean }>, QueryResult<{ present: boolean; readable: boolean }>];
+  const [facts, bookkeeping] = (await catalogLookups(state, 'schema')) as [QueryResult<{ table: string; present: boolean }>, QueryResult<{ present: boolean; readable: boolean }>];
   const missingTables = facts.rows.filter((row) => !row.present).map((row) => row.table);
   const { present: bookkept, readable } = bookkeeping.rows[0]!;
 
@@ -176,29 +219,7 @@ export function judgePrivileges(facts: PrivilegeFacts, database: string): CheckO
 }
 
 export async function checkPrivileges(state: CheckState): Promise<CheckOutcome> {
-  const connection = state.connection!;
-  const roleSql = `SELECT r.rolsuper AS superuser, r.rolcreatedb AS createdb, r.rolcreaterole AS createrole,
-       has_schema_privilege('public', 'USAGE') AS schema_usage,
-       has_schema_privilege('public', 'CREATE') AS schema_create,
-       has_database_privilege(current_database(), 'CREATE') AS database_create,
-       has_database_privilege(current_database(), 'TEMPORARY') AS database_temporary
-  FROM pg_roles r WHERE r.rolname = current_user`;
-  // Every table in public but the migration bookkeeping, which the API never touches;
-  // owned includes membership in the owning role, which gives the same powers.
-  const tablesSql = `SELECT c.relname AS name, pg_has_role(c.relowner, 'USAGE') AS owned,
-       has_table_privilege(c.oid, 'SELECT') AS select, has_table_privilege(c.oid, 'INSERT') AS insert,
-       has_table_privilege(c.oid, 'UPDATE') AS update, has_table_privilege(c.oid, 'DELETE') AS delete
-  FROM pg_class c
- WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p') AND c.relname <> ${quoteLiteral(MIGRATIONS_TABLE)}
- ORDER BY c.relname`;
-  const sequencesSql = `SELECT c.relname AS name, pg_has_role(c.relowner, 'USAGE') AS owned,
-       has_sequence_privilege(c.oid, 'USAGE') AS usage, has_sequence_privilege(c.oid, 'SELECT') AS select
-  FROM pg_class c
- WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'S'
- ORDER BY c.relname`;
-  const lookup = await runBatch(connection, state.logger, [roleSql, tablesSql, sequencesSql]);
-  if (!lookup.ok) throw lookup.error;
-  const [roleResult, tables, sequences] = lookup.results as [
+  const [roleResult, tables, sequences] = (await catalogLookups(state, 'privileges')) as [
     QueryResult,
     QueryResult<PrivilegeFacts['tables'][number]>,
     QueryResult<PrivilegeFacts['sequences'][number]>,

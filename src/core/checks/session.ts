@@ -2,7 +2,9 @@ import { connect, disconnect, type Connection } from '../connection.js';
 import { adminPasswordProvider } from '../context.js';
 import { RegistryDbError } from '../errors.js';
 import { toRegistryDbError } from '../pg-errors.js';
+import { runBatch } from '../batch.js';
 import { failed, passed, type CheckOutcome, type CheckState } from './check.js';
+import { catalogLookupSql } from './schema.js';
 
 /** The oldest PostgreSQL the tool supports (server_version_num of 12.0). */
 export const MINIMUM_SERVER_VERSION_NUM = 120000;
@@ -173,10 +175,19 @@ export async function checkDatabase(state: CheckState): Promise<CheckOutcome> {
        current_setting('server_version_num')::int AS version_num, current_setting('server_version') AS version,
        pg_is_in_recovery() AS in_recovery
   FROM pg_database WHERE datname = current_database()`;
-  state.logger.debug(sql);
-  const { rows } = await state.connection.client.query<{ encoding: string; owner: string } & ServerRow>(sql);
+  // The schema and privileges checks' catalog lookups come along too: one round trip for four checks.
+  const lookup = await runBatch(state.connection, state.logger, [sql, ...catalogLookupSql()]);
+  if (!lookup.ok && lookup.failedAt === 0) throw lookup.error;
+  state.catalog = lookup.ok ? { ok: true, results: lookup.results.slice(1) } : { ...lookup, failedAt: lookup.failedAt - 1, completedTags: lookup.completedTags.slice(1) };
+  const rows = lookup.ok ? (lookup.results[0]!.rows as ({ encoding: string; owner: string } & ServerRow)[]) : await databaseFactsAlone(state, sql);
   state.server = serverFacts(rows[0]!);
   return passed(`database "${database}" exists and "${state.user}" may connect`, { database, owner: rows[0]?.owner, encoding: rows[0]?.encoding });
+}
+
+/** The database facts again, when a catalog lookup after them failed (a failed message keeps no results). */
+async function databaseFactsAlone(state: CheckState, sql: string): Promise<({ encoding: string; owner: string } & ServerRow)[]> {
+  state.logger.debug(sql);
+  return (await state.connection!.client.query<{ encoding: string; owner: string } & ServerRow>(sql)).rows;
 }
 
 export interface ServerFacts {
