@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
  * A against B (and C …): any commands, run alternately, one warm-up round not counted, then
- * N measured rounds; prints each median and the ratio of the first two. How each change to
- * start-up was measured against the build before it (see README "Performance", History).
+ * N measured rounds; prints each median, the ratio of the first two and the median of their
+ * per-round differences. How each change to start-up was measured against the build before
+ * it (see README "Performance", History).
  *
  *   node bench/ab.mjs 21 '["bin/tofu-registry-db.cjs","--version"]' '["/tmp/old/bin/tofu-registry-db.cjs","--version"]'
  *
@@ -37,3 +38,9 @@ for (const [i, command] of parsed.entries()) {
   process.stdout.write(`${median(times[i]).toFixed(1).padStart(8)} ms ±${(relativeMad(times[i]) * 100).toFixed(0)}%  ${command.join(' ')}\n`);
 }
 process.stdout.write(`ratio first/second: ${(median(times[0]) / median(times[1])).toFixed(3)}\n`);
+// The rounds are paired (the two ran one after the other), so a burst of load from elsewhere
+// moves both: the median of the per-round differences resolves changes of a millisecond or
+// two that the medians' own noise would hide.
+const differences = times[0].map((t, i) => t - times[1][i]);
+const faster = differences.filter((d) => d < 0).length;
+process.stdout.write(`first - second, paired by round: median ${median(differences).toFixed(2)} ms; first faster in ${faster} of ${differences.length} rounds\n`);
