@@ -2,7 +2,7 @@
 /**
  * `npm run bench`: our commands against their references, as whole processes, on a
  * PostgreSQL server of its own. Every round runs each scenario's processes in turn
- * (ours, then the references: A B A B …), so that a burst of load from elsewhere on the
+ * (ours and the references, the order reversed every other round: A B, B A …), so that a burst of load from elsewhere on the
  * machine hits both sides alike; one warm-up round (which also measures peak memory)
  * comes first and is not counted. It reports; it never fails on slowness.
  *
@@ -113,7 +113,11 @@ async function runScenario(ctx, scenario, rounds, measureMemory) {
     await scenario.setup?.();
     for (let round = 0; round <= rounds; round++) {
       if (process.stderr.isTTY) process.stderr.write(`  ${scenario.id}: ${round === 0 ? 'warm-up' : `round ${round}/${rounds}`}\r`);
-      for (const [key, variant] of Object.entries(scenario.variants)) {
+      // Ours first in odd rounds, last in even ones: neither side always runs right after the
+      // harness's own preparation, nor always first.
+      const order = Object.entries(scenario.variants);
+      if (round % 2 === 0) order.reverse();
+      for (const [key, variant] of order) {
         if (unimplemented.has(key)) continue;
         const prepared = await variant.prepare(round);
         try {
