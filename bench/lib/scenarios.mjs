@@ -128,10 +128,26 @@ export function buildScenarios(ctx) {
   };
 
   const noopDatabase = ctx.unique('noop');
+  // The floor of a Node program that does what a no-op migrate does on the wire: pg loaded from
+  // node_modules, one login, the same two bookkeeping queries. Its ratio to `node -e 0` is
+  // what the runtime and the driver cost before any code of ours.
+  const pgFloorScript = path.join(ctx.work, 'pg-two-queries.cjs');
   const migrateNoop = {
     id: 'migrate-noop',
     title: 'migrate, all applied',
-    setup: async () => ctx.cliOrThrow(['create-db', '--name', noopDatabase]),
+    setup: async () => {
+      await ctx.cliOrThrow(['create-db', '--name', noopDatabase]);
+      const config = { host: ctx.server.host, port: ctx.server.port, user: ctx.server.superuser, password: ctx.server.password, database: noopDatabase };
+      writeFileSync(
+        pgFloorScript,
+        `const { Client } = require(${JSON.stringify(path.join(ctx.repo, 'node_modules', 'pg'))});\n` +
+          `const client = new Client(${JSON.stringify(config)});\n` +
+          `client.connect().then(() => client.query("SELECT to_regclass('public.tofu_registry_migrations') IS NOT NULL AS present"))\n` +
+          `  .then(() => client.query('SELECT version, name, checksum, applied_at FROM public.tofu_registry_migrations'))\n` +
+          `  .then((result) => { process.stdout.write(result.rows.length + ' applied\\n'); return client.end(); });\n`,
+        { mode: 0o600 },
+      );
+    },
     teardown: async () => dropObjects(ctx.admin, { databases: [noopDatabase] }),
     variants: {
       ours: {
@@ -145,8 +161,20 @@ export function buildScenarios(ctx) {
         }),
       },
       node: nodeNoop(ctx),
+      floor: {
+        label: 'a five-line pg program: login, the same two queries',
+        prepare: async () => ({
+          spec: ctx.node([pgFloorScript]),
+          verify: async (result) => {
+            if (!/^\d+ applied$/m.test(result.stdout)) throw new Error(`the pg program printed: ${result.stdout}${result.stderr}`);
+          },
+        }),
+      },
     },
-    rows: [{ label: 'no-op migrate vs node -e 0', a: 'ours', b: 'node', target: 2.0 }],
+    rows: [
+      { label: 'no-op migrate vs node -e 0', a: 'ours', b: 'node', target: 2.0 },
+      { label: 'floor: a five-line pg program (login, the same two queries) vs node -e 0', a: 'floor', b: 'node', target: undefined },
+    ],
   };
 
   const tcDatabase = ctx.unique('tc');
