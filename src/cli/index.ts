@@ -13,7 +13,7 @@ import { registerTestConnection } from './commands/test-connection.js';
 import { colorWanted, Output } from './output.js';
 import { reportError } from './run-command.js';
 import { exitOnInterrupt } from './signals.js';
-import { commanderOutput, flushOutput } from './terminal.js';
+import { commanderOutput, flushOutput, withoutOptionValues } from './terminal.js';
 
 /** The program: only wiring. Each command lives in its own file under commands/. */
 export function buildProgram(): Command {
@@ -85,7 +85,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
       }
       if (wantsJson(argv)) {
         const output = new Output({ json: true, verbose: false, color: false });
-        output.json({ ok: false, command: null, error: { code: 'USAGE', message: error.message.replace(/^error: /, ''), hint: 'Run with --help for usage.' } });
+        output.json({ ok: false, command: null, error: { code: 'USAGE', message: withoutOptionValues(error.message.replace(/^error: /, '')), hint: 'Run with --help for usage.' } });
       }
       process.exitCode = 2;
       return;

@@ -77,12 +77,21 @@ function helpWidth(fd: Fd): number {
 }
 
 /**
+ * A usage error quotes the argument it did not know, and `--password=hunter2` is one that
+ * users try: what follows the `=` of an unknown option is not repeated.
+ */
+export function withoutOptionValues(message: string): string {
+  return message.replace(/(unknown option '-{1,2}[^'=\s]*)=[^']*'/g, "$1=…'");
+}
+
+/**
  * commander's output settings over the same writes: help, version and usage errors print
  * without building the streams (its defaults ask process.stdout for isTTY and columns).
  */
 export const commanderOutput = {
   writeOut: (text: string) => write(1, text),
   writeErr: (text: string) => write(2, text),
+  outputError: (text: string, print: (text: string) => void) => print(withoutOptionValues(text)),
   getOutHelpWidth: () => helpWidth(1),
   getErrHelpWidth: () => helpWidth(2),
   getOutHasColors: () => isTerminal(1) && stream(1).hasColors(),

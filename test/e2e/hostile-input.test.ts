@@ -64,6 +64,7 @@ const cases: Array<[string, string[], Record<string, string>, RegExp]> = [
   ['unknown flag', ['create-db', '--bogus-flag'], {}, /unknown option/],
   ['unknown command', ['no-such-command'], {}, /unknown command/],
   ['password as a flag', ['create-user', '--password', 'hunter2hunter2'], {}, /unknown option/],
+  ['password as a flag with =', ['create-user', '--password=hunter2hunter2'], {}, /unknown option '--password=…'/],
   ['drop without --yes', ['drop'], {}, /needs --yes/],
   ['drop postgres', ['drop', '--yes', '--name', 'postgres'], {}, /Refusing to drop "postgres"/],
   ['drop template1', ['drop', '--yes', '--name', 'template1'], {}, /Refusing to drop "template1"/],
@@ -78,6 +79,7 @@ describe('hostile input exits 2 and changes nothing', () => {
     const result = await runCli([...(hasEnvFile ? [] : ['--env-file', path.join(tempDir(), '.env')]), ...args], env);
     expect({ code: result.code, stdout: result.stdout }).toEqual({ code: 2, stdout: '' });
     expect(result.stderr).toMatch(message);
+    expect(result.stderr).not.toContain('hunter2hunter2');
     expect(await inventory()).toBe(before);
   });
 
@@ -85,5 +87,9 @@ describe('hostile input exits 2 and changes nothing', () => {
     const result = await runCli(['--json', '--env-file', path.join(tempDir(), '.env'), 'create-db', '--name', 'a b'], adminEnv({}, { ...server, socketDir: '', majorVersion: 0, binDir: '' }));
     expect(result.code).toBe(2);
     expect(JSON.parse(result.stdout)).toMatchObject({ ok: false, command: 'create-db', error: { code: 'CONFIG_INVALID' } });
+    const flag = await runCli(['--json', '--env-file', path.join(tempDir(), '.env'), 'create-user', '--password=hunter2hunter2'], adminEnv({}, { ...server, socketDir: '', majorVersion: 0, binDir: '' }));
+    expect(flag.code).toBe(2);
+    expect(JSON.parse(flag.stdout)).toMatchObject({ ok: false, error: { code: 'USAGE', message: "unknown option '--password=…'" } });
+    expect(flag.stdout + flag.stderr).not.toContain('hunter2hunter2');
   });
 });
