@@ -13,7 +13,7 @@ import { registerTestConnection } from './commands/test-connection.js';
 import { colorWanted, Output } from './output.js';
 import { reportError } from './run-command.js';
 import { exitOnInterrupt } from './signals.js';
-import { commanderOutput, flushOutput, withoutOptionValues } from './terminal.js';
+import { commanderOutput, flushOutput, outputFailed, withoutOptionValues } from './terminal.js';
 
 /** The program: only wiring. Each command lives in its own file under commands/. */
 export function buildProgram(): Command {
@@ -75,8 +75,9 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
     await program.parseAsync(argv as string[]);
     await flushOutput();
     // Exit explicitly with the code the command decided: a library's exit hook (the
-    // embedded server's) must not replace it, and no idle handle may keep us alive.
-    process.exit(process.exitCode ?? 0);
+    // embedded server's) must not replace it, and no idle handle may keep us alive. A
+    // result that could not be written (EIO, a full disk; not a closed pipe) is a failure.
+    process.exit(outputFailed() && !process.exitCode ? 1 : (process.exitCode ?? 0));
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') {

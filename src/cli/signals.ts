@@ -1,5 +1,5 @@
 import { criticalSectionsDone } from '../core/critical-section.js';
-import { write } from './terminal.js';
+import { flushOutput, write } from './terminal.js';
 
 /**
  * Interrupt handling. By default an interrupted command exits 130 at once: every
@@ -9,8 +9,10 @@ import { write } from './terminal.js';
 export function exitOnInterrupt(): void {
   const onSignal = (signal: NodeJS.Signals) => {
     write(2, `\nInterrupted (${signal}).\n`);
-    // An env-file rename and its COMMIT finish first (core/critical-section.ts); they take milliseconds.
-    void criticalSectionsDone().then(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    // An env-file rename and its COMMIT finish first (core/critical-section.ts); they take
+    // milliseconds. Output queued on a full pipe gets a moment to drain, no more.
+    const drained = Promise.race([flushOutput(), new Promise((resolve) => setTimeout(resolve, 200))]);
+    void Promise.all([criticalSectionsDone(), drained]).then(() => process.exit(signal === 'SIGINT' ? 130 : 143));
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);

@@ -11,10 +11,23 @@ import { builtin } from '../core/import-external.js';
  */
 export type Fd = 1 | 2;
 
-/** A closed pipe (`tofu-registry-db --help | head`) ends the run quietly, with the exit code it had. */
-function exitOnClosedPipe(error: NodeJS.ErrnoException): void {
-  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-  throw error;
+/**
+ * Descriptors whose reader is gone (`tofu-registry-db … | head`) or that failed otherwise:
+ * what is still written to them is dropped, quietly, and the run goes on to its own end and
+ * exit code. A failure other than a closed pipe (EIO, ENOSPC on a redirected file) means the
+ * result never arrived: outputFailed() tells the caller, which then exits 1.
+ */
+const closed = new Set<Fd>();
+let failure: NodeJS.ErrnoException | undefined;
+
+function closeOutput(fd: Fd, error: NodeJS.ErrnoException): void {
+  closed.add(fd);
+  if (error.code !== 'EPIPE') failure ??= error;
+}
+
+/** Whether output was lost to an error other than a closed pipe. */
+export function outputFailed(): boolean {
+  return failure !== undefined;
 }
 
 const guarded = new Set<Fd>();
@@ -22,39 +35,40 @@ function stream(fd: Fd): NodeJS.WriteStream {
   const s = fd === 1 ? process.stdout : process.stderr;
   if (!guarded.has(fd)) {
     guarded.add(fd);
-    s.on('error', exitOnClosedPipe);
+    s.on('error', (error: NodeJS.ErrnoException) => closeOutput(fd, error));
   }
   return s;
 }
 
-/** Descriptors that refused a synchronous write (non-blocking, full): the stream takes over for good. */
-const streamed = new Set<Fd>();
+/**
+ * Descriptors that refused a synchronous write (non-blocking, and full): their stream takes
+ * over for good, and `pending` resolves once the last chunk handed to it has been written.
+ */
+const streamed = new Map<Fd, Promise<void>>();
+
+function viaStream(fd: Fd, data: string | Buffer): void {
+  const s = stream(fd);
+  streamed.set(fd, new Promise((resolve) => s.write(data, () => resolve())));
+}
 
 export function write(fd: Fd, text: string): void {
-  if (streamed.has(fd)) {
-    stream(fd).write(text);
-    return;
-  }
+  if (closed.has(fd)) return;
+  if (streamed.has(fd)) return viaStream(fd, text);
   let rest = Buffer.from(text);
   try {
     while (rest.length > 0) rest = rest.subarray(writeSync(fd, rest));
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') return exitOnClosedPipe(error as NodeJS.ErrnoException);
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EAGAIN') return closeOutput(fd, error as NodeJS.ErrnoException);
     // A non-blocking descriptor (shared with a parent that made it so) that is full: the
-    // stream queues the rest and drains it before exit, keeping the order of what follows.
-    streamed.add(fd);
-    stream(fd).write(rest);
+    // stream queues the rest, in order with what follows, and flushOutput() waits for it.
+    viaStream(fd, rest);
   }
 }
 
 /** Waits until a stream that took over has written everything: call before process.exit(). */
 export async function flushOutput(): Promise<void> {
-  await Promise.all(
-    [...streamed].map((fd) => {
-      const s = stream(fd);
-      return s.writableLength === 0 ? undefined : new Promise<void>((resolve) => s.once('drain', resolve).once('error', () => resolve()));
-    }),
-  );
+  await Promise.all(streamed.values());
 }
 
 /**
@@ -81,7 +95,11 @@ function helpWidth(fd: Fd): number {
  * users try: what follows the `=` of an unknown option is not repeated.
  */
 export function withoutOptionValues(message: string): string {
-  return message.replace(/(unknown option '-{1,2}[^'=\s]*)=[^']*'/g, "$1=…'");
+  // Up to the last quote of the line (a value may hold quotes), and a short option's cluster
+  // (`-pS3cret`) cut after its letter.
+  return message
+    .replace(/(unknown option '--[^'=\s]*)=[^\n]*'/g, "$1=…'")
+    .replace(/(unknown option '-[^-'\s])[^\n]+'/g, "$1…'");
 }
 
 /**
