@@ -34,7 +34,9 @@ const server = createServer({ noDelay: true }, (client) => {
   const pending = [];
   client.on('data', (chunk) => pending.push(chunk));
   setTimeout(() => {
+    if (client.destroyed) return; // gone before its connection would have been open
     const upstream = connect({ host: targetHost, port: targetPort, noDelay: true });
+    client.once('close', () => upstream.connecting && upstream.destroy());
     upstream.once('connect', () => {
       client.removeAllListeners('data');
       for (const chunk of pending) setTimeout(() => upstream.write(chunk), delay);

@@ -58,6 +58,7 @@ export async function startLatencyProxy(server, oneWayDelayMs) {
   return {
     port,
     stop: () => new Promise((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
       child.once('exit', () => resolve());
       child.kill('SIGTERM');
     }),

@@ -5,7 +5,7 @@ import { quoteLiteral } from './identifiers.js';
 import type { Logger } from './logger.js';
 import { lineAndColumn, type MigrationFile } from './migration-files.js';
 import { toRegistryDbError } from './pg-errors.js';
-import { runBatch } from './batch.js';
+import { runBatch, type BatchOutcome } from './batch.js';
 import { stopwatch } from './stopwatch.js';
 
 export const MIGRATIONS_TABLE = 'tofu_registry_migrations';
@@ -304,26 +304,36 @@ async function applyOneMigration(
   state: { readonly bookkeepingExists: boolean; readonly commitFirst: boolean },
 ): Promise<'applied' | 'skipped'> {
   const { logger } = options;
-  // One round trip: the previous migration's COMMIT (if it is pending), open the
-  // transaction, wait for the lock (bounded by the statement timeout, since the holder is
-  // itself bounded), then tighten lock_timeout so that the migration's own DDL fails fast
-  // instead of queueing behind another session's lock.
-  const commit = state.commitFirst ? ['COMMIT'] : [];
-  const preamble = [
-    ...commit,
-    'BEGIN',
+  // One round trip: open the transaction, wait for the lock (bounded by the statement
+  // timeout, since the holder is itself bounded), then tighten lock_timeout so that the
+  // migration's own DDL fails fast instead of queueing behind another session's lock.
+  const waitForLock = [
     `SET LOCAL lock_timeout = ${options.statementTimeoutMs}`,
-    `SET LOCAL statement_timeout = ${options.statementTimeoutMs}`,
     `SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`,
     `SET LOCAL lock_timeout = ${options.lockTimeoutMs}`,
     ...(state.bookkeepingExists ? [] : [CREATE_MIGRATIONS_TABLE]),
     `SELECT checksum FROM public.${MIGRATIONS_TABLE} WHERE version = ${quoteLiteral(file.version)}`,
   ];
-  const outcome = await runBatch(connection, logger, preamble);
-  if (!outcome.ok) {
-    if (outcome.failedAt < commit.length) throw new CommitFailed(outcome.error);
-    throw toRegistryDbError(outcome.error, { action: `Waiting for the migration lock before ${file.fileName}` });
+  const opening = ['BEGIN', `SET LOCAL statement_timeout = ${options.statementTimeoutMs}`];
+  let outcome: BatchOutcome;
+  if (!state.commitFirst) {
+    outcome = await runBatch(connection, logger, [...opening, ...waitForLock]);
+  } else {
+    // With the previous migration's COMMIT in front. Its answer arrives only when the whole
+    // message is done, so this message never waits: it only tries the lock (the bookkeeping
+    // table exists by now). Another runner holding it costs a second message that waits.
+    const tried = await runBatch(connection, logger, [
+      'COMMIT',
+      ...opening,
+      `SELECT pg_try_advisory_xact_lock(${MIGRATION_LOCK_KEY}) AS locked`,
+      `SET LOCAL lock_timeout = ${options.lockTimeoutMs}`,
+      `SELECT checksum FROM public.${MIGRATIONS_TABLE} WHERE version = ${quoteLiteral(file.version)}`,
+    ]);
+    if (!tried.ok && tried.failedAt === 0) throw new CommitFailed(tried.error);
+    const locked = tried.ok && (tried.results[3]!.rows[0] as { locked: boolean }).locked;
+    outcome = !tried.ok || locked ? tried : await runBatch(connection, logger, waitForLock);
   }
+  if (!outcome.ok) throw toRegistryDbError(outcome.error, { action: `Waiting for the migration lock before ${file.fileName}` });
   const existing = outcome.results[outcome.results.length - 1]?.rows[0] as { checksum: string } | undefined;
   if (existing) {
     await runQuery(connection, logger, 'ROLLBACK');

@@ -136,7 +136,7 @@ export async function testConnection(context: CoreContext, options: TestConnecti
       logger.step(`Checking ${name}`);
       const elapsed = stopwatch();
       const outcome = await runCheck(name, state);
-      checks.push(toResult(name, outcome, elapsed()));
+      checks.push(toResult(name, outcome, outcome.durationMs ?? elapsed()));
       if (outcome.failure) failure = { check: name, error: outcome.failure };
       if (name === 'authentication' && state.login) confirmTls(checks, state);
     }

@@ -1,13 +1,14 @@
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { closeClient, connect } from '../../src/core/connection.js';
 import { createDatabase } from '../../src/core/create-database.js';
 import { RegistryDbError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { applyPendingMigrations } from '../../src/core/migrate.js';
+import { applyPendingMigrations, MIGRATION_LOCK_KEY } from '../../src/core/migrate.js';
 import { loadMigrationFiles } from '../../src/core/migration-files.js';
 import { getMigrationStatus, migrate } from '../../src/core/run-migrations.js';
-import { adminEnv, contextFor, dropDatabaseAndRole, settingsFor, tempDir, uniqueName, withSuperClient } from '../support/fixtures.js';
+import { adminEnv, contextFor, dropDatabaseAndRole, REPO_ROOT, settingsFor, superClient, tempDir, testServer, uniqueName, withSuperClient } from '../support/fixtures.js';
 
 /** A migration that succeeds statement by statement and fails only at COMMIT (a deferred unique key). */
 const FAILS_AT_COMMIT = 'CREATE TABLE deferred (id int, CONSTRAINT deferred_id UNIQUE (id) DEFERRABLE INITIALLY DEFERRED);\nINSERT INTO deferred VALUES (1), (1);\n';
@@ -45,6 +46,70 @@ describe('a migration COMMIT that travels with the next migration', () => {
       const status = await getMigrationStatus(context, { migrationsDir: dir });
       expect(status.migrations.map((m) => `${m.version}:${m.state}`)).toEqual(names.map((_name, i) => `${i + 1}:${i === 0 ? 'applied' : 'pending'}`));
     } finally {
+      await dropDatabaseAndRole(db);
+    }
+  });
+
+  test('another runner holding the lock when the COMMIT travels: that migration stays applied, the next one waits for it and times out', async () => {
+    const db = uniqueName('mc_lock');
+    const dir = tempDir();
+    // The first migration takes a while, so that the other session queues for the lock meanwhile.
+    writeFileSync(path.join(dir, '001_slow.sql'), 'SELECT pg_sleep(0.6);\nCREATE TABLE slow (id int);\n');
+    writeFileSync(path.join(dir, '002_next.sql'), 'CREATE TABLE next (id int);\n');
+    const context = contextFor(adminEnv({ TOFU_REGISTRY_DB_NAME: db, TOFU_REGISTRY_DB_STATEMENT_TIMEOUT: '1' }));
+    await createDatabase(context, { migrate: false });
+    const holder = await superClient(db);
+    try {
+      const running = migrate(context, { migrationsDir: dir }).catch((e: unknown) => e);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      // Queued behind 001's transaction lock; granted when 001 commits, and held for 3 s.
+      const held = holder.query('SELECT pg_advisory_lock($1::bigint)', [MIGRATION_LOCK_KEY.toString()]).then(() => new Promise((resolve) => setTimeout(resolve, 3000)));
+      const failure = (await running) as RegistryDbError;
+      expect(failure).toBeInstanceOf(RegistryDbError);
+      // The wait is bounded by lock_timeout and statement_timeout alike (both 1 s here): either may fire first.
+      expect(['LOCK_TIMEOUT', 'STATEMENT_TIMEOUT']).toContain(failure.code);
+      expect(failure.exitCode).toBe(5);
+      expect(failure.message).toContain('002_next.sql');
+      const results = (failure.data as { results: { fileName: string; outcome: string }[] }).results;
+      expect(results.map((r) => `${r.fileName}:${r.outcome}`)).toEqual(['001_slow.sql:applied', '002_next.sql:failed']);
+      expect(await publicTables(db)).toEqual(['slow', 'tofu_registry_migrations']);
+      expect(await bookkept(db)).toEqual(['1']);
+      await held;
+    } finally {
+      await holder.end();
+      await dropDatabaseAndRole(db);
+    }
+  });
+
+  test('the connection lost while waiting for another runner\'s lock: the migration committed before stays applied, not "failed"', async () => {
+    const db = uniqueName('mc_lost');
+    const dir = tempDir();
+    writeFileSync(path.join(dir, '001_slow.sql'), 'SELECT pg_sleep(0.6);\nCREATE TABLE slow (id int);\n');
+    writeFileSync(path.join(dir, '002_next.sql'), 'CREATE TABLE next (id int);\n');
+    await createDatabase(contextFor(adminEnv({ TOFU_REGISTRY_DB_NAME: db })), { migrate: false });
+    // The migration's connection goes through a proxy that the test then kills: a network
+    // that drops, with no error message from the server.
+    const server = testServer();
+    const proxy = spawn(process.execPath, [path.join(REPO_ROOT, 'bench', 'lib', 'latency-proxy.mjs'), '0', server.host, String(server.port), '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const port = await new Promise<number>((resolve) => proxy.stdout.once('data', (d) => resolve(Number(/listening (\d+)/.exec(String(d))![1]))));
+    const holder = await superClient(db);
+    try {
+      const context = contextFor(adminEnv({ TOFU_REGISTRY_DB_NAME: db, TOFU_REGISTRY_DB_PORT: String(port) }));
+      const running = migrate(context, { migrationsDir: dir }).catch((e: unknown) => e);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const locked = holder.query('SELECT pg_advisory_lock($1::bigint)', [MIGRATION_LOCK_KEY.toString()]);
+      await locked; // granted once 001 committed; 002 now waits for it
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      proxy.kill('SIGKILL');
+      const failure = (await running) as RegistryDbError;
+      expect(failure).toBeInstanceOf(RegistryDbError);
+      expect(failure.exitCode).toBe(3); // the connection, not the migration
+      const results = (failure.data as { results: { fileName: string; outcome: string }[] }).results;
+      expect(results.map((r) => `${r.fileName}:${r.outcome}`)).toEqual(['001_slow.sql:applied', '002_next.sql:failed']);
+      expect(await bookkept(db)).toEqual(['1']);
+    } finally {
+      proxy.kill('SIGKILL');
+      await holder.end();
       await dropDatabaseAndRole(db);
     }
   });

@@ -372,12 +372,29 @@ describe('testConnection against the test server', () => {
     const pending = (state as { pendingLogin?: Promise<unknown> }).pendingLogin;
     expect(pending).toBeInstanceOf(Promise);
     await pending; // it logs in on its own, before any check asks for it
+    expect((state as { pendingLoginMs?: number }).pendingLoginMs).toBeGreaterThan(0); // the authentication check reports this
     const sessions = () => withSuperClient('postgres', async (c) =>
       (await c.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1`, [registry.user])).rows[0].n as number);
     expect(await sessions()).toBe(1);
     await discardPendingLogin(state); // what testConnection does when an earlier check failed
     for (let i = 0; i < 50 && (await sessions()) > 0; i++) await new Promise((r) => setTimeout(r, 20));
     expect(await sessions()).toBe(0);
+  });
+
+  test('testConnection logs in once: the early login is the session the checks use', async () => {
+    const sessions = () => withSuperClient('postgres', async (c) =>
+      (await c.query('SELECT sessions::int AS n FROM pg_stat_database WHERE datname = $1', [registry.database])).rows[0].n as number);
+    const before = await sessions();
+    const result = await testConnection(registry.context());
+    expect(result.ok).toBe(true);
+    // A session is counted when its backend reports its statistics, at the latest when it exits.
+    let after = before;
+    for (let i = 0; i < 100 && after === before; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      after = await sessions();
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await sessions()) - before).toBe(1);
   });
 
   test('no early login when logging in may prompt for the admin password: the prompt comes at its own step', () => {

@@ -36,6 +36,8 @@ export interface CheckResult {
 
 /** What one check found, before the runner adds its name and duration. */
 export interface CheckOutcome {
+  /** How long the check took, when that is not the time the runner waited for it (a login that started earlier). */
+  readonly durationMs?: number;
   readonly status: CheckStatus;
   readonly summary: string;
   readonly details?: Readonly<Record<string, unknown>>;
@@ -56,6 +58,8 @@ export interface CheckState {
   tlsProbe?: TlsProbe;
   /** A login started while the network checks run (startLogin); the authentication check takes it. */
   pendingLogin?: Promise<Connection>;
+  /** How long that login took, from its start to its answer, once it has one. */
+  pendingLoginMs?: number;
   /** The connection that logged in (the registry database, or the maintenance one for --admin). */
   login?: Connection;
   /** The connection to the registry database that the later checks use. */

@@ -5,6 +5,7 @@ import { toRegistryDbError } from '../pg-errors.js';
 import { runBatch } from '../batch.js';
 import { failed, passed, type CheckOutcome, type CheckState } from './check.js';
 import { catalogLookupSql } from './schema.js';
+import { stopwatch } from '../stopwatch.js';
 
 /** The oldest PostgreSQL the tool supports (server_version_num of 12.0). */
 export const MINIMUM_SERVER_VERSION_NUM = 120000;
@@ -98,8 +99,10 @@ function answerText(failure: RegistryDbError): string {
 export function startLogin(state: CheckState): void {
   const mayPrompt = state.role === 'admin' && state.settings.admin.passwordSource === 'unresolved';
   if (mayPrompt || state.pendingLogin) return;
+  const elapsed = stopwatch();
   const attempt = openAs(state, loginDatabase(state));
-  attempt.catch(() => undefined); // observed by the authentication check, or discarded
+  const timed = () => void (state.pendingLoginMs = elapsed());
+  attempt.then(timed, timed); // observed by the authentication check, or discarded
   state.pendingLogin = attempt;
 }
 
@@ -113,10 +116,16 @@ export async function discardPendingLogin(state: CheckState): Promise<void> {
 
 /** Logs in. A database the server refuses after the login (3D000, 42501) is the next check's finding. */
 export async function checkAuthentication(state: CheckState): Promise<CheckOutcome> {
-  const database = loginDatabase(state);
-  const tried = `log in to ${target(state)} as "${state.user}" (database "${database}", ${passwordSource(state)})`;
   const pending = state.pendingLogin;
   state.pendingLogin = undefined;
+  const outcome = await logIn(state, pending);
+  // An early login is reported with its own duration, not with what was left of it.
+  return pending ? { ...outcome, durationMs: state.pendingLoginMs } : outcome;
+}
+
+async function logIn(state: CheckState, pending: Promise<Connection> | undefined): Promise<CheckOutcome> {
+  const database = loginDatabase(state);
+  const tried = `log in to ${target(state)} as "${state.user}" (database "${database}", ${passwordSource(state)})`;
   try {
     state.login = await (pending ?? openAs(state, database));
     if (database === state.settings.database) state.connection = state.login;
