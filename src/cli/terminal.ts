@@ -42,7 +42,7 @@ function stream(fd: Fd): NodeJS.WriteStream {
 
 /**
  * Descriptors that refused a synchronous write (non-blocking, and full): their stream takes
- * over for good, and `pending` resolves once the last chunk handed to it has been written.
+ * over for good; the promise kept for each resolves once the last chunk handed to it is written.
  */
 const streamed = new Map<Fd, Promise<void>>();
 

@@ -23,6 +23,19 @@ async function bookkept(database: string): Promise<string[]> {
   return withSuperClient(database, async (c) => (await c.query('SELECT version FROM tofu_registry_migrations ORDER BY version::int')).rows.map((r) => r.version as string));
 }
 
+/**
+ * An empty database and two migrations, the first slow enough that another session can queue
+ * for the migration lock while it runs (and get it when its COMMIT goes out).
+ */
+async function slowThenNext(prefix: string): Promise<{ db: string; dir: string }> {
+  const db = uniqueName(prefix);
+  const dir = tempDir();
+  writeFileSync(path.join(dir, '001_slow.sql'), 'SELECT pg_sleep(0.6);\nCREATE TABLE slow (id int);\n');
+  writeFileSync(path.join(dir, '002_next.sql'), 'CREATE TABLE next (id int);\n');
+  await createDatabase(contextFor(adminEnv({ TOFU_REGISTRY_DB_NAME: db })), { migrate: false });
+  return { db, dir };
+}
+
 describe('a migration COMMIT that travels with the next migration', () => {
   test.each([
     ['in the middle: the COMMIT in the next preamble fails', ['001_one.sql', '002_deferred.sql', '003_three.sql'], ['applied', 'failed', 'not-executed']],
@@ -51,13 +64,8 @@ describe('a migration COMMIT that travels with the next migration', () => {
   });
 
   test('another runner holding the lock when the COMMIT travels: that migration stays applied, the next one waits for it and times out', async () => {
-    const db = uniqueName('mc_lock');
-    const dir = tempDir();
-    // The first migration takes a while, so that the other session queues for the lock meanwhile.
-    writeFileSync(path.join(dir, '001_slow.sql'), 'SELECT pg_sleep(0.6);\nCREATE TABLE slow (id int);\n');
-    writeFileSync(path.join(dir, '002_next.sql'), 'CREATE TABLE next (id int);\n');
+    const { db, dir } = await slowThenNext('mc_lock');
     const context = contextFor(adminEnv({ TOFU_REGISTRY_DB_NAME: db, TOFU_REGISTRY_DB_STATEMENT_TIMEOUT: '1' }));
-    await createDatabase(context, { migrate: false });
     const holder = await superClient(db);
     try {
       const running = migrate(context, { migrationsDir: dir }).catch((e: unknown) => e);
@@ -82,11 +90,7 @@ describe('a migration COMMIT that travels with the next migration', () => {
   });
 
   test('the connection lost while waiting for another runner\'s lock: the migration committed before stays applied, not "failed"', async () => {
-    const db = uniqueName('mc_lost');
-    const dir = tempDir();
-    writeFileSync(path.join(dir, '001_slow.sql'), 'SELECT pg_sleep(0.6);\nCREATE TABLE slow (id int);\n');
-    writeFileSync(path.join(dir, '002_next.sql'), 'CREATE TABLE next (id int);\n');
-    await createDatabase(contextFor(adminEnv({ TOFU_REGISTRY_DB_NAME: db })), { migrate: false });
+    const { db, dir } = await slowThenNext('mc_lost');
     // The migration's connection goes through a proxy that the test then kills: a network
     // that drops, with no error message from the server.
     const server = testServer();
