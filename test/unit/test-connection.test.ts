@@ -216,7 +216,7 @@ describe('round trip statements', () => {
       'insert into providers', 'read back from providers', 'update providers', 'delete from providers',
       'insert into cache', 'read back from cache', 'update cache', 'delete from cache',
     ]);
-    expect(steps[0]!.sql).toBe('CREATE TEMPORARY TABLE tofu_registry_db_round_trip (id integer PRIMARY KEY, value text NOT NULL) ON COMMIT DROP');
+    expect(steps[0]!.sql).toBe('CREATE TEMPORARY TABLE tofu_registry_db_round_trip (id integer NOT NULL, value text NOT NULL) ON COMMIT DROP');
     expect(steps[5]!.sql).toBe(
       "INSERT INTO public.modules (namespace, name, provider, version, description) VALUES ($1, $2, 'test', $3, 'test-connection round trip; rolled back')",
     );

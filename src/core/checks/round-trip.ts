@@ -29,7 +29,7 @@ export function roundTripSteps(marker: string): Step[] {
   const namespace = '__tofu-registry-db-test-connection';
   const version = '0.0.0-test-connection';
   return [
-    { label: 'create a temporary table', temporary: true, sql: `CREATE TEMPORARY TABLE tofu_registry_db_round_trip (id integer PRIMARY KEY, value text NOT NULL) ON COMMIT DROP`, expectRows: 0 },
+    { label: 'create a temporary table', temporary: true, sql: `CREATE TEMPORARY TABLE tofu_registry_db_round_trip (id integer NOT NULL, value text NOT NULL) ON COMMIT DROP`, expectRows: 0 },
     { label: 'insert into the temporary table', temporary: true, sql: `INSERT INTO ${TEMP_TABLE} (id, value) VALUES (1, $1)`, values: [marker], expectRows: 1 },
     { label: 'read back from the temporary table', temporary: true, sql: `SELECT value FROM ${TEMP_TABLE} WHERE id = 1 AND value = $1`, values: [marker], expectRows: 1 },
     { label: 'update the temporary table', temporary: true, sql: `UPDATE ${TEMP_TABLE} SET value = value || '-updated' WHERE id = 1`, expectRows: 1 },
