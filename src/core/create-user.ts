@@ -67,8 +67,14 @@ export interface CreateUserResult {
 
 const SCHEMA = 'public';
 
-/** Two-key advisory lock space of create-user ("tofu" in ASCII); the second key is the role name's hash. */
-const CREATE_USER_LOCK_CLASS = 0x746f6675;
+/**
+ * create-user's advisory lock ("tofu" in ASCII, then 1). Advisory locks belong to the current
+ * database, so this serialises the create-user runs on one registry database, whatever role
+ * each one manages: the grants of two roles both rewrite the database's ACL, the schema's and
+ * the admin's default privileges, and PostgreSQL answers a concurrent rewrite of one of those
+ * rows with "tuple concurrently updated" (XX000) instead of waiting.
+ */
+const CREATE_USER_LOCK = `${0x746f6675}, 1`; // decimal: hex literals need PostgreSQL 16
 
 /** PostgreSQL rejects these as role names (reserved prefix and keywords). */
 function reservedRoleNameProblem(role: string): string | undefined {
@@ -473,12 +479,12 @@ export async function createUser(context: CoreContext, options: CreateUserOption
     const credentials = options.dryRun ? undefined : newCredentials();
     credentials?.catch(() => undefined); // awaited below when needed
     inTransaction = true; // from the batch's BEGIN on (a ROLLBACK outside one is harmless)
-    // One message: the transaction, its timeouts, the per-role lock (so two runs never both
-    // create the role or both rotate it) and the facts read under it.
+    // One message: the transaction, its timeouts, the lock (so two runs never both create
+    // the role, both rotate it, or rewrite the same grants at once) and the facts read under it.
     const opening = await runBatch(connection, logger, [
       'BEGIN',
       `SELECT set_config('lock_timeout', ${quoteLiteral(`${settings.lockTimeoutMs}ms`)}, true), set_config('statement_timeout', ${quoteLiteral(`${settings.statementTimeoutMs}ms`)}, true)`,
-      `SELECT pg_advisory_xact_lock(${CREATE_USER_LOCK_CLASS}, hashtext(${quoteLiteral(role)}))`,
+      `SELECT pg_advisory_xact_lock(${CREATE_USER_LOCK})`,
       FACTS_SQL.replaceAll('$1', quoteLiteral(role)),
     ]);
     if (!opening.ok) throw opening.error;

@@ -1,7 +1,9 @@
 import { withSharedConnections, type CoreContext } from './context.js';
 import { createDatabase, type CreateDatabaseResult } from './create-database.js';
 import { createUser, type CreateUserResult } from './create-user.js';
+import { readEnvFile, VARIABLES, type Settings } from './config.js';
 import { checkEnvFileWritable } from './env-file.js';
+import { registerSecret } from './redact.js';
 import { testConnection, type TestConnectionResult } from './test-connection.js';
 import { waitForServer } from './wait-for-server.js';
 
@@ -61,7 +63,23 @@ async function setupSteps(context: CoreContext, options: SetupOptions): Promise<
     return { database, user, ok: true, exitCode: 0, plannedSql };
   }
   // The application role logs in with the password it has now: new, rotated, or kept.
-  const settings = { ...context.settings, password: user.password ?? context.settings.password };
+  const settings = { ...context.settings, password: user.password ?? keptPassword(context.settings, options) };
   const connection = await testConnection({ ...context, settings }, { migrationsDir: options.migrationsDir });
   return { database, user, connection, ok: connection.ok, exitCode: connection.exitCode };
+}
+
+/**
+ * The password of a role that kept its own. Read from the env file again, as create-user
+ * read it under its lock: a concurrent run with the same env file may have created the role
+ * and written its password after this run started (and resolved its settings). A password
+ * from the process environment still wins over the file, as everywhere else.
+ */
+function keptPassword(settings: Settings, options: SetupOptions): string | undefined {
+  if (options.writeEnv === false || settings.origins.password?.endsWith('(environment)')) return settings.password;
+  const inFile = readEnvFile(settings.envFile);
+  const fileUser = inFile?.[VARIABLES.user];
+  const filePassword = inFile?.[VARIABLES.password];
+  if (!filePassword || (fileUser !== undefined && fileUser !== settings.user)) return settings.password;
+  registerSecret(filePassword);
+  return filePassword;
 }

@@ -6,7 +6,7 @@ import { parse as parseDotenv } from 'dotenv';
 import { resolveSettings } from '../../src/core/config.js';
 import type { CoreContext } from '../../src/core/context.js';
 import { createDatabase } from '../../src/core/create-database.js';
-import { createUser } from '../../src/core/create-user.js';
+import { createUser, type CreateUserResult } from '../../src/core/create-user.js';
 import { RegistryDbError } from '../../src/core/errors.js';
 import { parseScramVerifier, scramSha256Verifier, scramVerifierMatches } from '../../src/core/scram.js';
 import {
@@ -305,6 +305,23 @@ describe('createUser as a superuser admin', () => {
     expect(password).toBe(results.find((x) => x.created)!.password);
     expect(await loginOutcome(r.role, password, r.database)).toBe('ok');
     await cleanUp([r.database], [r.role]);
+  });
+
+  test('several roles on one database at once (a managed admin): all succeed, each with its grants', async () => {
+    // Their grants all rewrite the database's ACL, the schema's and the admin's default
+    // privileges: without one lock per database, PostgreSQL failed some of them with
+    // XX000 "tuple concurrently updated" (1 or 2 of 4 here).
+    const admin = await createManagedAdmin();
+    const r = await registry(admin);
+    const roles = Array.from({ length: 4 }, () => uniqueName('cu_many'));
+    const results = await Promise.allSettled(roles.map((role) => createUser(contextFor(r.database, role, path.join(tempDir(), '.env'), admin))));
+    expect(results.map((x) => (x.status === 'fulfilled' ? 'ok' : (x.reason as Error).message))).toEqual(['ok', 'ok', 'ok', 'ok']);
+    for (const [i, role] of roles.entries()) {
+      const password = (results[i] as PromiseFulfilledResult<CreateUserResult>).value.password!;
+      expect(await loginOutcome(role, password, r.database)).toBe('ok');
+    }
+    await cleanUp([r.database], roles);
+    await cleanUp([], [admin.user]);
   });
 
   test('an existing role with too much is trimmed to the spec\'s attributes', async () => {

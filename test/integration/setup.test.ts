@@ -62,6 +62,21 @@ describe('setup: create-db → migrate → create-user → test-connection', () 
     }
   });
 
+  test('5 setup runs at once with the same database, role and env file: all succeed', async () => {
+    // The runs that lose the race find the role made by the winner and keep its password,
+    // which was not in the env file when they read their settings: they must read it again.
+    const db = uniqueName('setup_same');
+    const role = uniqueName('setup_same_role');
+    const envFile = path.join(tempDir(), '.env');
+    const env = adminEnv({ TOFU_REGISTRY_DB_NAME: db, TOFU_REGISTRY_DB_USER: role });
+    const results = await Promise.all(Array.from({ length: 5 }, () => setup(contextWithEnvFile(env, envFile))));
+    expect(results.map((r) => r.exitCode)).toEqual([0, 0, 0, 0, 0]);
+    expect(results.filter((r) => r.user?.created)).toHaveLength(1);
+    const check = await testConnection({ settings: resolveSettings({ env: { PATH: '' }, flags: { envFile } }) });
+    expect(check.ok).toBe(true);
+    await dropDatabaseAndRole(db, role);
+  });
+
   test('an env file that cannot be written: exit 2 before anything is created', async () => {
     const db = uniqueName('setup_badenv');
     const role = uniqueName('setup_badenv_role');
