@@ -223,3 +223,35 @@ describe('testConnection: TLS and pg_hba.conf', () => {
     await disconnect(connection);
   });
 });
+
+describe('testConnection: a certificate that names another host (not localhost, not the address)', () => {
+  let certs: TlsFiles;
+  let server: TestServer;
+  let registry: Registry;
+
+  beforeAll(async () => {
+    certs = makeCertificates({ altNames: ['DNS:db.example.com'] });
+    server = await startServer({ tls: { certFile: certs.certFile, keyFile: certs.keyFile } });
+    registry = await provisionRegistry({ server });
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  // Node checks the name on its own unless told not to, against "localhost" for an address:
+  // the probe took that mismatch for a chain failure ("not signed by a CA") in every mode.
+  test.each(['verify-ca', 'require'])('sslmode %s with the root certificate, by address: the chain is verified, the name is not checked', async (mode) => {
+    const result = await testConnection(registry.context({ TOFU_REGISTRY_DB_SSLMODE: mode, TOFU_REGISTRY_DB_SSLROOTCERT: certs.caFile }));
+    expect(result.checks.filter((c) => c.status === 'fail').map((c) => `${c.name}: ${c.error?.message}`)).toEqual([]);
+    expect(check(result, 'tls').details).toMatchObject({ encrypted: true, certificateVerified: true, hostnameVerified: false });
+  });
+
+  test('sslmode verify-full by address: the name is the finding, not the chain', async () => {
+    const result = await testConnection(registry.context({ TOFU_REGISTRY_DB_SSLMODE: 'verify-full', TOFU_REGISTRY_DB_SSLROOTCERT: certs.caFile }));
+    expect(failureAt(result)).toBe('tls');
+    expect(result.exitCode).toBe(3);
+    expect(check(result, 'tls').error?.message).toContain('does not name 127.0.0.1 (it names DNS:db.example.com)');
+    expect(check(result, 'tls').error?.hint).toContain('verify-ca');
+  });
+});

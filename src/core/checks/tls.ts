@@ -99,7 +99,17 @@ async function probeTls(settings: Settings): Promise<TlsProbe> {
     if (answer !== 'S') return { offered: false, verificationWanted, chainVerified: false, caSource, rootCertMissing };
     const host = networkHost(settings.host);
     const tls = builtin<typeof import('node:tls')>('node:tls');
-    secure = tls.connect({ socket, ...trust, rejectUnauthorized: false, ...(isIP(host) ? {} : { servername: host }) });
+    // checkServerIdentity off: Node would otherwise check the name (against "localhost" when
+    // no servername is given, as for an IP address) and report a mismatch as the chain's
+    // authorizationError, failing verify-ca for a certificate that names another host.
+    // The name is checked below, and only where the sslmode asks for it.
+    secure = tls.connect({
+      socket,
+      ...trust,
+      rejectUnauthorized: false,
+      checkServerIdentity: () => undefined,
+      ...(isIP(host) ? {} : { servername: host }),
+    });
     const handshake = new Promise<void>((resolve, reject) => {
       secure!.once('secureConnect', resolve);
       secure!.once('error', reject);
