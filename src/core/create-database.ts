@@ -5,7 +5,7 @@ import { bundledMigrationsDir, loadMigrationFiles } from './migration-files.js';
 import { runMigrations } from './run-migrations.js';
 import { migrationTransactionSql, type MigrateResult } from './migrate.js';
 import { createDatabaseSql } from './sql-builders.js';
-import { quoteIdent } from './identifiers.js';
+import { quoteIdent, refuseSystemDatabase } from './identifiers.js';
 
 export interface CreateDatabaseOptions {
   /** Apply migrations after creating (default true). */
@@ -43,6 +43,7 @@ export async function createDatabase(context: CoreContext, options: CreateDataba
 async function createDatabaseSteps(context: CoreContext, options: CreateDatabaseOptions): Promise<CreateDatabaseResult> {
   const logger = loggerOf(context);
   const { database } = context.settings;
+  refuseSystemDatabase(database, context.settings.origins.database);
   // Read the migrations first: a bad --dir is a usage error, found before anything changes.
   const files = options.migrate === false ? [] : await loadMigrationFiles(options.migrationsDir ?? bundledMigrationsDir());
   const admin = await connectAsAdmin(context);

@@ -5,7 +5,7 @@ import { assertPrimary, connectAsAdmin, loggerOf, type CoreContext } from './con
 import { runCritical } from './critical-section.js';
 import { ConfigError, RegistryDbError } from './errors.js';
 import { checkEnvFileWritable, planEnvFileUpdate, prepareEnvFileUpdate, type EnvFileUpdateResult, type PreparedEnvFileUpdate } from './env-file.js';
-import { describe, quoteLiteral } from './identifiers.js';
+import { describe, quoteLiteral, refuseSystemDatabase } from './identifiers.js';
 import type { Logger } from './logger.js';
 import { generateAppPassword } from './password.js';
 import { toRegistryDbError } from './pg-errors.js';
@@ -460,6 +460,7 @@ export async function createUser(context: CoreContext, options: CreateUserOption
   const logger = loggerOf(context);
   const { user: role, database } = settings;
   const writeEnv = options.writeEnv !== false;
+  refuseSystemDatabase(database, context.settings.origins.database);
   checkRoleName(settings);
   // Before connecting: an env file that cannot be written is a usage error, and nothing has changed yet.
   if (writeEnv) await checkEnvFileWritable(settings.envFile);

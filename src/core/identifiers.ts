@@ -6,6 +6,20 @@ const NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_-]{0,62}$/;
 
 export const RESERVED_DATABASES: ReadonlySet<string> = new Set(['postgres', 'template0', 'template1']);
 
+/**
+ * The registry database may not be one of PostgreSQL's own: migrating template1 would put the
+ * registry's tables into every database created after it, and create-user's REVOKE CONNECT
+ * FROM PUBLIC on postgres would lock every other role out of the maintenance database.
+ */
+export function refuseSystemDatabase(database: string, source: string | undefined): void {
+  if (!RESERVED_DATABASES.has(database)) return;
+  throw new ConfigError(
+    `${source ?? 'The registry database'} is "${database}", one of PostgreSQL's own databases: it cannot be the registry database.`,
+    'Name the registry database with --name or TOFU_REGISTRY_DB_NAME (default "opentofu").',
+    'SYSTEM_DATABASE',
+  );
+}
+
 /** Returns a reason when `name` is not a valid database or role name, else undefined. */
 export function nameProblem(name: string): string | undefined {
   if (name.length === 0) return 'is empty';

@@ -1,5 +1,6 @@
 import { assertPrimary, connectAsAdmin, loggerOf, type CoreContext } from './context.js';
 import { disconnect } from './connection.js';
+import { refuseSystemDatabase } from './identifiers.js';
 import { applyPendingMigrations, migrationStatus, type MigrateResult, type MigrationStatus } from './migrate.js';
 import { bundledMigrationsDir, loadMigrationFiles, type MigrationFile } from './migration-files.js';
 
@@ -22,6 +23,7 @@ export async function runMigrations(
   options: { readonly dryRun?: boolean; readonly freshDatabase?: boolean } = {},
 ): Promise<MigrateResult> {
   const logger = loggerOf(context);
+  refuseSystemDatabase(context.settings.database, context.settings.origins.database);
   const connection = await connectAsAdmin(context, context.settings.database);
   try {
     await assertPrimary(connection, logger);
@@ -40,6 +42,7 @@ export async function runMigrations(
 
 /** `migrate`: apply pending migrations from sql/ (or --dir). */
 export async function migrate(context: CoreContext, options: MigrateCommandOptions = {}): Promise<MigrateResult> {
+  refuseSystemDatabase(context.settings.database, context.settings.origins.database);
   const files = await loadMigrationFiles(options.migrationsDir ?? bundledMigrationsDir());
   return runMigrations(context, files, options);
 }

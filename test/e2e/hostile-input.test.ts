@@ -16,13 +16,26 @@ afterAll(async () => {
   await server?.stop();
 });
 
+/** Databases with their ACLs, roles, and the tables in postgres and template1. */
 async function inventory(): Promise<string> {
-  const client = new pg.Client({ host: server.host, port: server.port, user: server.superuser, password: server.password, database: 'postgres' });
-  await client.connect();
+  const open = async (database: string) => {
+    const client = new pg.Client({ host: server.host, port: server.port, user: server.superuser, password: server.password, database });
+    await client.connect();
+    return client;
+  };
+  const tablesIn = async (database: string) => {
+    const client = await open(database);
+    try {
+      return (await client.query("SELECT string_agg(relname, ',' ORDER BY relname) AS t FROM pg_class WHERE relnamespace = 'public'::regnamespace")).rows[0].t;
+    } finally {
+      await client.end();
+    }
+  };
+  const client = await open('postgres');
   try {
-    const dbs = (await client.query('SELECT datname FROM pg_database ORDER BY 1')).rows.map((r) => r.datname);
+    const dbs = (await client.query('SELECT datname, datacl::text FROM pg_database ORDER BY 1')).rows.map((r) => `${r.datname}:${r.datacl}`);
     const roles = (await client.query('SELECT rolname, rolpassword IS NOT NULL AS pw FROM pg_authid ORDER BY 1')).rows.map((r) => `${r.rolname}:${r.pw}`);
-    return JSON.stringify({ dbs, roles });
+    return JSON.stringify({ dbs, roles, postgres: await tablesIn('postgres'), template1: await tablesIn('template1') });
   } finally {
     await client.end();
   }
@@ -69,6 +82,11 @@ const cases: Array<[string, string[], Record<string, string>, RegExp]> = [
   ['drop postgres', ['drop', '--yes', '--name', 'postgres'], {}, /Refusing to drop "postgres"/],
   ['drop template1', ['drop', '--yes', '--name', 'template1'], {}, /Refusing to drop "template1"/],
   ['rotate without --yes', ['create-user', '--rotate-password'], {}, /--yes/],
+  ['create-db template1', ['create-db', '--name', 'template1'], {}, /--name is "template1", one of PostgreSQL's own databases/],
+  ['migrate template1', ['migrate'], { TOFU_REGISTRY_DB_NAME: 'template1' }, /TOFU_REGISTRY_DB_NAME \(environment\) is "template1"/],
+  ['create-user on postgres', ['create-user', '--name', 'postgres', '--user', 'hostile_pgu'], {}, /"postgres", one of PostgreSQL's own databases/],
+  ['setup on postgres', ['setup', '--name', 'postgres', '--user', 'hostile_pgu'], {}, /"postgres", one of PostgreSQL's own databases/],
+  ['import into template1', ['import', folder, '--name', 'template1'], {}, /"template1", one of PostgreSQL's own databases/],
 ];
 
 describe('hostile input exits 2 and changes nothing', () => {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { connect, disconnect, type Connection } from '../connection.js';
 import { adminPasswordProvider, assertPrimary, loggerOf, type CoreContext } from '../context.js';
 import { ConfigError, InterruptedError, RegistryDbError } from '../errors.js';
-import { describe } from '../identifiers.js';
+import { describe, refuseSystemDatabase } from '../identifiers.js';
 import type { Logger } from '../logger.js';
 import { runQuery } from '../migrate.js';
 import { toRegistryDbError } from '../pg-errors.js';
@@ -142,6 +142,7 @@ function invalidFilesError(problems: readonly SkippedFile[]): RegistryDbError {
  * in one transaction, so a failed or interrupted import writes nothing.
  */
 export async function importRegistry(context: CoreContext, options: ImportOptions): Promise<ImportResult> {
+  refuseSystemDatabase(context.settings.database, context.settings.origins.database);
   const started = Date.now();
   const logger = loggerOf(context);
   const root = path.resolve(options.path);
