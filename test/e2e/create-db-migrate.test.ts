@@ -56,6 +56,19 @@ describe('tofu-registry-db create-db / migrate (built binary)', () => {
     await dropDatabaseAndRole(db);
   });
 
+  test.each([
+    ['migrate status --name <db>', (db: string) => ['migrate', 'status', '--name', db]],
+    ['migrate --name <db> status', (db: string) => ['migrate', '--name', db, 'status']],
+  ])('%s reports on that database, not on TOFU_REGISTRY_DB_NAME', async (_form, args) => {
+    const db = uniqueName('e2e_status_name');
+    const env = adminEnv({ TOFU_REGISTRY_DB_NAME: uniqueName('e2e_status_other') });
+    expect((await runCli([...envFileArg(), 'create-db', '--name', db], env)).code).toBe(0);
+    const status = await runCli([...envFileArg(), '--json', ...args(db)], env);
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ ok: true, database: db, pendingCount: 0 });
+    await dropDatabaseAndRole(db);
+  });
+
   test('a failing migration exits 5 with file, line and SQLSTATE; --json carries the error', async () => {
     const db = uniqueName('e2e_fail');
     const dir = tempDir();

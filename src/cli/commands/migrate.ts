@@ -56,7 +56,10 @@ export function registerMigrate(program: Command): void {
   status.action((options: MigrateOptions, cmd: Command) =>
     runCommand('migrate status', cmd, async (run) => {
       const { getMigrationStatus } = await import('../../core/run-migrations.js');
-      const result = await getMigrationStatus(run.context({ database: options.name }), { migrationsDir: options.dir ?? cmd.parent?.opts().dir });
+      // commander hands an option that `migrate` itself also has to `migrate`, wherever it
+      // stands (`migrate status --name x` included): read it from there as well.
+      const parent = (cmd.parent?.opts() ?? {}) as MigrateOptions;
+      const result = await getMigrationStatus(run.context({ database: options.name ?? parent.name }), { migrationsDir: options.dir ?? parent.dir });
       return {
         json: { ...result },
         // A changed applied migration is a schema problem (exit 5) even when only listing.
