@@ -3,7 +3,7 @@ import { disconnect } from './connection.js';
 import { RegistryDbError } from './errors.js';
 import { bundledMigrationsDir, loadMigrationFiles } from './migration-files.js';
 import { runMigrations } from './run-migrations.js';
-import { migrationTransactionSql, type MigrateResult } from './migrate.js';
+import { checkTransactionControl, migrationTransactionSql, type MigrateResult } from './migrate.js';
 import { createDatabaseSql } from './sql-builders.js';
 import { quoteIdent, refuseSystemDatabase } from './identifiers.js';
 
@@ -57,11 +57,14 @@ async function createDatabaseSteps(context: CoreContext, options: CreateDatabase
     const facts = (await admin.client.query<AdminFacts>(factsSql, [database])).rows[0]!;
     if (facts.standby) throw standbyError(admin);
     if (!facts.exists) {
+      // Every file will run: one that would end its own transaction is refused before the
+      // database is created (on an existing database, only the pending files are checked).
+      checkTransactionControl(files);
       if (options.dryRun) {
         return {
           database,
           created: false,
-          plannedSql: [`${createDatabaseSql(database)};`, ...files.map(migrationTransactionSql)].join('\n\n'),
+          plannedSql: [`${createDatabaseSql(database)};`, ...files.map((file, i) => migrationTransactionSql(file, { createBookkeeping: i === 0 }))].join('\n\n'),
         };
       }
       if (!facts.superuser && !facts.createdb) {

@@ -1,12 +1,13 @@
 import type { QueryResult, QueryResultRow } from 'pg';
 import type { Connection } from './connection.js';
-import { RegistryDbError } from './errors.js';
+import { ConfigError, RegistryDbError } from './errors.js';
 import { quoteLiteral } from './identifiers.js';
 import type { Logger } from './logger.js';
 import { lineAndColumn, type MigrationFile } from './migration-files.js';
 import { toRegistryDbError } from './pg-errors.js';
 import { runBatch, type BatchOutcome } from './batch.js';
 import { stopwatch } from './stopwatch.js';
+import { transactionControlStatements } from './sql-scan.js';
 
 export const MIGRATIONS_TABLE = 'tofu_registry_migrations';
 
@@ -86,6 +87,54 @@ const CREATE_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS public.${MIGRATIONS_
     duration_ms INTEGER NOT NULL
 )`;
 
+/**
+ * Right after the bookkeeping table is created: nobody but its owner may change it. Default
+ * privileges (create-user's, when it ran before the first migration) would otherwise give the
+ * application role INSERT, UPDATE and DELETE on it, as on every other table; it keeps SELECT.
+ */
+const BOOKKEEPING_WRITES_REVOKED = `DO $tofu$
+DECLARE grantee text;
+BEGIN
+  FOR grantee IN
+    SELECT DISTINCT CASE WHEN acl.grantee = 0 THEN 'PUBLIC' ELSE acl.grantee::regrole::text END
+      FROM pg_class c, aclexplode(c.relacl) acl
+     WHERE c.oid = 'public.${MIGRATIONS_TABLE}'::regclass AND acl.grantee <> c.relowner
+       AND acl.privilege_type IN ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE')
+  LOOP
+    EXECUTE format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON public.${MIGRATIONS_TABLE} FROM %s', grantee);
+  END LOOP;
+END
+$tofu$`;
+
+/** The setting each migration's transaction carries (SET LOCAL): gone if the file ended that transaction. */
+const IN_MIGRATION_SETTING = 'tofu_registry_db.migration';
+
+/**
+ * Runs after the file, before its bookkeeping row: a file that ended the transaction it runs
+ * in (a COMMIT or ROLLBACK the scan did not see) fails here, and is not recorded as applied.
+ */
+function stillInTransactionSql(file: MigrationFile): string {
+  return `DO $tofu$ BEGIN
+  IF current_setting(${quoteLiteral(IN_MIGRATION_SETTING)}, true) IS DISTINCT FROM ${quoteLiteral(file.version)} THEN
+    RAISE EXCEPTION USING ERRCODE = '25000', MESSAGE = 'tofu-registry-db: the migration ended the transaction it runs in';
+  END IF;
+END $tofu$`;
+}
+
+/**
+ * Pending files that would end their own transaction: refused before anything runs (exit 2).
+ * Each migration already runs in a transaction of its own, with the migration lock.
+ */
+export function checkTransactionControl(files: readonly MigrationFile[]): void {
+  const found = files.flatMap((file) => transactionControlStatements(file.sql).map((s) => `${file.fileName}:${s.line} (${s.statement})`));
+  if (found.length === 0) return;
+  throw new ConfigError(
+    `Migration files must not end the transaction they run in: ${found.join(', ')}. Nothing was applied.`,
+    'Each migration already runs in its own transaction, with the migration lock and its bookkeeping row: remove BEGIN/COMMIT/ROLLBACK from the file. (ROLLBACK TO SAVEPOINT is fine.)',
+    'MIGRATION_TRANSACTION_CONTROL',
+  );
+}
+
 /** Reads what has been applied; an absent bookkeeping table means nothing has. */
 /**
  * The bookkeeping rows. `known.exists` skips what the caller already knows (a database
@@ -136,14 +185,19 @@ function changedMigrationError(changed: readonly MigrationStatus[]): RegistryDbE
   });
 }
 
-/** The SQL a runner sends for one migration, without the lock preamble: what --dry-run prints. */
-export function migrationTransactionSql(file: MigrationFile): string {
+/**
+ * The SQL a runner sends for one migration (the timeouts left out): what --dry-run prints.
+ * `createBookkeeping`: the first migration of a database without the bookkeeping table.
+ */
+export function migrationTransactionSql(file: MigrationFile, options: { readonly createBookkeeping?: boolean } = {}): string {
+  const body = file.sql.trimEnd();
   return [
     `-- ${file.fileName} (sha256 ${file.checksum})`,
     'BEGIN;',
     `SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY});`,
-    file.sql.trimEnd(),
-    ';',
+    ...(options.createBookkeeping ? [`${CREATE_MIGRATIONS_TABLE};`, `${BOOKKEEPING_WRITES_REVOKED};`] : []),
+    // A file whose last statement has no semicolon (or ends in a comment) gets one of its own.
+    body.endsWith(';') ? body : `${body}\n;`,
     recordMigrationSql(file) + ';',
     'COMMIT;',
   ].join('\n');
@@ -161,6 +215,18 @@ function migrationError(file: MigrationFile, error: unknown): RegistryDbError {
   // own code and class; any other SQL error is the migration's own fault.
   if (mapped.errorClass !== 'schema' || mapped.code === 'LOCK_TIMEOUT' || mapped.code === 'STATEMENT_TIMEOUT') {
     return mapped;
+  }
+  if (pgError.code === '25000' && pgError.message?.startsWith('tofu-registry-db: the migration ended')) {
+    return new RegistryDbError(
+      'schema',
+      'MIGRATION_ENDS_TRANSACTION',
+      `Migration ${file.fileName} ended the transaction it runs in (a COMMIT, ROLLBACK or END in the file): it was not recorded as applied, and what it did before that statement may have been committed.`,
+      {
+        hint: `Remove the transaction control from ${file.fileName} (each migration runs in its own transaction), check the database for what its first part created, then run migrate again.`,
+        cause: pgError.code,
+        data: { file: file.fileName },
+      },
+    );
   }
   const position = Number(pgError.position);
   const where = position > 0 && position <= file.sql.length ? lineAndColumn(file.sql, position) : undefined;
@@ -200,6 +266,7 @@ export async function applyPendingMigrations(
   if (changed.length > 0) throw changedMigrationError(changed);
   const pending = files.filter((file) => statuses.find((s) => s.version === file.version)?.state === 'pending');
   const upToDateCount = files.length - pending.length;
+  checkTransactionControl(pending);
 
   if (options.dryRun) {
     return {
@@ -208,7 +275,7 @@ export async function applyPendingMigrations(
       appliedCount: 0,
       upToDateCount,
       dryRun: true,
-      plannedSql: pending.map(migrationTransactionSql).join('\n\n'),
+      plannedSql: pending.map((file, i) => migrationTransactionSql(file, { createBookkeeping: i === 0 && applied.length === 0 })).join('\n\n'),
     };
   }
 
@@ -311,10 +378,14 @@ async function applyOneMigration(
     `SET LOCAL lock_timeout = ${options.statementTimeoutMs}`,
     `SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`,
     `SET LOCAL lock_timeout = ${options.lockTimeoutMs}`,
-    ...(state.bookkeepingExists ? [] : [CREATE_MIGRATIONS_TABLE]),
+    ...(state.bookkeepingExists ? [] : [CREATE_MIGRATIONS_TABLE, BOOKKEEPING_WRITES_REVOKED]),
     `SELECT checksum FROM public.${MIGRATIONS_TABLE} WHERE version = ${quoteLiteral(file.version)}`,
   ];
-  const opening = ['BEGIN', `SET LOCAL statement_timeout = ${options.statementTimeoutMs}`];
+  const opening = [
+    'BEGIN',
+    `SET LOCAL statement_timeout = ${options.statementTimeoutMs}`,
+    `SET LOCAL ${IN_MIGRATION_SETTING} = ${quoteLiteral(file.version)}`,
+  ];
   let outcome: BatchOutcome;
   if (!state.commitFirst) {
     outcome = await runBatch(connection, logger, [...opening, ...waitForLock]);
@@ -330,7 +401,7 @@ async function applyOneMigration(
       `SELECT checksum FROM public.${MIGRATIONS_TABLE} WHERE version = ${quoteLiteral(file.version)}`,
     ]);
     if (!tried.ok && tried.failedAt === 0) throw new CommitFailed(tried.error);
-    const locked = tried.ok && (tried.results[3]!.rows[0] as { locked: boolean }).locked;
+    const locked = tried.ok && (tried.results[1 + opening.length]!.rows[0] as { locked: boolean }).locked;
     outcome = !tried.ok || locked ? tried : await runBatch(connection, logger, waitForLock);
   }
   if (!outcome.ok) throw toRegistryDbError(outcome.error, { action: `Waiting for the migration lock before ${file.fileName}` });
@@ -347,7 +418,7 @@ async function applyOneMigration(
   // comment). COMMIT is sent only after the client has seen the file succeed, so a
   // runner killed mid-migration leaves an open transaction that the server rolls back.
   try {
-    await runQuery(connection, logger, `${file.sql}\n;\n${recordMigrationSql(file)}`);
+    await runQuery(connection, logger, `${file.sql}\n;\n${stillInTransactionSql(file)};\n${recordMigrationSql(file)}`);
   } catch (error) {
     throw migrationError(file, error);
   }

@@ -58,11 +58,19 @@ describe('SQL builders', () => {
         'BEGIN;',
         `SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY});`,
         'CREATE TABLE t (id int);',
-        ';',
         `INSERT INTO public.tofu_registry_migrations (version, name, checksum, duration_ms) VALUES ('7', 'add_t', '${sha256Hex(sql)}', (extract(epoch FROM clock_timestamp() - now()) * 1000)::integer);`,
         'COMMIT;',
       ].join('\n'),
     );
+  });
+
+  test('migrationTransactionSql: the first migration of a new database creates the bookkeeping table; a last statement without a semicolon gets one', () => {
+    const sql = 'CREATE TABLE t (id int) -- no semicolon\n';
+    const text = migrationTransactionSql({ version: '1', name: 't', fileName: '001_t.sql', path: '/x', sql, checksum: sha256Hex(sql) }, { createBookkeeping: true });
+    const lines = text.split('\n');
+    expect(lines.slice(2, 4)).toEqual([`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY});`, 'CREATE TABLE IF NOT EXISTS public.tofu_registry_migrations (']);
+    expect(text).toContain("REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON public.tofu_registry_migrations FROM %s");
+    expect(text).toContain('CREATE TABLE t (id int) -- no semicolon\n;\nINSERT INTO public.tofu_registry_migrations');
   });
 
   test('sha256Hex is the SHA-256 of the bytes', () => {

@@ -1,0 +1,28 @@
+import { transactionControlStatements } from '../../src/core/sql-scan.js';
+
+describe('transactionControlStatements: what would end the migration\'s own transaction', () => {
+  test.each<[string, string, string[]]>([
+    ['COMMIT between statements', 'CREATE TABLE k1 (id int);\nCOMMIT;\nCREATE TABLE k2 (id int);', ['COMMIT@2']],
+    ['ROLLBACK, lower case, no final semicolon', 'create table r (id int);\n  rollback', ['ROLLBACK@2']],
+    ['END and ABORT', 'SELECT 1; END; SELECT 2;\nABORT;', ['END@1', 'ABORT@2']],
+    ['COMMIT WORK / COMMIT AND CHAIN', 'COMMIT WORK;\nCOMMIT AND CHAIN;', ['COMMIT@1', 'COMMIT@2']],
+    ['PREPARE TRANSACTION', "PREPARE TRANSACTION 'x';", ['PREPARE TRANSACTION@1']],
+    ['after a comment that holds a semicolon', '-- first; then\nCOMMIT;', ['COMMIT@2']],
+    ['a file that ends inside a comment', 'SELECT 1; -- COMMIT', []],
+    ['ROLLBACK TO SAVEPOINT stays inside', 'SAVEPOINT a; ROLLBACK TO SAVEPOINT a; RELEASE a;', []],
+    ['COMMIT PREPARED is refused by PostgreSQL itself', "COMMIT PREPARED 'x'; ROLLBACK PREPARED 'y';", []],
+    ['inside strings, identifiers and comments', `SELECT 'a; COMMIT'; SELECT "x;commit" FROM t; /* ; COMMIT; /* nested; */ END; */ SELECT E'\\'; COMMIT';`, []],
+    ['doubled quotes', "INSERT INTO t VALUES ('it''s; COMMIT');", []],
+    ['a plpgsql body in dollar quotes', 'CREATE PROCEDURE p() LANGUAGE plpgsql AS $body$ BEGIN INSERT INTO t VALUES (1); COMMIT; END $body$;\nCREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql;', []],
+    ['a SQL-standard function body', 'CREATE FUNCTION g() RETURNS int LANGUAGE sql\nBEGIN ATOMIC\n  SELECT 1;\n  SELECT 2;\nEND;\nCOMMIT;', ['COMMIT@6']],
+    ['a word that starts like a keyword', 'SELECT 1 AS committed; ENDPOINT; COMMITTED;', []],
+    ['$1 parameters and money are not dollar quotes', 'PREPARE q AS SELECT $1; COMMIT;', ['COMMIT@1']],
+  ])('%s', (_what, sql, expected) => {
+    expect(transactionControlStatements(sql).map((s) => `${s.statement}@${s.line}`)).toEqual(expected);
+  });
+
+  test('the bundled migrations have none', async () => {
+    const { loadMigrationFiles, bundledMigrationsDir } = await import('../../src/core/migration-files.js');
+    for (const file of await loadMigrationFiles(bundledMigrationsDir())) expect(transactionControlStatements(file.sql)).toEqual([]);
+  });
+});
