@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
 import { resolveSettings, type FlagSettings, type Settings } from '../core/config.js';
 import type { CoreContext } from '../core/context.js';
-import { RegistryDbError, isRegistryDbError } from '../core/errors.js';
+import { InterruptedError, RegistryDbError, isRegistryDbError } from '../core/errors.js';
 import { toRegistryDbError } from '../core/pg-errors.js';
 import { importExternal } from '../core/import-external.js';
 import { colorWanted, Output } from './output.js';
+import { interruptedBy, reportInterruptWith } from './signals.js';
 import { isTerminal } from './terminal.js';
 
 /** Options every command receives (the program's global options). */
@@ -77,14 +78,28 @@ export async function runCommand(
       };
     },
   };
+  let printed = false; // the one --json document is either the run's or the interrupt's
+  if (output.options.json) {
+    reportInterruptWith((signal) => {
+      if (printed) return;
+      printed = true;
+      output.stopSpinner();
+      const failure = new InterruptedError(name);
+      reportError(output, name, new RegistryDbError(failure.errorClass, failure.code, `Interrupted by ${signal} during ${name}.`, { hint: failure.hint }));
+    });
+  }
   try {
     const result = await body(run);
+    if (interruptedBy()) return; // reported by the signal handler
+    printed = true;
     output.stopSpinner();
     const ok = result.ok ?? true;
     if (output.options.json) output.json({ ok, command: name, ...result.json });
     else result.render(output);
     process.exitCode = result.exitCode ?? 0;
   } catch (error) {
+    if (interruptedBy()) return; // what failed was cancelled by the interrupt, reported already
+    printed = true;
     output.stopSpinner();
     const failure = isRegistryDbError(error) ? error : toRegistryDbError(error);
     reportError(output, name, failure, error);

@@ -1,4 +1,4 @@
-import { criticalSectionsDone } from '../core/critical-section.js';
+import { criticalSectionsDone, runInterruptHooks } from '../core/critical-section.js';
 import { flushOutput, write } from './terminal.js';
 
 /**
@@ -6,13 +6,30 @@ import { flushOutput, write } from './terminal.js';
  * database step is transactional and the env file is written atomically, so nothing
  * is left half-done. `dev` takes over the signals to stop its server cleanly first.
  */
+let interrupted: NodeJS.Signals | undefined;
+let report: ((signal: NodeJS.Signals) => void) | undefined;
+
+/** The signal that interrupted the run, if one did: its result is then no longer printed. */
+export function interruptedBy(): NodeJS.Signals | undefined {
+  return interrupted;
+}
+
+/** What to print when interrupted (--json: the one document stdout must hold, with ok: false). */
+export function reportInterruptWith(reporter: (signal: NodeJS.Signals) => void): void {
+  report = reporter;
+}
+
 export function exitOnInterrupt(): void {
   const onSignal = (signal: NodeJS.Signals) => {
+    interrupted = signal;
     write(2, `\nInterrupted (${signal}).\n`);
+    report?.(signal);
     // An env-file rename and its COMMIT finish first (core/critical-section.ts); they take
-    // milliseconds. Output queued on a full pipe gets a moment to drain, no more.
+    // milliseconds. Then the server is asked to cancel what still runs there (at most 1 s).
+    // Output queued on a full pipe gets a moment to drain, no more.
     const drained = Promise.race([flushOutput(), new Promise((resolve) => setTimeout(resolve, 200))]);
-    void Promise.all([criticalSectionsDone(), drained]).then(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    const cancelled = criticalSectionsDone().then(() => runInterruptHooks(1000));
+    void Promise.all([cancelled, drained]).then(() => process.exit(signal === 'SIGINT' ? 130 : 143));
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);

@@ -1,10 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { isIP } from 'node:net';
+import { connect as netConnect, isIP } from 'node:net';
 import path from 'node:path';
 import type { Client, ClientConfig } from 'pg';
 import type { ConnectionOptions } from 'node:tls';
 import type { Settings, SslMode } from './config.js';
+import { onInterrupt } from './critical-section.js';
 import { ConfigError } from './errors.js';
 import { systemRootsWithDeferredCa } from './extra-ca.js';
 import { toRegistryDbError } from './pg-errors.js';
@@ -156,6 +157,50 @@ export function reportedParameter(client: Client, name: string): string | undefi
   return reportedParameters.get(client)?.get(name);
 }
 
+/** Sessions logged in and not closed yet: an interrupt cancels what they still run. */
+const openClients = new Set<Client>();
+onInterrupt(cancelRunningQueries);
+
+interface ClientInternals {
+  readonly host: string;
+  readonly port: number;
+  readonly processID: number | null;
+  readonly secretKey: number | null;
+  readonly _activeQuery?: unknown;
+}
+
+/**
+ * Asks the server to cancel the statements our sessions are running, as psql does on Ctrl-C:
+ * a process that simply exits leaves its backend running the statement (pg_sleep, a table
+ * rewrite) with its locks, until the statement ends or the statement timeout strikes. The
+ * CancelRequest goes over a new, plain connection (the server does not authenticate it; it
+ * needs the session's secret key) and is answered by the server closing it.
+ */
+export async function cancelRunningQueries(): Promise<void> {
+  const busy = [...openClients].filter((client) => {
+    const c = client as unknown as ClientInternals;
+    return c.processID !== null && c.secretKey !== null && c._activeQuery != null;
+  });
+  await Promise.all(busy.map((client) => sendCancelRequest(client as unknown as ClientInternals)));
+}
+
+function sendCancelRequest(client: ClientInternals): Promise<void> {
+  return new Promise((resolve) => {
+    const request = Buffer.alloc(16);
+    request.writeInt32BE(16, 0);
+    request.writeInt32BE(80877102, 4); // the CancelRequest code
+    request.writeInt32BE(client.processID!, 8);
+    request.writeInt32BE(client.secretKey!, 12);
+    const socket = client.host.startsWith('/')
+      ? netConnect(path.join(client.host, `.s.PGSQL.${client.port}`))
+      : netConnect(client.port, client.host);
+    socket.once('connect', () => socket.end(request));
+    socket.once('error', () => resolve());
+    socket.once('close', () => resolve());
+    socket.resume(); // the server answers nothing; it closes the connection
+  });
+}
+
 /** Opens one connection with libpq's sslmode fallbacks; errors come back as RegistryDbError. */
 export async function connect(settings: Settings, options: ConnectOptions): Promise<Connection> {
   const pg = await loadPg();
@@ -208,6 +253,8 @@ export async function connect(settings: Settings, options: ConnectOptions): Prom
     );
     try {
       await client.connect();
+      openClients.add(client);
+      client.once('end', () => openClients.delete(client));
       return { client, tls: readTlsState(client, settings.sslMode, ssl), role: options.role, user, database };
     } catch (error) {
       await closeClient(client);
@@ -226,6 +273,7 @@ export async function connect(settings: Settings, options: ConnectOptions): Prom
  * background (and a CLI run that exits right away loses nothing, the kernel delivers it).
  */
 export function closeClient(client: Client): Promise<void> {
+  openClients.delete(client);
   const ended = client.end().then(() => undefined, () => undefined);
   const stream = (client as unknown as { connection?: { stream?: NodeJS.WritableStream & { writableFinished?: boolean; destroyed?: boolean } } })
     .connection?.stream;

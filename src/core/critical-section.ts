@@ -20,3 +20,24 @@ export async function runCritical<T>(work: () => Promise<T>): Promise<T> {
 export function criticalSectionsDone(): Promise<void> {
   return depth === 0 ? Promise.resolve() : new Promise((resolve) => waiting.push(resolve));
 }
+
+/**
+ * Work to do when the run is interrupted, before it exits: connection.ts cancels the queries
+ * still running on the server (a Ctrl-C'd migration would otherwise keep its locks until its
+ * statement ends, up to the statement timeout). Registered by the modules that need it, so
+ * the signal handler loads nothing.
+ */
+const interruptHooks = new Set<() => Promise<void>>();
+
+export function onInterrupt(hook: () => Promise<void>): void {
+  interruptHooks.add(hook);
+}
+
+/** Runs every hook, each bounded by `timeoutMs`; never rejects. */
+export async function runInterruptHooks(timeoutMs: number): Promise<void> {
+  await Promise.all(
+    [...interruptHooks].map((hook) =>
+      Promise.race([hook().catch(() => undefined), new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref())]),
+    ),
+  );
+}

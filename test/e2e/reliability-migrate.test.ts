@@ -58,6 +58,29 @@ describe('crashes and interrupts leave no partial migration', () => {
     await dropDatabaseAndRole(db);
   });
 
+  test('SIGINT with --json during a 30 s statement: the server cancels it, stdout holds one JSON document, the next run does not wait', async () => {
+    const db = uniqueName('cancel');
+    const dir = tempDir();
+    writeFileSync(path.join(dir, '001_long.sql'), 'CREATE TABLE long_table (id int);\nSELECT pg_sleep(30);\n');
+    const env = adminEnv({ TOFU_REGISTRY_DB_NAME: db });
+    expect((await runCli([...envFileArg(), 'create-db', '--no-migrate'], env)).code).toBe(0);
+    const child = spawn(process.execPath, ['--', BIN, ...envFileArg(), '--json', 'migrate', '--dir', dir], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    const running = async () =>
+      withSuperClient('postgres', async (c) => (await c.query(`SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND query LIKE '%pg_sleep(30)%' AND state = 'active'`, [db])).rowCount! > 0);
+    await waitFor(running);
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(JSON.parse(stdout)).toMatchObject({ ok: false, command: 'migrate', error: { code: 'INTERRUPTED' } });
+    // Before, the backend went on sleeping (holding the migration lock) for the rest of the 30 s.
+    await waitFor(async () => !(await running()), 3000);
+    writeFileSync(path.join(dir, '001_long.sql'), 'CREATE TABLE long_table (id int);\n');
+    expect((await runCli([...envFileArg(), 'migrate', '--dir', dir], env)).code).toBe(0);
+    await dropDatabaseAndRole(db);
+  });
+
   test('6 concurrent create-db runs of one name and 8 concurrent migrate runs all exit 0', async () => {
     const db = uniqueName('race_cli');
     const env = adminEnv({ TOFU_REGISTRY_DB_NAME: db });
@@ -95,7 +118,22 @@ describe('a read-only standby is refused', () => {
     expect(create.code).toBe(3);
     expect(create.stderr).toContain('read-only standby');
     expect(create.stderr).toContain('primary');
-    const migrate = await runCli([...envFileArg(), '--json', 'migrate'], adminEnv({ TOFU_REGISTRY_DB_NAME: 'postgres', TOFU_REGISTRY_DB_PORT: String(standby.port) }));
+    // An existing database for migrate: made on the primary, replicated to the standby.
+    const existing = uniqueName('standby_existing');
+    const primaryAdmin = new pg.Client({ host: servers.primary.host, port: servers.primary.port, user: 'postgres', password: servers.primary.password, database: 'postgres' });
+    await primaryAdmin.connect();
+    await primaryAdmin.query(`CREATE DATABASE "${existing}"`).finally(() => primaryAdmin.end());
+    const onStandby = async () => {
+      const c = new pg.Client({ host: standby.host, port: standby.port, user: 'postgres', password: standby.password, database: 'postgres' });
+      await c.connect();
+      try {
+        return (await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [existing])).rowCount === 1;
+      } finally {
+        await c.end();
+      }
+    };
+    await waitFor(onStandby);
+    const migrate = await runCli([...envFileArg(), '--json', 'migrate'], adminEnv({ TOFU_REGISTRY_DB_NAME: existing, TOFU_REGISTRY_DB_PORT: String(standby.port) }));
     expect(migrate.code).toBe(3);
     expect(JSON.parse(migrate.stdout).error.code).toBe('READ_ONLY_STANDBY');
     // Nothing was created: not on the standby, and so not on the primary it replicates.
