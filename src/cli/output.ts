@@ -1,7 +1,7 @@
 import type { Logger } from '../core/logger.js';
 import { importExternal } from '../core/import-external.js';
 import { redactSecrets } from '../core/redact.js';
-import { isTerminal, write, type Fd } from './terminal.js';
+import { isTerminal, terminalColumns, write, type Fd } from './terminal.js';
 
 /**
  * All terminal output goes through here: results to stdout, progress and warnings to
@@ -55,7 +55,9 @@ export class Output {
 
   constructor(options: OutputOptions) {
     this.options = options;
-    this.interactive = !options.json && options.color && isTerminal(2);
+    // A terminal without a width gets no spinner: ora divides by the width to know how many
+    // lines to clear, and at 0 columns it cleared lines forever (850 MB in 10 minutes, seen).
+    this.interactive = !options.json && options.color && isTerminal(2) && terminalColumns(2) > 0;
   }
 
   /** Loads chalk when colour is wanted; call once before rendering. */

@@ -104,9 +104,14 @@ function nullDevice(): number | null {
   return nullRdev;
 }
 
+/** The terminal's width, 0 when it reports none (a pty left at 0x0, as `script` and some CI runners give). */
+export function terminalColumns(fd: Fd): number {
+  return (isTerminal(fd) ? stream(fd).columns : 0) || 0;
+}
+
 /** The terminal's width for commander's help; 80, commander's own default, elsewhere. */
 function helpWidth(fd: Fd): number {
-  return (isTerminal(fd) ? stream(fd).columns : undefined) || 80;
+  return terminalColumns(fd) || 80;
 }
 
 /**

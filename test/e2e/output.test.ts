@@ -63,4 +63,41 @@ describe('output without stdio streams (built binary)', () => {
     expect(code).toBe(expected);
     expect(stderr).not.toMatch(/EPIPE|Error:|at /);
   });
+
+  test('a terminal that reports no width (0x0 pty) gets no spinner, and the run ends', async () => {
+    // ora divides by the width to clear its lines: at 0 columns it cleared lines forever,
+    // megabytes a second, and never exited. --wait against a closed port keeps a step
+    // (and so a spinner) running for a second.
+    const env = adminEnv({ TOFU_REGISTRY_DB_PORT: '1', TOFU_REGISTRY_DB_NAME: uniqueName('e2e_nowidth') });
+    const parent = [
+      'import fcntl, os, pty, select, struct, sys, termios, time',
+      'pid, fd = pty.fork()',
+      'if pid == 0:',
+      "    fcntl.ioctl(1, termios.TIOCSWINSZ, struct.pack('HHHH', 0, 0, 0, 0))",
+      '    os.execv(sys.argv[1], sys.argv[1:])',
+      'total, start = 0, time.time()',
+      'while time.time() - start < 8:',
+      '    if select.select([fd], [], [], 0.5)[0]:',
+      '        try: chunk = os.read(fd, 65536)',
+      '        except OSError: break',
+      '        if not chunk: break',
+      '        total += len(chunk)',
+      'for _ in range(40):',
+      '    done, status = os.waitpid(pid, os.WNOHANG)',
+      '    if done: break',
+      '    time.sleep(0.05)',
+      'if not done: os.kill(pid, 9)',
+      "print(total, 'exited' if done else 'still running')",
+    ].join('\n');
+    const args = [process.execPath, '--', BIN, '--env-file', path.join(tempDir(), '.env'), 'migrate', '--wait', '1'];
+    // Not CI, and no CI variable at all (ora spins only where there is none): a spinner is what is tested.
+    const { CI: _ci, ...withoutCi } = env;
+    const child = spawn('python3', ['-c', parent, ...args], { env: { ...withoutCi, TERM: 'xterm' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    await new Promise((resolve) => child.on('close', resolve));
+    const [bytes, state] = [Number(stdout.split(' ')[0]), stdout.trim().split(' ').slice(1).join(' ')];
+    expect(state).toBe('exited');
+    expect(bytes).toBeLessThan(4096);
+  });
 });
