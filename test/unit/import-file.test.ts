@@ -79,6 +79,13 @@ describe('isRfc3339', () => {
     ['2026-04-21T24:00:00Z', false],
     ['2026-04-21', false],
     ['2026-04-21T00:00:00', false],
+    // Offsets and years PostgreSQL cannot store: they reached COPY and failed the whole import.
+    ['2024-01-01T00:00:00+05:75', false],
+    ['2024-01-01T00:00:00+99:00', false],
+    ['2024-01-01T00:00:00+16:00', false],
+    ['2024-01-01T00:00:00-14:00', true],
+    ['0000-01-01T00:00:00Z', false],
+    ['0001-01-01T00:00:00Z', true],
   ])('%s → %s', (text, valid) => {
     expect(isRfc3339(text)).toBe(valid);
   });

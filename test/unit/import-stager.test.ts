@@ -38,6 +38,17 @@ describe('stageFile', () => {
     expect(staged.invalid).toMatch(/^cannot be read: ENOENT/);
   });
 
+  test('a file that is not valid UTF-8 is invalid (it was stored with U+FFFD in the version)', () => {
+    const file = moduleFile('');
+    writeFileSync(file.absolutePath, Buffer.concat([Buffer.from('{"versions":[{"version":"1.0.0-'), Buffer.from([0xff, 0xfe]), Buffer.from('"}]}')]));
+    expect(stageFile(file, {}, 1)).toMatchObject({ rows: 0, lines: '', invalid: 'is not valid UTF-8' });
+  });
+
+  test('a real U+FFFD in a valid UTF-8 file is kept', () => {
+    const staged = stageFile(moduleFile('{"versions":[{"version":"1.0.0-\uFFFD"}]}'), {}, 1);
+    expect([staged.rows, staged.invalid]).toEqual([1, undefined]);
+  });
+
   test('a too-long version is left out and reported; the others stay', () => {
     const staged = stageFile(moduleFile(`{"versions":[{"version":"${'9'.repeat(60)}"},{"version":"1.0.0"}]}`), { version: 50 }, 1);
     expect(staged.rows).toBe(1);

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { walkRegistryTree, type TreeEntry } from '../../src/core/import/registry-tree.js';
 import type { RegistryKind } from '../../src/core/import/registry-file.js';
@@ -43,6 +43,26 @@ describe('walkRegistryTree', () => {
     expect(entries).toEqual([
       { file: expect.objectContaining({ relativePath: 'modules/a/acme/net/aws.json', namespace: 'acme', name: 'net', target: 'aws' }) },
       { misplaced: { kind: 'module', relativePath: 'modules/a/acme/stray.json', problem: expect.stringContaining('modules/<letter>/<namespace>/<name>/<target>.json') } },
+    ]);
+  });
+
+  test('follows symbolic links to files and folders; a dangling link is a file (its read fails later); a loop is reported', () => {
+    // They were skipped without a word: Dirent says neither file nor folder for a link.
+    const root = tempDir('trdb-tree-links-');
+    const elsewhere = tempDir('trdb-tree-target-');
+    mkdirSync(path.join(root, 'modules/a/acme/net'), { recursive: true });
+    mkdirSync(path.join(elsewhere, 'vpc'), { recursive: true });
+    writeFileSync(path.join(elsewhere, 'aws.json'), '{"versions":[]}');
+    writeFileSync(path.join(elsewhere, 'vpc/google.json'), '{"versions":[]}');
+    symlinkSync(path.join(elsewhere, 'aws.json'), path.join(root, 'modules/a/acme/net/aws.json'));
+    symlinkSync(path.join(elsewhere, 'missing.json'), path.join(root, 'modules/a/acme/net/azurerm.json'));
+    symlinkSync(path.join(elsewhere, 'vpc'), path.join(root, 'modules/a/acme/vpc'));
+    symlinkSync(path.join(root, 'modules/a'), path.join(root, 'modules/a/acme/loop'));
+    expect(collect(root, 'module')).toEqual([
+      { misplaced: { kind: 'module', relativePath: 'modules/a/acme/loop', problem: 'is a link to a folder that contains it' } },
+      { file: expect.objectContaining({ relativePath: 'modules/a/acme/net/aws.json', name: 'net', target: 'aws' }) },
+      { file: expect.objectContaining({ relativePath: 'modules/a/acme/net/azurerm.json', target: 'azurerm' }) },
+      { file: expect.objectContaining({ relativePath: 'modules/a/acme/vpc/google.json', name: 'vpc', target: 'google' }) },
     ]);
   });
 });

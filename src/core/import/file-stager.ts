@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isUtf8 } from 'node:buffer';
 import { parseRegistryFile } from './registry-file.js';
 import type { RegistryFileRef } from './registry-tree.js';
 import { copyLine, mapFileToRows, widthProblem, type ColumnLimits } from './row-mapper.js';
@@ -32,6 +33,11 @@ export function stageFile(file: RegistryFileRef, limits: ColumnLimits, fileSeq: 
     text = readFileSync(file.absolutePath, 'utf8');
   } catch (error) {
     return { relativePath: file.relativePath, lines: '', rows: 0, versions: 0, invalid: `cannot be read: ${(error as Error).message}`, tooLong: [] };
+  }
+  // JSON is UTF-8; Node's decoder turns bytes that are not into U+FFFD, which would then be
+  // stored as part of a version or name. Only a file that has one is decoded again, strictly.
+  if (text.includes('\uFFFD') && !isUtf8(readFileSync(file.absolutePath))) {
+    return { relativePath: file.relativePath, lines: '', rows: 0, versions: 0, invalid: 'is not valid UTF-8', tooLong: [] };
   }
   const parsed = parseRegistryFile(text, file.kind);
   if (!parsed.ok) return { relativePath: file.relativePath, lines: '', rows: 0, versions: 0, invalid: parsed.problem, tooLong: [] };

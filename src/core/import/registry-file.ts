@@ -27,12 +27,19 @@ export type RegistryKind = 'provider' | 'module';
 /** RFC 3339 date-time (the `discovered` field): a date, `T`, a time, optional fraction, Z or an offset. */
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
 
+/**
+ * An RFC 3339 timestamp that PostgreSQL can store: also the offset's hours and minutes are
+ * checked (PostgreSQL refuses offsets beyond ±15:59, real ones end at ±14:00), and year 0000,
+ * which RFC 3339 allows and PostgreSQL does not (it has no year zero).
+ */
 export function isRfc3339(text: string): boolean {
   const match = RFC3339.exec(text);
   if (!match) return false;
   const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as [number, number, number, number, number, number];
   const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
-  return month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth && hour <= 23 && minute <= 59 && second <= 60;
+  const offset = /^[+-](\d{2}):(\d{2})$/.exec(match[8]!);
+  if (offset && (Number(offset[1]) > 15 || Number(offset[2]) > 59)) return false;
+  return year >= 1 && month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth && hour <= 23 && minute <= 59 && second <= 60;
 }
 
 function kindOf(value: unknown): string {

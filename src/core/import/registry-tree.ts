@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { RegistryKind } from './registry-file.js';
 
@@ -58,11 +58,31 @@ function* walkFolder(root: string, segments: readonly string[], kind: RegistryKi
   for (const entry of entries) {
     if (entry.name.startsWith('.')) continue; // .git, editor droppings
     const here = [...segments, entry.name];
-    if (entry.isDirectory()) {
+    let isDirectory = entry.isDirectory();
+    let isFile = entry.isFile();
+    if (entry.isSymbolicLink()) {
+      // Followed, as git checkouts and copies made with links hold them. A dangling link to a
+      // .json file counts as a file (its read fails and is reported); a link to a folder that
+      // contains it is reported instead of being walked forever.
+      const full = path.join(folder, entry.name);
+      const target = statSync(full, { throwIfNoEntry: false });
+      if (target?.isDirectory()) {
+        const real = realpathSync(full);
+        const current = realpathSync(folder);
+        if (current === real || current.startsWith(`${real}${path.sep}`)) {
+          yield { misplaced: { kind, relativePath: here.join('/'), problem: 'is a link to a folder that contains it' } };
+          continue;
+        }
+        isDirectory = true;
+      } else {
+        isFile = target === undefined || target.isFile();
+      }
+    }
+    if (isDirectory) {
       yield* walkFolder(root, here, kind);
       continue;
     }
-    if (!entry.isFile() || !entry.name.endsWith('.json')) continue;
+    if (!isFile || !entry.name.endsWith('.json')) continue;
     const relativePath = here.join('/');
     if (depth !== FOLDER_DEPTH[kind]) {
       yield { misplaced: { kind, relativePath, problem: `is not where the layout puts metadata files (${LAYOUT[kind]})` } };
