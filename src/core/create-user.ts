@@ -99,6 +99,11 @@ interface Facts {
   role_createrole: boolean;
   role_replication: boolean;
   role_login: boolean;
+  role_bypassrls: boolean;
+  /** When its password stops working (VALID UNTIL), if it ever does. */
+  role_valid_until: string | null;
+  role_expired: boolean;
+  admin_bypassrls: boolean;
   admin_has_admin_option: boolean;
   role_owns: string[];
   role_member_of: string[];
@@ -118,6 +123,9 @@ const FACTS_SQL = `SELECT current_setting('server_version_num')::int AS server_v
        coalesce(r.rolsuper, false) AS role_superuser, coalesce(r.rolcreatedb, false) AS role_createdb,
        coalesce(r.rolcreaterole, false) AS role_createrole, coalesce(r.rolreplication, false) AS role_replication,
        coalesce(r.rolcanlogin, false) AS role_login,
+       coalesce(r.rolbypassrls, false) AS role_bypassrls, a.rolbypassrls AS admin_bypassrls,
+       CASE WHEN r.rolvaliduntil IS NULL OR r.rolvaliduntil = 'infinity' THEN NULL ELSE to_char(r.rolvaliduntil AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"') END AS role_valid_until,
+       coalesce(r.rolvaliduntil < now(), false) AS role_expired,
        CASE WHEN r.oid IS NULL THEN false ELSE pg_has_role(current_user, r.oid, 'MEMBER WITH ADMIN OPTION') END AS admin_has_admin_option,
        ARRAY(SELECT 'database ' || d.datname WHERE d.datdba = r.oid
              UNION ALL SELECT 'schema ' || n.nspname WHERE n.nspowner = r.oid
@@ -205,6 +213,10 @@ function planRoleChange(facts: Facts, settings: Settings, options: CreateUserOpt
     if (facts.role_createdb) attributeFixes.push('NOCREATEDB');
     if (facts.role_createrole) attributeFixes.push('NOCREATEROLE');
     if (facts.role_replication) attributeFixes.push('NOREPLICATION');
+    // Only a superuser, or since PostgreSQL 16 a role that has BYPASSRLS itself, may take it away.
+    if (facts.role_bypassrls && (facts.admin_superuser || (facts.server_version >= 160000 && facts.admin_bypassrls))) attributeFixes.push('NOBYPASSRLS');
+    // A password past its VALID UNTIL no longer logs in: the role would be useless, rotated or not.
+    if (facts.role_expired) attributeFixes.push("VALID UNTIL 'infinity'");
   }
   const create = !facts.role_exists;
   const newPassword = create || Boolean(options.rotatePassword);
@@ -221,7 +233,22 @@ function planRoleChange(facts: Facts, settings: Settings, options: CreateUserOpt
     );
   }
   const warnings: string[] = [];
-  if (attributeFixes.length > 0) warnings.push(`Role "${role}" had more than it needs: set ${attributeFixes.join(' ')}.`);
+  const trimmed = attributeFixes.filter((a) => !a.startsWith('VALID UNTIL'));
+  if (trimmed.length > 0) warnings.push(`Role "${role}" had more than it needs: set ${trimmed.join(' ')}.`);
+  if (facts.role_expired) {
+    warnings.push(`Role "${role}"'s password had expired (VALID UNTIL ${facts.role_valid_until}), so it could not log in: set VALID UNTIL 'infinity'.`);
+  } else if (facts.role_valid_until) {
+    warnings.push(
+      `Role "${role}"'s password stops working at ${facts.role_valid_until} (VALID UNTIL): the registry API cannot log in after that. ` +
+        `Lift it with ALTER ROLE "${role}" VALID UNTIL 'infinity', or rotate before then.`,
+    );
+  }
+  if (facts.role_bypassrls && !attributeFixes.includes('NOBYPASSRLS')) {
+    warnings.push(
+      `Role "${role}" has BYPASSRLS (row-level security does not apply to it), which "${admin}" may not take away: ` +
+        `as a superuser run ALTER ROLE "${role}" NOBYPASSRLS.`,
+    );
+  }
   if (facts.role_owns.length > 0) {
     warnings.push(
       `Role "${role}" owns ${facts.role_owns.join(', ')}: an owner may alter and drop what it owns. ` +

@@ -9,7 +9,8 @@ import { quoteIdent, quoteLiteral } from './identifiers.js';
 
 /** Everything the spec allows the application role, and the "NO" forms of what it must not have. */
 const APP_ROLE_ATTRIBUTES = ['LOGIN', 'NOSUPERUSER', 'NOCREATEDB', 'NOCREATEROLE', 'NOREPLICATION'] as const;
-export type AppRoleAttribute = (typeof APP_ROLE_ATTRIBUTES)[number];
+/** What an existing role may need put right: the spec's attributes, and two a new role never has. */
+export type AppRoleAttribute = (typeof APP_ROLE_ATTRIBUTES)[number] | 'NOBYPASSRLS' | "VALID UNTIL 'infinity'";
 
 export const DATABASE_PRIVILEGES = 'CONNECT, TEMPORARY';
 export const SCHEMA_PRIVILEGES = 'USAGE';

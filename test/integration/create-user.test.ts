@@ -324,6 +324,44 @@ describe('createUser as a superuser admin', () => {
     await cleanUp([], [admin.user]);
   });
 
+  test('an expired password (VALID UNTIL in the past) is lifted: the role logs in again', async () => {
+    const r = await registry();
+    const first = await createUser(r.context());
+    await withSuperClient('postgres', (c) => c.query(`ALTER ROLE "${r.role}" VALID UNTIL '2000-01-01'`));
+    expect(await loginOutcome(r.role, first.password!, r.database)).toBe('28P01');
+    const result = await createUser(r.context(), { rotatePassword: true });
+    expect(result.warnings.join('\n')).toContain('password had expired (VALID UNTIL 2000-01-01 00:00 UTC)');
+    expect(await loginOutcome(r.role, result.password!, r.database)).toBe('ok');
+    await cleanUp([r.database], [r.role]);
+  });
+
+  test('a future VALID UNTIL is kept, with a warning', async () => {
+    const r = await registry();
+    await createUser(r.context());
+    await withSuperClient('postgres', (c) => c.query(`ALTER ROLE "${r.role}" VALID UNTIL '2999-01-01 00:00+00'`));
+    const result = await createUser(r.context());
+    expect(result.warnings.join('\n')).toContain('stops working at 2999-01-01 00:00 UTC');
+    await cleanUp([r.database], [r.role]);
+  });
+
+  test('BYPASSRLS: taken away by a superuser admin; a managed admin without it may not, and says so', async () => {
+    const r = await registry();
+    await withSuperClient('postgres', (c) => c.query(`CREATE ROLE "${r.role}" LOGIN BYPASSRLS`));
+    const bySuperuser = await createUser(r.context(), { rotatePassword: true });
+    expect(bySuperuser.warnings.join('\n')).toContain('set NOBYPASSRLS');
+    const bypass = async () => withSuperClient('postgres', async (c) => (await c.query('SELECT rolbypassrls FROM pg_roles WHERE rolname = $1', [r.role])).rows[0].rolbypassrls);
+    expect(await bypass()).toBe(false);
+
+    const admin = await createManagedAdmin();
+    const managed = await registry(admin);
+    const role = managed.role;
+    await createUser(managed.context());
+    await withSuperClient('postgres', (c) => c.query(`ALTER ROLE "${role}" BYPASSRLS`));
+    const byManaged = await createUser(managed.context());
+    expect(byManaged.warnings.join('\n')).toContain(`Role "${role}" has BYPASSRLS`);
+    await cleanUp([r.database, managed.database], [r.role, role, admin.user]);
+  });
+
   test('an existing role with too much is trimmed to the spec\'s attributes', async () => {
     const r = await registry();
     await withSuperClient('postgres', (c) => c.query(`CREATE ROLE "${r.role}" NOLOGIN CREATEDB CREATEROLE REPLICATION`));

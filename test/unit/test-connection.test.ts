@@ -189,6 +189,17 @@ describe('privileges check', () => {
     ]);
   });
 
+  test('BYPASSRLS, REPLICATION, membership in other roles and writes on the bookkeeping: warned too (they passed as "nothing more")', () => {
+    const outcome = judgePrivileges({ ...facts, bypassrls: true, replication: true, memberOf: ['pg_read_all_data'], bookkeepingWritable: true }, 'opentofu');
+    expect(outcome.status).toBe('warn');
+    expect(outcome.warnings).toEqual([
+      '"opentofu_user" has REPLICATION (fix: ALTER ROLE "opentofu_user" NOREPLICATION)',
+      '"opentofu_user" has BYPASSRLS: row-level security does not apply to it (fix, as a superuser: ALTER ROLE "opentofu_user" NOBYPASSRLS)',
+      '"opentofu_user" is a member of pg_read_all_data and has their privileges too (fix: REVOKE pg_read_all_data FROM "opentofu_user")',
+      '"opentofu_user" may change tofu_registry_migrations, which only migrate writes (fix: REVOKE INSERT, UPDATE, DELETE ON tofu_registry_migrations FROM "opentofu_user")',
+    ]);
+  });
+
   test('a superuser: a single warning that says so', () => {
     const outcome = judgePrivileges({ ...facts, superuser: true, schemaCreate: true, databaseCreate: true, tables: [table('cache', { owned: true })] }, 'opentofu');
     expect(outcome.warnings).toEqual([

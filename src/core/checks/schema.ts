@@ -27,6 +27,10 @@ export function catalogLookupSql(): string[] {
        COALESCE(bool_and(has_table_privilege(c.oid, 'SELECT')), false) AND has_schema_privilege('public', 'USAGE') AS readable
   FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relname = ${quoteLiteral(MIGRATIONS_TABLE)}`;
   const roleSql = `SELECT r.rolsuper AS superuser, r.rolcreatedb AS createdb, r.rolcreaterole AS createrole,
+       r.rolbypassrls AS bypassrls, r.rolreplication AS replication,
+       ARRAY(SELECT m.roleid::regrole::text FROM pg_auth_members m WHERE m.member = r.oid ORDER BY 1) AS member_of,
+       COALESCE((SELECT has_table_privilege(c.oid, 'INSERT') OR has_table_privilege(c.oid, 'UPDATE') OR has_table_privilege(c.oid, 'DELETE')
+                   FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relname = ${quoteLiteral(MIGRATIONS_TABLE)}), false) AS bookkeeping_writable,
        has_schema_privilege('public', 'USAGE') AS schema_usage,
        has_schema_privilege('public', 'CREATE') AS schema_create,
        has_database_privilege(current_database(), 'CREATE') AS database_create,
@@ -129,6 +133,12 @@ export interface PrivilegeFacts {
   readonly superuser: boolean;
   readonly createdb: boolean;
   readonly createrole: boolean;
+  readonly bypassrls?: boolean;
+  readonly replication?: boolean;
+  /** Roles it is a member of (pg_read_all_data and the like give their privileges). */
+  readonly memberOf?: readonly string[];
+  /** May change the migration bookkeeping, which only migrate should. */
+  readonly bookkeepingWritable?: boolean;
   readonly schemaUsage: boolean;
   readonly schemaCreate: boolean;
   readonly databaseCreate: boolean;
@@ -161,6 +171,14 @@ function excessPrivileges(facts: PrivilegeFacts, database: string): string[] {
   }
   if (facts.createdb) excess.push(`${role} has CREATEDB (fix: ALTER ROLE ${role} NOCREATEDB)`);
   if (facts.createrole) excess.push(`${role} has CREATEROLE (fix: ALTER ROLE ${role} NOCREATEROLE)`);
+  if (facts.replication) excess.push(`${role} has REPLICATION (fix: ALTER ROLE ${role} NOREPLICATION)`);
+  if (facts.bypassrls) excess.push(`${role} has BYPASSRLS: row-level security does not apply to it (fix, as a superuser: ALTER ROLE ${role} NOBYPASSRLS)`);
+  if (facts.memberOf && facts.memberOf.length > 0) {
+    excess.push(`${role} is a member of ${listed(facts.memberOf)} and has their privileges too (fix: REVOKE ${facts.memberOf.join(', ')} FROM ${role})`);
+  }
+  if (facts.bookkeepingWritable) {
+    excess.push(`${role} may change ${MIGRATIONS_TABLE}, which only migrate writes (fix: REVOKE INSERT, UPDATE, DELETE ON ${MIGRATIONS_TABLE} FROM ${role})`);
+  }
   const owned = [...facts.tables, ...facts.sequences].filter((r) => r.owned).map((r) => r.name);
   if (owned.length > 0) excess.push(`${role} owns ${listed(owned)}, so it may ALTER or DROP them (fix: ALTER TABLE … OWNER TO the admin role)`);
   if (facts.schemaCreate) {
@@ -233,6 +251,10 @@ export async function checkPrivileges(state: CheckState): Promise<CheckOutcome> 
       superuser: role.superuser,
       createdb: role.createdb,
       createrole: role.createrole,
+      bypassrls: role.bypassrls,
+      replication: role.replication,
+      memberOf: role.member_of,
+      bookkeepingWritable: role.bookkeeping_writable,
       schemaUsage: role.schema_usage,
       schemaCreate: role.schema_create,
       databaseCreate: role.database_create,
