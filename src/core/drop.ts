@@ -1,6 +1,7 @@
 import { connectAsAdmin, loggerOf, standbyError, type CoreContext } from './context.js';
 import { disconnect } from './connection.js';
-import { ConfigError } from './errors.js';
+import { ConfigError, RegistryDbError } from './errors.js';
+import { toRegistryDbError } from './pg-errors.js';
 import { quoteLiteral, RESERVED_DATABASES } from './identifiers.js';
 import { dropDatabaseSql, dropRoleSql, TERMINATE_SESSIONS_SQL } from './sql-builders.js';
 
@@ -25,6 +26,8 @@ interface DropFacts {
   role_exists: boolean;
   role_is_superuser: boolean;
   role_is_admin: boolean;
+  /** Whether the admin may drop the role: a superuser; with CREATEROLE, on PostgreSQL 16+ only with ADMIN OPTION on it. */
+  admin_may_drop_role: boolean;
   /** Databases other than the registry one in which the role owns objects (or which it owns). */
   other_databases: string[];
 }
@@ -35,12 +38,15 @@ const FACTS_SQL = `SELECT pg_is_in_recovery() AS standby,
        r.oid IS NOT NULL AS role_exists,
        COALESCE(r.rolsuper, false) AS role_is_superuser,
        COALESCE(r.rolname = current_user, false) AS role_is_admin,
+       a.rolsuper OR (a.rolcreaterole AND (current_setting('server_version_num')::int < 160000
+                                           OR COALESCE(pg_has_role(current_user, r.oid, 'MEMBER WITH ADMIN OPTION'), false))) AS admin_may_drop_role,
        COALESCE((SELECT array_agg(DISTINCT d.datname ORDER BY d.datname)
                    FROM pg_shdepend s JOIN pg_database d ON d.oid = s.dbid
                   WHERE s.refobjid = r.oid AND s.refclassid = 'pg_authid'::regclass AND s.deptype = 'o' AND d.datname <> $1)::text[], '{}')
          || COALESCE((SELECT array_agg(datname ORDER BY datname) FROM pg_database
                        WHERE datdba = r.oid AND datname <> $1)::text[], '{}') AS other_databases
-  FROM (SELECT 1) AS one LEFT JOIN pg_roles r ON r.rolname = $2`;
+  FROM pg_roles a LEFT JOIN pg_roles r ON r.rolname = $2
+ WHERE a.rolname = current_user`;
 
 /**
  * `drop`: the registry database, then the application role. Refuses the system
@@ -68,6 +74,18 @@ export async function dropDatabaseAndRole(context: CoreContext, options: DropOpt
     }
     if (facts.role_exists && facts.other_databases.length > 0) {
       roleKept = `it owns objects in other databases: ${facts.other_databases.join(', ')}`;
+    }
+    // Found out before anything is dropped: the database went first, and the run then failed on
+    // the role, leaving half of what was asked done.
+    if (facts.role_exists && !roleKept && !facts.admin_may_drop_role) {
+      const admin = context.settings.admin.user;
+      throw new RegistryDbError('auth', 'ROLE_NOT_MANAGEABLE', `Role "${admin}" may not drop role "${role}": nothing was dropped.`, {
+        hint:
+          facts.server_version >= 160000
+            ? `Since PostgreSQL 16, CREATEROLE manages only the roles it created or holds ADMIN OPTION on: as a superuser (or "${role}"'s creator) run GRANT "${role}" TO "${admin}" WITH ADMIN OPTION, or run drop as that role.`
+            : `Dropping a role needs CREATEROLE (or a superuser): ALTER ROLE "${admin}" CREATEROLE, or run drop as a superuser.`,
+        cause: '42501',
+      });
     }
     const force = facts.server_version >= 130000;
     const plan = [
@@ -105,7 +123,15 @@ export async function dropDatabaseAndRole(context: CoreContext, options: DropOpt
         roleDropped = true;
       } catch (error) {
         // 2BP01: the role still holds privileges somewhere (another database's grants).
-        if ((error as { code?: string }).code !== '2BP01') throw error;
+        if ((error as { code?: string }).code !== '2BP01') {
+          if (!facts.database_exists) throw error;
+          const failure = toRegistryDbError(error, { action: `Dropping role ${role}` });
+          throw new RegistryDbError(failure.errorClass, failure.code, `Database "${database}" was dropped, but role "${role}" was not: ${failure.message}`, {
+            hint: failure.hint,
+            cause: failure.sqlState,
+            data: { databaseDropped: true, roleDropped: false },
+          });
+        }
         roleKept = `it still holds privileges elsewhere: ${(error as { detail?: string }).detail ?? (error as Error).message}`;
       }
     }

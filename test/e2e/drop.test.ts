@@ -64,6 +64,28 @@ describe('tofu-registry-db drop (built binary)', () => {
     expect(await databaseExists(name)).toBe(true);
   });
 
+  test('a managed admin that may not drop the role: exit 4 before anything is dropped (the database went first before)', async () => {
+    const db = uniqueName('drop_managed');
+    const role = uniqueName('drop_foreign_role');
+    const admin = uniqueName('drop_mgr');
+    await withSuperClient('postgres', (c) => c.query(`CREATE ROLE "${admin}" LOGIN CREATEDB CREATEROLE PASSWORD 'managed-admin-pass'`));
+    const env = adminEnv({ TOFU_REGISTRY_DB_NAME: db, TOFU_REGISTRY_DB_USER: role, TOFU_REGISTRY_DB_ADMIN_USER: admin, TOFU_REGISTRY_DB_ADMIN_PASSWORD: 'managed-admin-pass' });
+    expect((await runCli([...envFileArg(), 'create-db', '--no-migrate'], env)).code).toBe(0);
+    await withSuperClient('postgres', (c) => c.query(`CREATE ROLE "${role}" LOGIN`)); // created by a superuser, not by the admin
+    const version = await withSuperClient('postgres', async (c) => Number((await c.query('SHOW server_version_num')).rows[0].server_version_num));
+    const result = await runCli([...envFileArg(), '--json', 'drop', '--yes'], env);
+    if (version >= 160000) {
+      expect(result.code).toBe(4);
+      expect(JSON.parse(result.stdout)).toMatchObject({ ok: false, error: { code: 'ROLE_NOT_MANAGEABLE', hint: expect.stringContaining(`GRANT "${role}" TO "${admin}" WITH ADMIN OPTION`) } });
+      expect(await databaseExists(db)).toBe(true);
+      expect(await roleExists(role)).toBe(true);
+    } else {
+      expect(result.code).toBe(0); // before PostgreSQL 16, CREATEROLE may drop any role but a superuser
+    }
+    await dropDatabaseAndRole(db, role);
+    await dropDatabaseAndRole(undefined, admin);
+  });
+
   test('refuses to drop a superuser or the admin itself', async () => {
     const db = uniqueName('drop_super');
     const result = await runCli([...envFileArg(), '--yes', 'drop', '--name', db, '--user', 'postgres'], adminEnv());
