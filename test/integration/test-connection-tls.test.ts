@@ -185,6 +185,9 @@ describe('testConnection: TLS and pg_hba.conf', () => {
     expect(failureAt(disabled)).toBe('authentication');
     expect(disabled.exitCode).toBe(4);
     expect(check(disabled, 'authentication').error?.sqlstate).toBe('28000');
+    // A hostssl line can never admit a plain login: the remedy is TLS, or a host line.
+    expect(check(disabled, 'authentication').error?.hint).toContain('TOFU_REGISTRY_DB_SSLMODE=require');
+    expect(check(disabled, 'authentication').error?.hint).toContain(`\`host ${onTls.database} ${TLS_ONLY_ROLE} <client address>/32 scram-sha-256\``);
 
     const allowed = await testConnection(onTls.context({ ...env, TOFU_REGISTRY_DB_SSLMODE: 'allow' }));
     expect(allowed.ok).toBe(true);

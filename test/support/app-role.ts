@@ -29,6 +29,8 @@ export function appRoleGrantsSql(database: string, user: string): string[] {
     `GRANT USAGE ON SCHEMA public TO "${user}"`,
     `GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO "${user}"`,
     `GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO "${user}"`,
+    // As create-user leaves it: the bookkeeping is read-only for the application role.
+    `DO $$ BEGIN IF to_regclass('public.tofu_registry_migrations') IS NOT NULL THEN REVOKE INSERT, UPDATE, DELETE ON public.tofu_registry_migrations FROM "${user}"; END IF; END $$`,
   ];
 }
 

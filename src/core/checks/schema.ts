@@ -78,8 +78,12 @@ export async function checkSchema(state: CheckState): Promise<CheckOutcome> {
   const { present: bookkept, readable } = bookkeeping.rows[0]!;
 
   if (missingTables.length > 0) {
+    // Where the bookkeeping says the migrations ran, migrate will not run them again: the
+    // tables were dropped after it, and only putting them back helps.
     const failure = new RegistryDbError('schema', 'SCHEMA_MISSING', `Database "${database}" lacks the table(s) ${listed(missingTables)}.`, {
-      hint: 'Run `tofu-registry-db migrate` (or `create-db`) as the admin to create them.',
+      hint: bookkept
+        ? `${MIGRATIONS_TABLE} records the migrations that created them, so \`migrate\` will not create them again: restore them from a backup (or recreate them as in sql/, then run \`tofu-registry-db create-user\` to grant on them); on a database that holds nothing worth keeping, \`tofu-registry-db drop\` and \`setup\` start it afresh.`
+        : 'Run `tofu-registry-db migrate` (or `create-db`) as the admin to create them.',
     });
     return failed(failure, `look up tables ${listed(REGISTRY_TABLES)} in schema public of "${database}"`, {
       answer: `pg_class has no ${listed(missingTables.map((t) => `public.${t}`))}`,
@@ -121,7 +125,7 @@ export async function checkSchema(state: CheckState): Promise<CheckOutcome> {
     });
   }
   const warnings = unknown.length > 0
-    ? [`the database has migration(s) this version does not know (${listed(unknown)}): it was migrated by a newer tofu-registry-db; upgrade this one`]
+    ? [`the database has applied migration(s) that ${state.migrationsDir} does not hold (${listed(unknown)}): from a newer tofu-registry-db (upgrade this one) or from another --dir (pass the same --dir here)`]
     : [];
   return passed(`tables ${listed(REGISTRY_TABLES)} exist; all ${files.length} migrations applied`, details, warnings);
 }

@@ -76,11 +76,17 @@ function authenticationFailure(failure: RegistryDbError, state: CheckState): Reg
 /** pg_hba.conf's first matching line decides; its answer tells which kind of line is missing. */
 function hbaRemedy(answer: string, database: string, user: string): string {
   const line = `hostssl ${database} ${user} <client address>/32 scram-sha-256`;
+  // PostgreSQL ends its answer with "no encryption" for a plain login: a hostssl line can never
+  // match that one, so the fix is TLS (which other lines may admit) or a host line.
+  const plain = /no encryption/i.test(answer);
+  const plainLine = `host ${database} ${user} <client address>/32 scram-sha-256`;
   if (/rejects connection/i.test(answer)) {
-    return `A "reject" line in pg_hba.conf matches this login (the first matching line wins): add \`${line}\` above it, then reload the server (SELECT pg_reload_conf()).`;
+    return plain
+      ? `A "reject" line in pg_hba.conf matches this unencrypted login (the first matching line wins): connect with TLS (TOFU_REGISTRY_DB_SSLMODE=require), which a hostssl line may admit, or add \`${plainLine}\` above the reject line and reload the server (SELECT pg_reload_conf()).`
+      : `A "reject" line in pg_hba.conf matches this login (the first matching line wins): add \`${line}\` above it, then reload the server (SELECT pg_reload_conf()).`;
   }
-  if (/no encryption/i.test(answer)) {
-    return `pg_hba.conf has no line for unencrypted logins from this client: use TOFU_REGISTRY_DB_SSLMODE=require (if a hostssl line exists), or add \`${line}\` and reload the server.`;
+  if (plain) {
+    return `pg_hba.conf has no line for unencrypted logins from this client: use TOFU_REGISTRY_DB_SSLMODE=require (if a hostssl line exists), or add \`${plainLine}\` and reload the server.`;
   }
   return `Add \`${line}\` to pg_hba.conf, then reload the server (SELECT pg_reload_conf()).`;
 }
