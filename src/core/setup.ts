@@ -4,6 +4,7 @@ import { createUser, type CreateUserResult } from './create-user.js';
 import { readEnvFile, VARIABLES, type Settings } from './config.js';
 import { checkEnvFileWritable } from './env-file.js';
 import { registerSecret } from './redact.js';
+import { ConfigError } from './errors.js';
 import { testConnection, type TestConnectionResult } from './test-connection.js';
 import { waitForServer } from './wait-for-server.js';
 
@@ -64,6 +65,15 @@ async function setupSteps(context: CoreContext, options: SetupOptions): Promise<
   }
   // The application role logs in with the password it has now: new, rotated, or kept.
   const settings = { ...context.settings, password: user.password ?? keptPassword(context.settings, options) };
+  if (settings.password === undefined) {
+    // The role existed with a password nobody here knows (a new env file, say): test-connection
+    // could only fail at its configuration check, with a remedy (create-user) that keeps it.
+    throw new ConfigError(
+      `Role "${settings.user}" already exists and keeps its password, which neither ${settings.envFile} nor the environment holds: the connection cannot be tested.`,
+      `Run setup again with --rotate-password (and --yes off a terminal) to give it a new password, written to ${settings.envFile}; or set TOFU_REGISTRY_DB_PASSWORD.`,
+      'PASSWORD_UNKNOWN',
+    );
+  }
   const connection = await testConnection({ ...context, settings }, { migrationsDir: options.migrationsDir });
   return { database, user, connection, ok: connection.ok, exitCode: connection.exitCode };
 }

@@ -77,6 +77,18 @@ describe('setup: create-db → migrate → create-user → test-connection', () 
     await dropDatabaseAndRole(db, role);
   });
 
+  test('an existing role and a new env file: exit 2 saying --rotate-password, not a failing check whose remedy keeps the password', async () => {
+    const db = uniqueName('setup_newenv');
+    const role = uniqueName('setup_newenv_role');
+    const env = adminEnv({ TOFU_REGISTRY_DB_NAME: db, TOFU_REGISTRY_DB_USER: role });
+    expect((await setup(contextWithEnvFile(env, path.join(tempDir(), '.env')))).ok).toBe(true);
+    const fresh = path.join(tempDir(), '.env');
+    await expect(setup(contextWithEnvFile(env, fresh))).rejects.toMatchObject({ code: 'PASSWORD_UNKNOWN', exitCode: 2, hint: expect.stringContaining('--rotate-password') });
+    const rotated = await setup(contextWithEnvFile(env, fresh), { rotatePassword: true });
+    expect(rotated.ok).toBe(true);
+    await dropDatabaseAndRole(db, role);
+  });
+
   test('an env file that cannot be written: exit 2 before anything is created', async () => {
     const db = uniqueName('setup_badenv');
     const role = uniqueName('setup_badenv_role');

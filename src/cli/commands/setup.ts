@@ -28,7 +28,12 @@ function renderSetup(output: Output, result: SetupResult, showPassword: boolean)
   output.result(`${p.success('✔')} database    ${p.strong(database.database)} ${database.created ? 'created' : 'exists'}; ${applied}`);
   const env = user.envFile;
   const roleState = user.created ? 'created' : user.passwordChanged ? 'password rotated' : 'exists, password kept';
-  const envState = env ? (env.written ? `credentials written to ${env.path}` : `${env.path} up to date`) : 'env file left alone';
+  const passwordWritten = env !== undefined && [...env.changedKeys, ...env.addedKeys].includes('TOFU_REGISTRY_DB_PASSWORD');
+  const envState = env
+    ? env.written
+      ? passwordWritten ? `credentials written to ${env.path}` : `connection settings written to ${env.path} (no password: the role keeps its own)`
+      : `${env.path} up to date`
+    : 'env file left alone';
   output.result(`${p.success('✔')} role        ${p.strong(user.role)} ${roleState}; grants applied; ${envState}`);
   for (const warning of [...user.warnings, ...(env?.warnings ?? [])]) output.warn(warning);
   if (connection && !connection.ok) {
