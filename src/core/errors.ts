@@ -49,7 +49,8 @@ export class RegistryDbError extends Error {
       code: this.code,
       message: this.message,
       hint: this.hint ?? null,
-      ...(this.sqlState ? { sqlstate: this.sqlState } : {}),
+      // A SQLSTATE is five characters; what the network layer says (ECONNREFUSED) is an errno.
+      ...(this.sqlState ? (/^[0-9A-Z]{5}$/.test(this.sqlState) ? { sqlstate: this.sqlState } : { errno: this.sqlState }) : {}),
       ...(this.data ? { details: this.data } : {}),
     };
   }

@@ -337,9 +337,10 @@ async function describeLockHolders(connection: Connection): Promise<string | und
    AND l.relation::regclass::text NOT LIKE 'pg\\_%'
  ORDER BY l.pid LIMIT 5`;
   try {
-    const { rows } = await connection.client.query<{ pid: number; usename: string; state: string; relation: string; mode: string }>(sql);
+    const { rows } = await connection.client.query<{ pid: number; usename: string | null; state: string | null; relation: string; mode: string }>(sql);
     if (rows.length === 0) return undefined;
-    return rows.map((r) => `pid ${r.pid} (${r.usename}, ${r.state}) holding ${r.mode} on ${r.relation}`).join('; ');
+    // A role that is not a superuser sees other roles' sessions without their state (null).
+    return rows.map((r) => `pid ${r.pid} (${r.usename ?? 'another role'}${r.state ? `, ${r.state}` : ''}) holding ${r.mode} on ${r.relation}`).join('; ');
   } catch {
     return undefined;
   }
@@ -404,7 +405,12 @@ async function applyOneMigration(
     const locked = tried.ok && (tried.results[1 + opening.length]!.rows[0] as { locked: boolean }).locked;
     outcome = !tried.ok || locked ? tried : await runBatch(connection, logger, waitForLock);
   }
-  if (!outcome.ok) throw toRegistryDbError(outcome.error, { action: `Waiting for the migration lock before ${file.fileName}` });
+  if (!outcome.ok) {
+    // That message also creates the bookkeeping table when there is none: a permission error
+    // there is about the schema, not the lock.
+    const what = state.bookkeepingExists ? 'Waiting for the migration lock' : `Taking the migration lock and creating ${MIGRATIONS_TABLE}`;
+    throw toRegistryDbError(outcome.error, { action: `${what} before ${file.fileName}`, user: connection.user, database: connection.database });
+  }
   const existing = outcome.results[outcome.results.length - 1]?.rows[0] as { checksum: string } | undefined;
   if (existing) {
     await runQuery(connection, logger, 'ROLLBACK');

@@ -98,7 +98,7 @@ export function toRegistryDbError(error: unknown, context: ErrorContext = {}): R
   switch (code) {
     case '28P01':
       return make('auth', 'AUTH_FAILED', `Password authentication failed for role "${context.user}"${pgAnswer}.`,
-        'Check the password variable for this role (TOFU_REGISTRY_DB_PASSWORD or TOFU_REGISTRY_DB_ADMIN_PASSWORD).');
+        'Check the password this role logs in with: TOFU_REGISTRY_DB_PASSWORD for the application role (create-user --rotate-password sets a new one); TOFU_REGISTRY_DB_ADMIN_PASSWORD, else PGPASSWORD, else ~/.pgpass for the admin.');
     case '28000':
       if (/role .* does not exist/i.test(message)) {
         return make('auth', 'ROLE_MISSING', `Role "${context.user}" does not exist${pgAnswer}.`,
@@ -113,7 +113,8 @@ export function toRegistryDbError(error: unknown, context: ErrorContext = {}): R
         'Run `tofu-registry-db create-db` to create it, or fix TOFU_REGISTRY_DB_NAME.');
     case '42501':
       return make('auth', 'PERMISSION_DENIED', `Permission denied${pgAnswer}: ${message}.`,
-        'The role lacks a privilege: run `tofu-registry-db create-user` as the admin to re-apply grants, or use an admin with CREATEDB and CREATEROLE.');
+        `Role "${context.user ?? 'this role'}" lacks a privilege for this statement. For the application role, run \`tofu-registry-db create-user\` as the admin to re-apply its grants. ` +
+          'For the admin: it must own the registry database and its tables (the role that ran create-db does) or be a superuser; a migration that needs more (an extension that is not trusted) must be run by a superuser.');
     case '55P03':
       return make('schema', 'LOCK_TIMEOUT', `Gave up waiting for a lock${pgAnswer}: ${message}.`,
         'Another session holds a lock on the table: find it in pg_stat_activity/pg_locks, or raise TOFU_REGISTRY_DB_LOCK_TIMEOUT.');
@@ -143,7 +144,8 @@ export function toRegistryDbError(error: unknown, context: ErrorContext = {}): R
       'Recreate it as the database owner (CREATE SCHEMA public), then run `tofu-registry-db migrate` to create the tables.');
   }
   if (/^[0-9A-Z]{5}$/.test(code)) {
-    return make('schema', 'SQL_ERROR', `PostgreSQL refused a statement${pgAnswer}: ${message}.`);
+    return make('schema', 'SQL_ERROR', `PostgreSQL refused a statement${pgAnswer}: ${message}.`,
+      'See what PostgreSQL answered, above; --verbose shows the SQL that was sent.');
   }
   return make('internal', 'INTERNAL', message);
 }
