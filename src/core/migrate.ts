@@ -7,7 +7,7 @@ import { lineAndColumn, type MigrationFile } from './migration-files.js';
 import { toRegistryDbError } from './pg-errors.js';
 import { runBatch, type BatchOutcome } from './batch.js';
 import { stopwatch } from './stopwatch.js';
-import { transactionControlStatements } from './sql-scan.js';
+import { scanStatements, transactionControlStatements } from './sql-scan.js';
 
 export const MIGRATIONS_TABLE = 'tofu_registry_migrations';
 
@@ -185,6 +185,15 @@ function changedMigrationError(changed: readonly MigrationStatus[]): RegistryDbE
   });
 }
 
+/** The line of the file's statement that was running when the server failed it without a position. */
+function failingStatement(file: MigrationFile, completed: number | undefined): { line: number; column: number; text: string } | undefined {
+  if (completed === undefined) return undefined;
+  const statement = scanStatements(file.sql)[completed];
+  if (!statement) return undefined; // the bookkeeping after the file, not the file itself
+  const text = file.sql.split('\n')[statement.line - 1] ?? '';
+  return { line: statement.line, column: text.length - text.trimStart().length + 1, text: text.trimEnd() };
+}
+
 /**
  * The SQL a runner sends for one migration (the timeouts left out): what --dry-run prints.
  * `createBookkeeping`: the first migration of a database without the bookkeeping table.
@@ -208,7 +217,11 @@ function recordMigrationSql(file: MigrationFile): string {
   return `INSERT INTO public.${MIGRATIONS_TABLE} (version, name, checksum, duration_ms) VALUES (${quoteLiteral(file.version)}, ${quoteLiteral(file.name)}, ${quoteLiteral(file.checksum)}, (extract(epoch FROM clock_timestamp() - now()) * 1000)::integer)`;
 }
 
-function migrationError(file: MigrationFile, error: unknown): RegistryDbError {
+/**
+ * @param completed how many statements of the message completed before the error: where the
+ *   server gives no position (a runtime error), it tells which of the file's statements failed.
+ */
+function migrationError(file: MigrationFile, error: unknown, completed?: number): RegistryDbError {
   const pgError = error as { code?: string; message?: string; position?: string; detail?: string; hint?: string };
   const mapped = toRegistryDbError(error, { action: `Migration ${file.fileName} failed` });
   // Lock and statement timeouts, permission problems and lost connections keep their
@@ -229,13 +242,13 @@ function migrationError(file: MigrationFile, error: unknown): RegistryDbError {
     );
   }
   const position = Number(pgError.position);
-  const where = position > 0 && position <= file.sql.length ? lineAndColumn(file.sql, position) : undefined;
+  const where = position > 0 && position <= file.sql.length ? lineAndColumn(file.sql, position) : failingStatement(file, completed);
   const location = where ? `${file.fileName}:${where.line}:${where.column}` : file.fileName;
   const excerpt = where ? `\n  ${where.text}\n  ${' '.repeat(Math.max(0, where.column - 1))}^` : '';
   return new RegistryDbError(
     'schema',
     'MIGRATION_FAILED',
-    `Migration ${location} failed (SQLSTATE ${pgError.code}): ${pgError.message}${excerpt}`,
+    `Migration ${location} failed (SQLSTATE ${pgError.code}): ${pgError.message}${pgError.detail ? ` (${pgError.detail})` : ''}${excerpt}`,
     {
       hint: `Nothing of ${file.fileName} was applied (it ran in a transaction that was rolled back). Fix the file and run migrate again.`,
       cause: pgError.code,
@@ -423,11 +436,8 @@ async function applyOneMigration(
   // that PostgreSQL's error position points into it (the newline ends a trailing `--`
   // comment). COMMIT is sent only after the client has seen the file succeed, so a
   // runner killed mid-migration leaves an open transaction that the server rolls back.
-  try {
-    await runQuery(connection, logger, `${file.sql}\n;\n${stillInTransactionSql(file)};\n${recordMigrationSql(file)}`);
-  } catch (error) {
-    throw migrationError(file, error);
-  }
+  const ran = await runBatch(connection, logger, [file.sql, stillInTransactionSql(file), recordMigrationSql(file)]);
+  if (!ran.ok) throw migrationError(file, ran.error, ran.completedTags.length);
   return 'applied'; // its COMMIT is the caller's
 }
 

@@ -19,26 +19,57 @@ export interface TransactionControl {
 
 const ENDS_TRANSACTION = new Set(['COMMIT', 'END', 'ROLLBACK', 'ABORT']);
 
+/** One statement of a file, as PostgreSQL counts them (empty ones are not). */
+export interface ScannedStatement {
+  /** Its first two words, upper-case ('' for a string or symbol). */
+  readonly first: string | undefined;
+  readonly second: string | undefined;
+  /** 1-based line of its first word. */
+  readonly line: number;
+}
+
 export function transactionControlStatements(sql: string): TransactionControl[] {
   const found: TransactionControl[] = [];
+  for (const { first, second, line } of scanStatements(sql)) {
+    if (first !== undefined && ENDS_TRANSACTION.has(first) && !(first === 'ROLLBACK' && (second === 'TO' || second === 'PREPARED'))) {
+      // ROLLBACK TO SAVEPOINT stays inside the transaction; COMMIT/ROLLBACK PREPARED refuse to
+      // run inside one, and PostgreSQL says so itself.
+      if (!(first === 'COMMIT' && second === 'PREPARED')) found.push({ statement: first, line });
+    } else if (first === 'PREPARE' && second === 'TRANSACTION') {
+      found.push({ statement: 'PREPARE TRANSACTION', line });
+    }
+  }
+  return found;
+}
+
+/**
+ * The file's statements, in order: the n-th is the one PostgreSQL was running when it failed
+ * after n CommandComplete messages, which locates errors that carry no position (a unique
+ * violation, a division by zero).
+ */
+export function scanStatements(sql: string): ScannedStatement[] {
+  const statements: ScannedStatement[] = [];
   let words: { text: string; line: number }[] = [];
-  let inAtomicBody = false;
+  let atomic: { line: number } | undefined;
   let line = 1;
   let i = 0;
 
   const endStatement = (): void => {
     const first = words[0]?.text;
-    const second = words[1]?.text;
-    if (inAtomicBody) {
-      if (first === 'END' && words.length === 1) inAtomicBody = false;
+    if (atomic) {
+      // The body of BEGIN ATOMIC … END is part of its CREATE FUNCTION: one statement.
+      if (first === 'END' && words.length === 1) {
+        statements.push({ first: 'CREATE', second: undefined, line: atomic.line });
+        atomic = undefined;
+      }
     } else if (words.some((w, k) => w.text === 'BEGIN' && words[k + 1]?.text === 'ATOMIC')) {
-      inAtomicBody = true; // CREATE FUNCTION … BEGIN ATOMIC <first statement>
-    } else if (first !== undefined && ENDS_TRANSACTION.has(first) && !(first === 'ROLLBACK' && (second === 'TO' || second === 'PREPARED'))) {
-      // ROLLBACK TO SAVEPOINT stays inside the transaction; COMMIT/ROLLBACK PREPARED refuse to
-      // run inside one, and PostgreSQL says so itself.
-      if (!(first === 'COMMIT' && second === 'PREPARED')) found.push({ statement: first, line: words[0]!.line });
-    } else if (first === 'PREPARE' && second === 'TRANSACTION') {
-      found.push({ statement: 'PREPARE TRANSACTION', line: words[0]!.line });
+      if (words[words.length - 1]!.text === 'END' && words[words.length - 2]?.text === 'ATOMIC') {
+        statements.push({ first, second: words[1]?.text, line: words[0]!.line }); // BEGIN ATOMIC END: an empty body
+      } else {
+        atomic = { line: words[0]!.line };
+      }
+    } else if (first !== undefined) {
+      statements.push({ first, second: words[1]?.text, line: words[0]!.line });
     }
     words = [];
   };
@@ -113,5 +144,6 @@ export function transactionControlStatements(sql: string): TransactionControl[] 
     }
   }
   endStatement();
-  return found;
+  if (atomic) statements.push({ first: 'CREATE', second: undefined, line: atomic.line });
+  return statements;
 }

@@ -109,3 +109,22 @@ describe('the bookkeeping table stays read-only for the application role', () =>
     }
   });
 });
+
+describe('a runtime error (no position from the server) names the statement that failed', () => {
+  test.each([
+    ['a unique violation on line 4', 'CREATE TABLE u (id int PRIMARY KEY);\n-- two rows with one key\nINSERT INTO u VALUES (1);\n  INSERT INTO u VALUES (1);\n', 4, 3, 'Key (id)=(1) already exists.'],
+    ['a division by zero after a function body', "CREATE FUNCTION f() RETURNS int LANGUAGE sql\nBEGIN ATOMIC\n  SELECT 1;\nEND;\nSELECT 'a;b', $$;$$;\nSELECT 1/0;\n", 6, 1, undefined],
+  ])('%s', async (_what, sql, line, column, detail) => {
+    const db = uniqueName('mig_runtime');
+    const context = contextFor(adminEnv({ TOFU_REGISTRY_DB_NAME: db }));
+    await createDatabase(context, { migrate: false });
+    try {
+      const error = await migrate(context, { migrationsDir: folderWith({ '001_fails.sql': sql }) }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'MIGRATION_FAILED', data: { file: '001_fails.sql', line, column } });
+      expect((error as Error).message).toContain(`001_fails.sql:${line}:${column}`);
+      if (detail) expect((error as Error).message).toContain(detail);
+    } finally {
+      await dropDatabaseAndRole(db);
+    }
+  });
+});

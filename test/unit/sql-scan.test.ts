@@ -1,4 +1,4 @@
-import { transactionControlStatements } from '../../src/core/sql-scan.js';
+import { scanStatements, transactionControlStatements } from '../../src/core/sql-scan.js';
 
 describe('transactionControlStatements: what would end the migration\'s own transaction', () => {
   test.each<[string, string, string[]]>([
@@ -24,5 +24,22 @@ describe('transactionControlStatements: what would end the migration\'s own tran
   test('the bundled migrations have none', async () => {
     const { loadMigrationFiles, bundledMigrationsDir } = await import('../../src/core/migration-files.js');
     for (const file of await loadMigrationFiles(bundledMigrationsDir())) expect(transactionControlStatements(file.sql)).toEqual([]);
+  });
+});
+
+describe('scanStatements: the statements PostgreSQL counts, with their lines', () => {
+  test('empty statements and comments are not counted; a BEGIN ATOMIC body is one statement with its CREATE', () => {
+    const sql = [
+      '-- header',
+      'CREATE TABLE a (id int);;',
+      "CREATE FUNCTION g() RETURNS int LANGUAGE sql",
+      'BEGIN ATOMIC',
+      '  SELECT 1;',
+      'END;',
+      'CREATE FUNCTION h() RETURNS void LANGUAGE sql BEGIN ATOMIC END;',
+      '/* ; */ INSERT INTO a',
+      '  VALUES (1);',
+    ].join('\n');
+    expect(scanStatements(sql).map((s) => `${s.first}@${s.line}`)).toEqual(['CREATE@2', 'CREATE@3', 'CREATE@7', 'INSERT@8']);
   });
 });
