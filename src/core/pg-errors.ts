@@ -127,6 +127,11 @@ export function toRegistryDbError(error: unknown, context: ErrorContext = {}): R
     case '53300':
       return make('unreachable', 'TOO_MANY_CONNECTIONS', `${where} has no free connection slots${pgAnswer}.`,
         'Close idle connections or raise max_connections; through a pooler, check its pool size.');
+    case '55006':
+      return make('schema', 'OBJECT_IN_USE', `${message}${pgAnswer}.`,
+        /template/i.test(message)
+          ? 'CREATE DATABASE copies the template, and another session is connected to it: close that session (see pg_stat_activity) and run the command again.'
+          : 'Another session uses the object: close it (see pg_stat_activity) and run the command again.');
     case '57P03':
       return make('unreachable', 'SERVER_STARTING', `${where} is not accepting connections yet${pgAnswer}: ${message}.`,
         'Retry with --wait <seconds>.');

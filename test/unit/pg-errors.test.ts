@@ -16,9 +16,12 @@ describe('toRegistryDbError: what an error says in --json and in its hint', () =
   });
 
   test('every SQL error has a hint (null before, for SQLSTATEs without a mapping)', () => {
-    const other = toRegistryDbError(Object.assign(new Error('source database "template1" is being accessed by other users'), { code: '55006' }));
+    const other = toRegistryDbError(Object.assign(new Error('relation "t" already exists'), { code: '42P07' }));
     expect(other).toMatchObject({ code: 'SQL_ERROR', exitCode: 5 });
     expect(other.hint).toContain('--verbose');
+    const template = toRegistryDbError(Object.assign(new Error('source database "template1" is being accessed by other users'), { code: '55006' }));
+    expect(template).toMatchObject({ code: 'OBJECT_IN_USE', exitCode: 5 });
+    expect(template.hint).toContain('another session is connected to it');
   });
 
   test('a wrong password names every place the admin password comes from', () => {
