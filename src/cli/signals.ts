@@ -1,4 +1,4 @@
-import { criticalSectionsDone, runInterruptHooks } from '../core/critical-section.js';
+import { criticalSectionsDone, markInterrupted, runInterruptHooks } from '../core/critical-section.js';
 import { flushOutput, write } from './terminal.js';
 
 /**
@@ -22,6 +22,7 @@ export function reportInterruptWith(reporter: (signal: NodeJS.Signals) => void):
 export function exitOnInterrupt(): void {
   const onSignal = (signal: NodeJS.Signals) => {
     interrupted = signal;
+    markInterrupted(); // from here on no critical stretch starts; one that runs is waited for
     write(2, `\nInterrupted (${signal}).\n`);
     report?.(signal);
     // An env-file rename and its COMMIT finish first (core/critical-section.ts); they take

@@ -13,6 +13,11 @@ export interface CreateDatabaseOptions {
   /** Migrations folder (default: the bundled sql/). */
   readonly migrationsDir?: string;
   readonly dryRun?: boolean;
+  /**
+   * setup's check, read with create-db's own facts (no extra round trip): the error to throw,
+   * before anything changes, when this role already exists.
+   */
+  readonly refuseExistingRole?: { readonly role: string; readonly error: () => Error };
 }
 
 export interface CreateDatabaseResult {
@@ -28,6 +33,7 @@ interface AdminFacts {
   exists: boolean;
   superuser: boolean;
   createdb: boolean;
+  role_exists: boolean | null;
 }
 
 /** Duplicate database: 42P04, or 23505 when two CREATE DATABASE commands race on the catalog. */
@@ -51,11 +57,13 @@ async function createDatabaseSteps(context: CoreContext, options: CreateDatabase
   try {
     const factsSql = `SELECT pg_is_in_recovery() AS standby,
        EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists,
-       r.rolsuper AS superuser, r.rolcreatedb AS createdb
+       r.rolsuper AS superuser, r.rolcreatedb AS createdb,
+       CASE WHEN $2::text IS NULL THEN NULL ELSE EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $2) END AS role_exists
   FROM pg_roles r WHERE r.rolname = current_user`;
     logger.debug(factsSql);
-    const facts = (await admin.client.query<AdminFacts>(factsSql, [database])).rows[0]!;
+    const facts = (await admin.client.query<AdminFacts>(factsSql, [database, options.refuseExistingRole?.role ?? null])).rows[0]!;
     if (facts.standby) throw standbyError(admin);
+    if (facts.role_exists && options.refuseExistingRole) throw options.refuseExistingRole.error();
     if (!facts.exists) {
       // Every file will run: one that would end its own transaction is refused before the
       // database is created (on an existing database, only the pending files are checked).

@@ -208,15 +208,19 @@ function planRoleChange(facts: Facts, settings: Settings, options: CreateUserOpt
     });
   }
   const attributeFixes: AppRoleAttribute[] = [];
+  // PostgreSQL 16+: CREATEROLE alone no longer lets a role alter roles it holds no ADMIN OPTION on.
+  const mayAlter = facts.admin_superuser || (facts.admin_createrole && (facts.server_version < 160000 || facts.admin_has_admin_option));
   if (facts.role_exists) {
     if (!facts.role_login) attributeFixes.push('LOGIN');
     if (facts.role_createdb) attributeFixes.push('NOCREATEDB');
     if (facts.role_createrole) attributeFixes.push('NOCREATEROLE');
     if (facts.role_replication) attributeFixes.push('NOREPLICATION');
-    // Only a superuser, or since PostgreSQL 16 a role that has BYPASSRLS itself, may take it away.
-    if (facts.role_bypassrls && (facts.admin_superuser || (facts.server_version >= 160000 && facts.admin_bypassrls))) attributeFixes.push('NOBYPASSRLS');
-    // A password past its VALID UNTIL no longer logs in: the role would be useless, rotated or not.
-    if (facts.role_expired) attributeFixes.push("VALID UNTIL 'infinity'");
+    // Only a superuser, or since PostgreSQL 16 a role that has BYPASSRLS itself and may alter
+    // this role, may take it away; elsewhere it is a warning (below), not a failure.
+    if (facts.role_bypassrls && (facts.admin_superuser || (facts.server_version >= 160000 && facts.admin_bypassrls && mayAlter))) attributeFixes.push('NOBYPASSRLS');
+    // A password past its VALID UNTIL no longer logs in: the role would be useless, rotated or
+    // not. Lifted where the admin may alter the role, else a warning that says who can.
+    if (facts.role_expired && mayAlter) attributeFixes.push("VALID UNTIL 'infinity'");
   }
   const create = !facts.role_exists;
   const newPassword = create || Boolean(options.rotatePassword);
@@ -235,8 +239,13 @@ function planRoleChange(facts: Facts, settings: Settings, options: CreateUserOpt
   const warnings: string[] = [];
   const trimmed = attributeFixes.filter((a) => !a.startsWith('VALID UNTIL'));
   if (trimmed.length > 0) warnings.push(`Role "${role}" had more than it needs: set ${trimmed.join(' ')}.`);
-  if (facts.role_expired) {
+  if (facts.role_expired && mayAlter) {
     warnings.push(`Role "${role}"'s password had expired (VALID UNTIL ${facts.role_valid_until}), so it could not log in: set VALID UNTIL 'infinity'.`);
+  } else if (facts.role_expired) {
+    warnings.push(
+      `Role "${role}"'s password expired at ${facts.role_valid_until} (VALID UNTIL), so it cannot log in, and "${admin}" may not change the role: ` +
+        `as a superuser (or with GRANT "${role}" TO "${admin}" WITH ADMIN OPTION) run ALTER ROLE "${role}" VALID UNTIL 'infinity'.`,
+    );
   } else if (facts.role_valid_until) {
     warnings.push(
       `Role "${role}"'s password stops working at ${facts.role_valid_until} (VALID UNTIL): the registry API cannot log in after that. ` +

@@ -5,8 +5,26 @@
  */
 let depth = 0;
 const waiting: Array<() => void> = [];
+let interruptPending = false;
+
+/** Thrown by runCritical once the run is being interrupted: no critical stretch starts then. */
+export class InterruptPendingError extends Error {
+  constructor() {
+    super('Interrupted before a step that must not be cut');
+    this.name = 'InterruptPendingError';
+  }
+}
+
+/**
+ * Called by the signal handler first: a stretch already running is waited for, and none may
+ * start after it (the handler is about to cancel queries and exit, which would cut it).
+ */
+export function markInterrupted(): void {
+  interruptPending = true;
+}
 
 export async function runCritical<T>(work: () => Promise<T>): Promise<T> {
+  if (interruptPending) throw new InterruptPendingError();
   depth++;
   try {
     return await work();

@@ -106,16 +106,17 @@ BEGIN
 END
 $tofu$`;
 
-/** The setting each migration's transaction carries (SET LOCAL): gone if the file ended that transaction. */
-const IN_MIGRATION_SETTING = 'tofu_registry_db.migration';
+/** Reads the transaction's id in the message that opens a migration: the guard after the file compares it. */
+const TRANSACTION_ID_SQL = 'SELECT txid_current()::text AS xid';
 
 /**
  * Runs after the file, before its bookkeeping row: a file that ended the transaction it runs
- * in (a COMMIT or ROLLBACK the scan did not see) fails here, and is not recorded as applied.
+ * in (a COMMIT or ROLLBACK the scan did not see) now runs in another one, with another id, and
+ * fails here, not recorded as applied. (A SET LOCAL marker would not do: RESET ALL clears it.)
  */
-function stillInTransactionSql(file: MigrationFile): string {
+function stillInTransactionSql(xid: string): string {
   return `DO $tofu$ BEGIN
-  IF current_setting(${quoteLiteral(IN_MIGRATION_SETTING)}, true) IS DISTINCT FROM ${quoteLiteral(file.version)} THEN
+  IF txid_current()::text IS DISTINCT FROM ${quoteLiteral(xid)} THEN
     RAISE EXCEPTION USING ERRCODE = '25000', MESSAGE = 'tofu-registry-db: the migration ended the transaction it runs in';
   END IF;
 END $tofu$`;
@@ -199,14 +200,15 @@ function failingStatement(file: MigrationFile, completed: number | undefined): {
  * `createBookkeeping`: the first migration of a database without the bookkeeping table.
  */
 export function migrationTransactionSql(file: MigrationFile, options: { readonly createBookkeeping?: boolean } = {}): string {
+  // Always a semicolon of its own: a last statement without one may end in a comment that
+  // ends in one (`SELECT 1 -- done;`); an empty statement is harmless.
   const body = file.sql.trimEnd();
   return [
     `-- ${file.fileName} (sha256 ${file.checksum})`,
     'BEGIN;',
     `SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY});`,
     ...(options.createBookkeeping ? [`${CREATE_MIGRATIONS_TABLE};`, `${BOOKKEEPING_WRITES_REVOKED};`] : []),
-    // A file whose last statement has no semicolon (or ends in a comment) gets one of its own.
-    body.endsWith(';') ? body : `${body}\n;`,
+    `${body}\n;`,
     recordMigrationSql(file) + ';',
     'COMMIT;',
   ].join('\n');
@@ -393,13 +395,10 @@ async function applyOneMigration(
     `SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`,
     `SET LOCAL lock_timeout = ${options.lockTimeoutMs}`,
     ...(state.bookkeepingExists ? [] : [CREATE_MIGRATIONS_TABLE, BOOKKEEPING_WRITES_REVOKED]),
+    TRANSACTION_ID_SQL,
     `SELECT checksum FROM public.${MIGRATIONS_TABLE} WHERE version = ${quoteLiteral(file.version)}`,
   ];
-  const opening = [
-    'BEGIN',
-    `SET LOCAL statement_timeout = ${options.statementTimeoutMs}`,
-    `SET LOCAL ${IN_MIGRATION_SETTING} = ${quoteLiteral(file.version)}`,
-  ];
+  const opening = ['BEGIN', `SET LOCAL statement_timeout = ${options.statementTimeoutMs}`];
   let outcome: BatchOutcome;
   if (!state.commitFirst) {
     outcome = await runBatch(connection, logger, [...opening, ...waitForLock]);
@@ -412,6 +411,7 @@ async function applyOneMigration(
       ...opening,
       `SELECT pg_try_advisory_xact_lock(${MIGRATION_LOCK_KEY}) AS locked`,
       `SET LOCAL lock_timeout = ${options.lockTimeoutMs}`,
+      TRANSACTION_ID_SQL,
       `SELECT checksum FROM public.${MIGRATIONS_TABLE} WHERE version = ${quoteLiteral(file.version)}`,
     ]);
     if (!tried.ok && tried.failedAt === 0) throw new CommitFailed(tried.error);
@@ -425,6 +425,7 @@ async function applyOneMigration(
     throw toRegistryDbError(outcome.error, { action: `${what} before ${file.fileName}`, user: connection.user, database: connection.database });
   }
   const existing = outcome.results[outcome.results.length - 1]?.rows[0] as { checksum: string } | undefined;
+  const xid = (outcome.results[outcome.results.length - 2]?.rows[0] as { xid: string }).xid;
   if (existing) {
     await runQuery(connection, logger, 'ROLLBACK');
     if (existing.checksum !== file.checksum) {
@@ -436,7 +437,7 @@ async function applyOneMigration(
   // that PostgreSQL's error position points into it (the newline ends a trailing `--`
   // comment). COMMIT is sent only after the client has seen the file succeed, so a
   // runner killed mid-migration leaves an open transaction that the server rolls back.
-  const ran = await runBatch(connection, logger, [file.sql, stillInTransactionSql(file), recordMigrationSql(file)]);
+  const ran = await runBatch(connection, logger, [file.sql, stillInTransactionSql(xid), recordMigrationSql(file)]);
   if (!ran.ok) throw migrationError(file, ran.error, ran.completedTags.length);
   return 'applied'; // its COMMIT is the caller's
 }

@@ -11,6 +11,8 @@ import { waitForServer } from './wait-for-server.js';
 export interface SetupOptions {
   readonly migrationsDir?: string;
   readonly rotatePassword?: boolean;
+  /** Rotate the password of an existing role whose password nobody here knows, instead of refusing (dev). */
+  readonly rotateIfUnknown?: boolean;
   /** Write the credentials into the env file (default true). */
   readonly writeEnv?: boolean;
   readonly dryRun?: boolean;
@@ -46,7 +48,17 @@ async function setupSteps(context: CoreContext, options: SetupOptions): Promise<
   // after the database was created, when create-user would find it.
   if (options.writeEnv !== false && !options.dryRun) await checkEnvFileWritable(context.settings.envFile);
   if (options.waitSeconds !== undefined) await waitForServer(context, options.waitSeconds);
-  const database = await createDatabase(context, { migrationsDir: options.migrationsDir, dryRun: options.dryRun });
+  // A role that exists already, with a password nobody here knows, cannot be tested: said
+  // before anything changes (read with create-db's facts). A concurrent run that creates the
+  // role after this check writes the password first; keptPassword() reads it below.
+  const unknown = !options.dryRun && !options.rotatePassword && keptPassword(context.settings, options) === undefined;
+  const rotatePassword = options.rotatePassword || (unknown && options.rotateIfUnknown === true);
+  const passwordUnknown = unknown && !rotatePassword;
+  const database = await createDatabase(context, {
+    migrationsDir: options.migrationsDir,
+    dryRun: options.dryRun,
+    ...(passwordUnknown ? { refuseExistingRole: { role: context.settings.user, error: () => passwordUnknownError(context.settings, false) } } : {}),
+  });
   if (options.dryRun && database.migrations === undefined) {
     // The database does not exist yet, so create-user has nothing to plan against: the
     // plan shows what create-db would do and says what follows.
@@ -54,7 +66,7 @@ async function setupSteps(context: CoreContext, options: SetupOptions): Promise<
     return { database, user: undefined, ok: true, exitCode: 0, plannedSql: [database.plannedSql, note].join('\n\n') };
   }
   const user = await createUser(context, {
-    rotatePassword: options.rotatePassword,
+    rotatePassword,
     writeEnv: options.writeEnv,
     dryRun: options.dryRun,
     passwordKept: options.passwordKept,
@@ -65,15 +77,8 @@ async function setupSteps(context: CoreContext, options: SetupOptions): Promise<
   }
   // The application role logs in with the password it has now: new, rotated, or kept.
   const settings = { ...context.settings, password: user.password ?? keptPassword(context.settings, options) };
-  if (settings.password === undefined) {
-    // The role existed with a password nobody here knows (a new env file, say): test-connection
-    // could only fail at its configuration check, with a remedy (create-user) that keeps it.
-    throw new ConfigError(
-      `Role "${settings.user}" already exists and keeps its password, which neither ${settings.envFile} nor the environment holds: the connection cannot be tested.`,
-      `Run setup again with --rotate-password (and --yes off a terminal) to give it a new password, written to ${settings.envFile}; or set TOFU_REGISTRY_DB_PASSWORD.`,
-      'PASSWORD_UNKNOWN',
-    );
-  }
+  // Should a role appear after the check above with a password that did not reach the env file.
+  if (settings.password === undefined) throw passwordUnknownError(settings, true);
   const connection = await testConnection({ ...context, settings }, { migrationsDir: options.migrationsDir });
   return { database, user, connection, ok: connection.ok, exitCode: connection.exitCode };
 }
@@ -92,4 +97,18 @@ function keptPassword(settings: Settings, options: SetupOptions): string | undef
   if (!filePassword || (fileUser !== undefined && fileUser !== settings.user)) return settings.password;
   registerSecret(filePassword);
   return filePassword;
+}
+
+/**
+ * A role that exists with a password neither the env file nor the environment holds (a new
+ * env file, say): test-connection could only fail at its configuration check, with a remedy
+ * (create-user) that keeps the password.
+ */
+function passwordUnknownError(settings: Settings, provisioned: boolean): ConfigError {
+  const done = provisioned ? ' The database and the grants are in place.' : ' Nothing was changed.';
+  return new ConfigError(
+    `Role "${settings.user}" already exists and keeps its password, which neither ${settings.envFile} nor the environment holds: the connection cannot be tested.${done}`,
+    `Run setup again with --rotate-password (and --yes off a terminal) to give it a new password, written to ${settings.envFile}; or set TOFU_REGISTRY_DB_PASSWORD.`,
+    'PASSWORD_UNKNOWN',
+  );
 }

@@ -21,39 +21,54 @@ const ENDS_TRANSACTION = new Set(['COMMIT', 'END', 'ROLLBACK', 'ABORT']);
 
 /** One statement of a file, as PostgreSQL counts them (empty ones are not). */
 export interface ScannedStatement {
-  /** Its first two words, upper-case ('' for a string or symbol). */
+  /** Its first three words, upper-case ('' for a string or symbol). */
   readonly first: string | undefined;
   readonly second: string | undefined;
+  readonly third?: string | undefined;
   /** 1-based line of its first word. */
   readonly line: number;
 }
 
 export function transactionControlStatements(sql: string): TransactionControl[] {
   const found: TransactionControl[] = [];
-  for (const { first, second, line } of scanStatements(sql)) {
-    if (first !== undefined && ENDS_TRANSACTION.has(first) && !(first === 'ROLLBACK' && (second === 'TO' || second === 'PREPARED'))) {
-      // ROLLBACK TO SAVEPOINT stays inside the transaction; COMMIT/ROLLBACK PREPARED refuse to
-      // run inside one, and PostgreSQL says so itself.
-      if (!(first === 'COMMIT' && second === 'PREPARED')) found.push({ statement: first, line });
-    } else if (first === 'PREPARE' && second === 'TRANSACTION') {
+  for (const { first, second, third, line } of scanStatements(sql)) {
+    if (first === 'PREPARE' && second === 'TRANSACTION') {
       found.push({ statement: 'PREPARE TRANSACTION', line });
+      continue;
     }
+    if (first === undefined || !ENDS_TRANSACTION.has(first)) continue;
+    // ROLLBACK [WORK | TRANSACTION] TO [SAVEPOINT] stays inside the transaction; COMMIT and
+    // ROLLBACK PREPARED refuse to run inside one, and PostgreSQL says so itself.
+    const noise = second === 'WORK' || second === 'TRANSACTION';
+    if (first === 'ROLLBACK' && (second === 'TO' || (noise && third === 'TO'))) continue;
+    if ((first === 'ROLLBACK' || first === 'COMMIT') && second === 'PREPARED') continue;
+    found.push({ statement: first, line });
   }
   return found;
 }
 
+/** What may start and continue an identifier or a dollar-quote tag (PostgreSQL takes any non-ASCII letter). */
+const IDENT_START = /[A-Za-z_\u0080-\uffff]/;
+const IDENT_CHAR = /[A-Za-z0-9_$\u0080-\uffff]/;
+const DOLLAR_TAG = /\$([A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/y;
+
 /**
  * The file's statements, in order: the n-th is the one PostgreSQL was running when it failed
  * after n CommandComplete messages, which locates errors that carry no position (a unique
- * violation, a division by zero).
+ * violation, a division by zero). Semicolons inside parentheses (a rule's action list) do
+ * not end a statement.
  */
 export function scanStatements(sql: string): ScannedStatement[] {
   const statements: ScannedStatement[] = [];
   let words: { text: string; line: number }[] = [];
   let atomic: { line: number } | undefined;
+  let parens = 0;
   let line = 1;
   let i = 0;
 
+  const push = (from: { text: string; line: number }[]): void => {
+    statements.push({ first: from[0]!.text, second: from[1]?.text, third: from[2]?.text, line: from[0]!.line });
+  };
   const endStatement = (): void => {
     const first = words[0]?.text;
     if (atomic) {
@@ -63,13 +78,10 @@ export function scanStatements(sql: string): ScannedStatement[] {
         atomic = undefined;
       }
     } else if (words.some((w, k) => w.text === 'BEGIN' && words[k + 1]?.text === 'ATOMIC')) {
-      if (words[words.length - 1]!.text === 'END' && words[words.length - 2]?.text === 'ATOMIC') {
-        statements.push({ first, second: words[1]?.text, line: words[0]!.line }); // BEGIN ATOMIC END: an empty body
-      } else {
-        atomic = { line: words[0]!.line };
-      }
+      if (words[words.length - 1]!.text === 'END' && words[words.length - 2]?.text === 'ATOMIC') push(words); // an empty body
+      else atomic = { line: words[0]!.line };
     } else if (first !== undefined) {
-      statements.push({ first, second: words[1]?.text, line: words[0]!.line });
+      push(words);
     }
     words = [];
   };
@@ -106,12 +118,13 @@ export function scanStatements(sql: string): ScannedStatement[] {
         }
       }
     } else if (c === "'" || c === '"') {
-      const escapes = c === "'" && /[eE]/.test(sql[i - 1] ?? '') && !/[A-Za-z0-9_]/.test(sql[i - 2] ?? '');
+      const escapes = c === "'" && /[eE]/.test(sql[i - 1] ?? '') && !IDENT_CHAR.test(sql[i - 2] ?? '');
       i++;
       while (i < sql.length) {
         const d = sql[i]!;
         if (d === '\n') line++;
         if (escapes && d === '\\') {
+          if (sql[i + 1] === '\n') line++; // an escaped line break is still a line
           i += 2;
           continue;
         }
@@ -122,23 +135,26 @@ export function scanStatements(sql: string): ScannedStatement[] {
         }
       }
       words.push({ text: '', line });
-    } else if (c === '$' && /[A-Za-z_$]/.test(next ?? '') && !/[A-Za-z0-9_]/.test(sql[i - 1] ?? '')) {
-      const tag = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(sql.slice(i, i + 65));
+    } else if (c === '$' && !IDENT_CHAR.test(sql[i - 1] ?? '')) {
+      DOLLAR_TAG.lastIndex = i;
+      const tag = DOLLAR_TAG.exec(sql);
       if (!tag) {
-        i++;
+        i++; // $1, a parameter
         continue;
       }
       i += tag[0].length;
       skipUntil(tag[0]);
       words.push({ text: '', line });
-    } else if (c === ';') {
+    } else if (c === ';' && parens === 0) {
       endStatement();
       i++;
-    } else if (/[A-Za-z_]/.test(c)) {
+    } else if (IDENT_START.test(c)) {
       const start = i;
-      while (i < sql.length && /[A-Za-z0-9_$]/.test(sql[i]!)) i++;
+      while (i < sql.length && IDENT_CHAR.test(sql[i]!)) i++;
       words.push({ text: sql.slice(start, i).toUpperCase(), line });
     } else {
+      if (c === '(') parens++;
+      else if (c === ')') parens = Math.max(0, parens - 1);
       if (!/\s/.test(c)) words.push({ text: c, line });
       i++;
     }

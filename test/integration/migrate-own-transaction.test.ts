@@ -84,6 +84,23 @@ describe('a migration may not end its own transaction', () => {
   });
 });
 
+describe('what a migration may do inside its transaction', () => {
+  test('RESET ALL, SET LOCAL, savepoints: applied and recorded (the guard follows the transaction id, not a setting)', async () => {
+    const db = uniqueName('mig_reset');
+    const context = contextFor(adminEnv({ TOFU_REGISTRY_DB_NAME: db }));
+    await createDatabase(context, { migrate: false });
+    try {
+      const dir = folderWith({
+        '001_settings.sql': 'CREATE TABLE r1 (id int);\nRESET ALL;\nSET LOCAL search_path = public;\nSAVEPOINT a;\nCREATE TABLE r2 (id int);\nROLLBACK WORK TO SAVEPOINT a;\n',
+      });
+      expect((await migrate(context, { migrationsDir: dir })).appliedCount).toBe(1);
+      expect(await publicTables(db)).toEqual(['r1', 'tofu_registry_migrations']);
+    } finally {
+      await dropDatabaseAndRole(db);
+    }
+  });
+});
+
 describe('the bookkeeping table stays read-only for the application role', () => {
   test('create-user before the first migration: the default privileges do not give the role writes on it', async () => {
     const db = uniqueName('mig_bk');

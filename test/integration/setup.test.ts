@@ -83,7 +83,11 @@ describe('setup: create-db → migrate → create-user → test-connection', () 
     const env = adminEnv({ TOFU_REGISTRY_DB_NAME: db, TOFU_REGISTRY_DB_USER: role });
     expect((await setup(contextWithEnvFile(env, path.join(tempDir(), '.env')))).ok).toBe(true);
     const fresh = path.join(tempDir(), '.env');
-    await expect(setup(contextWithEnvFile(env, fresh))).rejects.toMatchObject({ code: 'PASSWORD_UNKNOWN', exitCode: 2, hint: expect.stringContaining('--rotate-password') });
+    // Found out before anything changes: the grants (here: one taken away by hand) stay as they are.
+    await withSuperClient(db, (c) => c.query(`REVOKE SELECT ON public.cache FROM "${role}"`));
+    await expect(setup(contextWithEnvFile(env, fresh))).rejects.toMatchObject({ code: 'PASSWORD_UNKNOWN', exitCode: 2, hint: expect.stringContaining('--rotate-password'), message: expect.stringContaining('Nothing was changed') });
+    const canRead = await withSuperClient(db, async (c) => (await c.query(`SELECT has_table_privilege($1, 'public.cache', 'SELECT') AS ok`, [role])).rows[0].ok);
+    expect(canRead).toBe(false);
     const rotated = await setup(contextWithEnvFile(env, fresh), { rotatePassword: true });
     expect(rotated.ok).toBe(true);
     await dropDatabaseAndRole(db, role);

@@ -1,4 +1,4 @@
-import { criticalSectionsDone, runCritical } from '../../src/core/critical-section.js';
+import { criticalSectionsDone, InterruptPendingError, markInterrupted, runCritical } from '../../src/core/critical-section.js';
 
 test('an interrupt waits for a critical section (env-file rename + COMMIT) to end, and not otherwise', async () => {
   const events: string[] = [];
@@ -11,4 +11,13 @@ test('an interrupt waits for a critical section (env-file rename + COMMIT) to en
   finish();
   await Promise.all([section, waited]);
   expect(events).toEqual(['free at once', 'section done', 'interrupt proceeds']);
+});
+
+// Last in this file: the mark stays for the rest of the process, as it does in a real run.
+test('once the run is being interrupted, no critical section starts (the handler would cut it when it exits)', async () => {
+  markInterrupted();
+  let ran = false;
+  await expect(runCritical(async () => void (ran = true))).rejects.toBeInstanceOf(InterruptPendingError);
+  expect(ran).toBe(false);
+  await expect(criticalSectionsDone()).resolves.toBeUndefined();
 });

@@ -59,10 +59,20 @@ describe('walkRegistryTree', () => {
     symlinkSync(path.join(elsewhere, 'vpc'), path.join(root, 'modules/a/acme/vpc'));
     symlinkSync(path.join(root, 'modules/a'), path.join(root, 'modules/a/acme/loop'));
     expect(collect(root, 'module')).toEqual([
-      { misplaced: { kind: 'module', relativePath: 'modules/a/acme/loop', problem: 'is a link to a folder that contains it' } },
+      { misplaced: { kind: 'module', relativePath: 'modules/a/acme/loop', problem: 'is a link into a folder on its own path (a loop)' } },
       { file: expect.objectContaining({ relativePath: 'modules/a/acme/net/aws.json', name: 'net', target: 'aws' }) },
       { file: expect.objectContaining({ relativePath: 'modules/a/acme/net/azurerm.json', target: 'azurerm' }) },
       { file: expect.objectContaining({ relativePath: 'modules/a/acme/vpc/google.json', name: 'vpc', target: 'google' }) },
     ]);
+  });
+
+  test('two folders that link to each other: each link is reported once, the walk ends', () => {
+    const root = tempDir('trdb-tree-mutual-');
+    mkdirSync(path.join(root, 'modules/a/acme/one'), { recursive: true });
+    mkdirSync(path.join(root, 'modules/a/acme/two'), { recursive: true });
+    symlinkSync('../two', path.join(root, 'modules/a/acme/one/link'));
+    symlinkSync('../one', path.join(root, 'modules/a/acme/two/link'));
+    const misplaced = collect(root, 'module').filter((e) => 'misplaced' in e);
+    expect(misplaced.map((e) => 'misplaced' in e && e.misplaced.relativePath)).toEqual(['modules/a/acme/one/link/link', 'modules/a/acme/two/link/link']);
   });
 });

@@ -17,6 +17,10 @@ describe('transactionControlStatements: what would end the migration\'s own tran
     ['a SQL-standard function body', 'CREATE FUNCTION g() RETURNS int LANGUAGE sql\nBEGIN ATOMIC\n  SELECT 1;\n  SELECT 2;\nEND;\nCOMMIT;', ['COMMIT@6']],
     ['a word that starts like a keyword', 'SELECT 1 AS committed; ENDPOINT; COMMITTED;', []],
     ['$1 parameters and money are not dollar quotes', 'PREPARE q AS SELECT $1; COMMIT;', ['COMMIT@1']],
+    ['ROLLBACK WORK TO and ROLLBACK TRANSACTION TO stay inside', 'SAVEPOINT a;\nROLLBACK WORK TO SAVEPOINT a;\nROLLBACK TRANSACTION TO a;\nROLLBACK WORK;', ['ROLLBACK@4']],
+    ['a dollar-quote tag with non-ASCII letters', 'DO $é$ BEGIN\nEND; COMMIT; $é$;', []],
+    ['a dollar-quote tag longer than 63 characters', `DO $${'t'.repeat(70)}$ BEGIN END; COMMIT; $${'t'.repeat(70)}$;`, []],
+    ['an identifier with a dollar sign is not a tag', 'SELECT a$b$ FROM t; COMMIT;', ['COMMIT@1']],
   ])('%s', (_what, sql, expected) => {
     expect(transactionControlStatements(sql).map((s) => `${s.statement}@${s.line}`)).toEqual(expected);
   });
@@ -41,5 +45,10 @@ describe('scanStatements: the statements PostgreSQL counts, with their lines', (
       '  VALUES (1);',
     ].join('\n');
     expect(scanStatements(sql).map((s) => `${s.first}@${s.line}`)).toEqual(['CREATE@2', 'CREATE@3', 'CREATE@7', 'INSERT@8']);
+  });
+
+  test('semicolons inside parentheses (a rule\'s actions) do not end a statement; an escaped line break in E\'\' is a line', () => {
+    const sql = "CREATE RULE r AS ON INSERT TO t DO ALSO (INSERT INTO a VALUES (1); INSERT INTO a VALUES (2));\nSELECT E'a\\\nb';\nSELECT 1;\nSELECT 1/0;";
+    expect(scanStatements(sql).map((s) => `${s.first}@${s.line}`)).toEqual(['CREATE@1', 'SELECT@2', 'SELECT@4', 'SELECT@5']);
   });
 });

@@ -58,6 +58,7 @@ describe('SQL builders', () => {
         'BEGIN;',
         `SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY});`,
         'CREATE TABLE t (id int);',
+        ';',
         `INSERT INTO public.tofu_registry_migrations (version, name, checksum, duration_ms) VALUES ('7', 'add_t', '${sha256Hex(sql)}', (extract(epoch FROM clock_timestamp() - now()) * 1000)::integer);`,
         'COMMIT;',
       ].join('\n'),

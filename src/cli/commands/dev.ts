@@ -79,7 +79,8 @@ export function registerDev(program: Command): void {
         // The dev connection values first (with the comment saying why TLS is off), then
         // setup adds the role and its password.
         await updateEnvFile(settings.envFile, devEnv, { headerComment: DEV_COMMENT, commentChangedKeys: true });
-        const result = await setup({ ...base, settings }, {});
+        // A kept --data-dir whose env file is gone: the local role gets a new password.
+        const result = await setup({ ...base, settings }, { rotateIfUnknown: true });
         if (!result.ok) return { json: { ...result }, exitCode: result.exitCode, ok: false, render: () => run.output.info('dev: the provisioned database failed its checks') };
         const password = result.user?.password ?? settings.password ?? '';
         const childEnv = { ...process.env, ...devEnv, [VARIABLES.user]: settings.user, [VARIABLES.password]: password };

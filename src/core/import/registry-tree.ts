@@ -48,10 +48,14 @@ function byName(a: { name: string }, b: { name: string }): number {
 
 export function* walkRegistryTree(root: string, kind: RegistryKind): Generator<TreeEntry> {
   const top = KIND_FOLDERS[kind];
-  yield* walkFolder(root, [top], kind);
+  yield* walkFolder(root, [top], kind, new Set());
 }
 
-function* walkFolder(root: string, segments: readonly string[], kind: RegistryKind): Generator<TreeEntry> {
+/**
+ * @param linkedFrom the real paths of the folders a symbolic link led into on the way here:
+ *   a link back into one of them (or into a folder that contains the current one) is a loop.
+ */
+function* walkFolder(root: string, segments: readonly string[], kind: RegistryKind, linkedFrom: ReadonlySet<string>): Generator<TreeEntry> {
   const folder = path.join(root, ...segments);
   const entries = readdirSync(folder, { withFileTypes: true }).sort(byName);
   const depth = segments.length - 1; // folders below providers/ or modules/
@@ -60,26 +64,35 @@ function* walkFolder(root: string, segments: readonly string[], kind: RegistryKi
     const here = [...segments, entry.name];
     let isDirectory = entry.isDirectory();
     let isFile = entry.isFile();
+    let nextLinkedFrom = linkedFrom;
     if (entry.isSymbolicLink()) {
       // Followed, as git checkouts and copies made with links hold them. A dangling link to a
-      // .json file counts as a file (its read fails and is reported); a link to a folder that
-      // contains it is reported instead of being walked forever.
+      // .json file counts as a file (its read fails and is reported); a link that leads back
+      // into the way here (a loop, also through several links) is reported instead of walked.
       const full = path.join(folder, entry.name);
-      const target = statSync(full, { throwIfNoEntry: false });
-      if (target?.isDirectory()) {
-        const real = realpathSync(full);
+      let target;
+      let real: string | undefined;
+      try {
+        target = statSync(full, { throwIfNoEntry: false });
+        if (target?.isDirectory()) real = realpathSync(full);
+      } catch (error) {
+        yield { misplaced: { kind, relativePath: here.join('/'), problem: `is a link that cannot be followed (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})` } };
+        continue;
+      }
+      if (real !== undefined) {
         const current = realpathSync(folder);
-        if (current === real || current.startsWith(`${real}${path.sep}`)) {
-          yield { misplaced: { kind, relativePath: here.join('/'), problem: 'is a link to a folder that contains it' } };
+        if (linkedFrom.has(real) || current === real || current.startsWith(`${real}${path.sep}`)) {
+          yield { misplaced: { kind, relativePath: here.join('/'), problem: 'is a link into a folder on its own path (a loop)' } };
           continue;
         }
         isDirectory = true;
+        nextLinkedFrom = new Set([...linkedFrom, current, real]);
       } else {
         isFile = target === undefined || target.isFile();
       }
     }
     if (isDirectory) {
-      yield* walkFolder(root, here, kind);
+      yield* walkFolder(root, here, kind, nextLinkedFrom);
       continue;
     }
     if (!isFile || !entry.name.endsWith('.json')) continue;
