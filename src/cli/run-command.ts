@@ -84,8 +84,7 @@ export async function runCommand(
       if (printed) return;
       printed = true;
       output.stopSpinner();
-      const failure = new InterruptedError(name);
-      reportError(output, name, new RegistryDbError(failure.errorClass, failure.code, `Interrupted by ${signal} during ${name}.`, { hint: failure.hint }));
+      reportError(output, name, new InterruptedError(`${name} (${signal})`));
     });
   }
   try {

@@ -1,11 +1,6 @@
 import { criticalSectionsDone, markInterrupted, runInterruptHooks } from '../core/critical-section.js';
 import { flushOutput, write } from './terminal.js';
 
-/**
- * Interrupt handling. By default an interrupted command exits 130 at once: every
- * database step is transactional and the env file is written atomically, so nothing
- * is left half-done. `dev` takes over the signals to stop its server cleanly first.
- */
 let interrupted: NodeJS.Signals | undefined;
 let report: ((signal: NodeJS.Signals) => void) | undefined;
 
@@ -19,6 +14,11 @@ export function reportInterruptWith(reporter: (signal: NodeJS.Signals) => void):
   report = reporter;
 }
 
+/**
+ * Interrupt handling. By default an interrupted command exits 130 at once: every
+ * database step is transactional and the env file is written atomically, so nothing
+ * is left half-done. `dev` takes over the signals to stop its server cleanly first.
+ */
 export function exitOnInterrupt(): void {
   const onSignal = (signal: NodeJS.Signals) => {
     interrupted = signal;

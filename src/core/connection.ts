@@ -176,7 +176,7 @@ interface ClientInternals {
  * CancelRequest goes over a new, plain connection (the server does not authenticate it; it
  * needs the session's secret key) and is answered by the server closing it.
  */
-export async function cancelRunningQueries(): Promise<void> {
+async function cancelRunningQueries(): Promise<void> {
   const busy = [...openClients].filter((client) => {
     const c = client as unknown as ClientInternals;
     return c.processID !== null && c.secretKey !== null && c._activeQuery != null;

@@ -14,10 +14,10 @@ export interface CreateDatabaseOptions {
   readonly migrationsDir?: string;
   readonly dryRun?: boolean;
   /**
-   * setup's check, read with create-db's own facts (no extra round trip): the error to throw,
-   * before anything changes, when this role already exists.
+   * setup's check, read with create-db's own facts (no extra round trip): called, before
+   * anything changes, when this role already exists; it throws to stop the run.
    */
-  readonly refuseExistingRole?: { readonly role: string; readonly error: () => Error };
+  readonly whenRoleExists?: { readonly role: string; readonly check: () => void };
 }
 
 export interface CreateDatabaseResult {
@@ -61,9 +61,9 @@ async function createDatabaseSteps(context: CoreContext, options: CreateDatabase
        CASE WHEN $2::text IS NULL THEN NULL ELSE EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $2) END AS role_exists
   FROM pg_roles r WHERE r.rolname = current_user`;
     logger.debug(factsSql);
-    const facts = (await admin.client.query<AdminFacts>(factsSql, [database, options.refuseExistingRole?.role ?? null])).rows[0]!;
+    const facts = (await admin.client.query<AdminFacts>(factsSql, [database, options.whenRoleExists?.role ?? null])).rows[0]!;
     if (facts.standby) throw standbyError(admin);
-    if (facts.role_exists && options.refuseExistingRole) throw options.refuseExistingRole.error();
+    if (facts.role_exists) options.whenRoleExists?.check();
     if (!facts.exists) {
       // Every file will run: one that would end its own transaction is refused before the
       // database is created (on an existing database, only the pending files are checked).

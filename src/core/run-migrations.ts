@@ -42,7 +42,6 @@ export async function runMigrations(
 
 /** `migrate`: apply pending migrations from sql/ (or --dir). */
 export async function migrate(context: CoreContext, options: MigrateCommandOptions = {}): Promise<MigrateResult> {
-  refuseSystemDatabase(context.settings.database, context.settings.origins.database);
   const files = await loadMigrationFiles(options.migrationsDir ?? bundledMigrationsDir());
   return runMigrations(context, files, options);
 }

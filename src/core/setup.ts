@@ -49,15 +49,18 @@ async function setupSteps(context: CoreContext, options: SetupOptions): Promise<
   if (options.writeEnv !== false && !options.dryRun) await checkEnvFileWritable(context.settings.envFile);
   if (options.waitSeconds !== undefined) await waitForServer(context, options.waitSeconds);
   // A role that exists already, with a password nobody here knows, cannot be tested: said
-  // before anything changes (read with create-db's facts). A concurrent run that creates the
-  // role after this check writes the password first; keptPassword() reads it below.
-  const unknown = !options.dryRun && !options.rotatePassword && keptPassword(context.settings, options) === undefined;
+  // before anything changes (create-db reads whether the role exists with its own facts). The
+  // env file is read again once the role is seen: a concurrent run that created it wrote the
+  // password there before its COMMIT made the role visible.
+  const unknown = !options.dryRun && !options.rotatePassword && context.settings.password === undefined;
   const rotatePassword = options.rotatePassword || (unknown && options.rotateIfUnknown === true);
-  const passwordUnknown = unknown && !rotatePassword;
+  const whenRoleExists = (): void => {
+    if (keptPassword(context.settings, options) === undefined) throw passwordUnknownError(context.settings, false);
+  };
   const database = await createDatabase(context, {
     migrationsDir: options.migrationsDir,
     dryRun: options.dryRun,
-    ...(passwordUnknown ? { refuseExistingRole: { role: context.settings.user, error: () => passwordUnknownError(context.settings, false) } } : {}),
+    ...(unknown && !rotatePassword ? { whenRoleExists: { role: context.settings.user, check: whenRoleExists } } : {}),
   });
   if (options.dryRun && database.migrations === undefined) {
     // The database does not exist yet, so create-user has nothing to plan against: the
