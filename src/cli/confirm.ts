@@ -1,5 +1,5 @@
 import { ConfigError, RegistryDbError } from '../core/errors.js';
-import { importExternal } from '../core/import-external.js';
+import { importExternal } from '../core/runtime/import-external.js';
 
 /** A rotation breaks every client still using the old password: asked on a terminal, --yes elsewhere. */
 export async function confirmRotation(role: string, interactive: boolean, yes: boolean): Promise<void> {

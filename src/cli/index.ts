@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { isRegistryDbError } from '../core/errors.js';
-import { toRegistryDbError } from '../core/pg-errors.js';
+import { packageVersion } from '../core/runtime/package-root.js';
+import { toRegistryDbError } from '../core/db/pg-errors.js';
 import { registerCreateDb } from './commands/create-db.js';
 import { registerCreateUser } from './commands/create-user.js';
 import { registerDev } from './commands/dev.js';
@@ -12,12 +12,13 @@ import { registerSetup } from './commands/setup.js';
 import { registerTestConnection } from './commands/test-connection.js';
 import { colorWanted, Output } from './output.js';
 import { reportError } from './run-command.js';
-import { exitOnInterrupt } from './signals.js';
+import { exitOnInterrupt, interruptedBy } from './signals.js';
+import { criticalSectionsDone } from '../core/runtime/critical-section.js';
 import { commanderOutput, flushOutput, outputFailed, withoutOptionValues } from './terminal.js';
 
 /** The program: only wiring. Each command lives in its own file under commands/. */
 export function buildProgram(): Command {
-  const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const version = packageVersion();
   const program = new Command('tofu-registry-db')
     .description('Provision and maintain the PostgreSQL database behind an OpenTofu registry API.')
     .version(version, '--version', 'print the version')
@@ -74,6 +75,9 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
   try {
     await program.parseAsync(argv as string[]);
     await flushOutput();
+    // Interrupted: the signal handler set the exit status; a rename and its COMMIT still
+    // under way finish first.
+    if (interruptedBy()) await criticalSectionsDone();
     // Exit explicitly with the code the command decided: a library's exit hook (the
     // embedded server's) must not replace it, and no idle handle may keep us alive. A
     // result that could not be written (EIO, a full disk; not a closed pipe) is a failure.

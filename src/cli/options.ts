@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
-import { DEFAULTS } from '../core/config.js';
-import { parseWaitSeconds } from '../core/config.js';
+import { DEFAULTS } from '../core/config/settings.js';
+import { parseWaitSeconds } from '../core/config/settings.js';
 import { revealSecret } from '../core/redact.js';
 
 /** Reusable option sets, attached by function so every command spells them the same way. */

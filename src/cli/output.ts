@@ -1,5 +1,5 @@
 import type { Logger } from '../core/logger.js';
-import { importExternal } from '../core/import-external.js';
+import { importExternal } from '../core/runtime/import-external.js';
 import { redactSecrets } from '../core/redact.js';
 import { isTerminal, terminalColumns, write, type Fd } from './terminal.js';
 

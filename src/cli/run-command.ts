@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { resolveSettings, type FlagSettings, type Settings } from '../core/config.js';
-import type { CoreContext } from '../core/context.js';
+import { resolveSettings, type FlagSettings, type Settings } from '../core/config/settings.js';
+import type { CoreContext } from '../core/db/context.js';
 import { InterruptedError, RegistryDbError, isRegistryDbError } from '../core/errors.js';
-import { toRegistryDbError } from '../core/pg-errors.js';
-import { importExternal } from '../core/import-external.js';
+import { toRegistryDbError } from '../core/db/pg-errors.js';
+import { importExternal } from '../core/runtime/import-external.js';
 import { colorWanted, Output } from './output.js';
 import { interruptedBy, reportInterruptWith } from './signals.js';
 import { isTerminal } from './terminal.js';

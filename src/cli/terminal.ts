@@ -1,5 +1,5 @@
 import { fstatSync, statSync, writeSync } from 'node:fs';
-import { builtin } from '../core/import-external.js';
+import { builtin } from '../core/runtime/import-external.js';
 
 /**
  * Writes to stdout and stderr without building process.stdout / process.stderr. Node

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { cpSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { generateRegistryTree } from '../../bench/generate-registry-tree.js';
-import { createDatabase } from '../../src/core/create-database.js';
+import { createDatabase } from '../../src/core/provision/create-database.js';
 import { adminEnv, BIN, contextFor, dropDatabaseAndRole, REPO_ROOT, runCli, tempDir, uniqueName, withSuperClient } from '../support/fixtures.js';
 import { createImportRole, importRoleEnv } from '../support/import-role.js';
 

@@ -1,8 +1,8 @@
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { createDatabase } from '../../src/core/create-database.js';
+import { createDatabase } from '../../src/core/provision/create-database.js';
 import { RegistryDbError } from '../../src/core/errors.js';
-import { migrate, getMigrationStatus } from '../../src/core/run-migrations.js';
+import { migrate, getMigrationStatus } from '../../src/core/migrations/migrate.js';
 import {
   adminEnv,
   contextFor,

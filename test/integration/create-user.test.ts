@@ -3,12 +3,12 @@ import { appendFileSync, chownSync, existsSync, readdirSync, readFileSync, rmSyn
 import path from 'node:path';
 import pg from 'pg';
 import { parse as parseDotenv } from 'dotenv';
-import { resolveSettings } from '../../src/core/config.js';
-import type { CoreContext } from '../../src/core/context.js';
-import { createDatabase } from '../../src/core/create-database.js';
-import { createUser, type CreateUserResult } from '../../src/core/create-user.js';
+import { resolveSettings } from '../../src/core/config/settings.js';
+import type { CoreContext } from '../../src/core/db/context.js';
+import { createDatabase } from '../../src/core/provision/create-database.js';
+import { createUser, type CreateUserResult } from '../../src/core/provision/create-user/create-user.js';
 import { RegistryDbError } from '../../src/core/errors.js';
-import { parseScramVerifier, scramSha256Verifier, scramVerifierMatches } from '../../src/core/scram.js';
+import { parseScramVerifier, scramSha256Verifier, scramVerifierMatches } from '../../src/core/provision/scram.js';
 import {
   adminEnv,
   dropDatabaseAndRole,

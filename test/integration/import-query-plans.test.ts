@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { generateRegistryTree } from '../../bench/generate-registry-tree.js';
-import { createDatabase } from '../../src/core/create-database.js';
+import { createDatabase } from '../../src/core/provision/create-database.js';
 import { importRegistry } from '../../src/core/import/import-registry.js';
 import { adminEnv, contextFor, dropDatabaseAndRole, tempDir, uniqueName, withSuperClient } from '../support/fixtures.js';
 

@@ -1,7 +1,7 @@
 import { copyFileSync } from 'node:fs';
 import path from 'node:path';
-import { createDatabase } from '../../src/core/create-database.js';
-import { migrate } from '../../src/core/run-migrations.js';
+import { createDatabase } from '../../src/core/provision/create-database.js';
+import { migrate } from '../../src/core/migrations/migrate.js';
 import { adminEnv, contextFor, dropDatabaseAndRole, REPO_ROOT, tempDir, uniqueName, withSuperClient } from '../support/fixtures.js';
 
 const SQL_DIR = path.join(REPO_ROOT, 'sql');

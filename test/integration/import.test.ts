@@ -1,6 +1,6 @@
 import { cpSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { createDatabase } from '../../src/core/create-database.js';
+import { createDatabase } from '../../src/core/provision/create-database.js';
 import { RegistryDbError } from '../../src/core/errors.js';
 import { importRegistry, type ImportResult } from '../../src/core/import/import-registry.js';
 import { stagingTempBuffersSql } from '../../src/core/import/import-sql.js';

@@ -1,13 +1,13 @@
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { closeClient, connect } from '../../src/core/connection.js';
-import { createDatabase } from '../../src/core/create-database.js';
+import { closeClient, connect } from '../../src/core/db/connection.js';
+import { createDatabase } from '../../src/core/provision/create-database.js';
 import { RegistryDbError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { applyPendingMigrations, MIGRATION_LOCK_KEY } from '../../src/core/migrate.js';
-import { loadMigrationFiles } from '../../src/core/migration-files.js';
-import { getMigrationStatus, migrate } from '../../src/core/run-migrations.js';
+import { applyPendingMigrations, MIGRATION_LOCK_KEY } from '../../src/core/migrations/engine.js';
+import { loadMigrationFiles } from '../../src/core/migrations/files.js';
+import { getMigrationStatus, migrate } from '../../src/core/migrations/migrate.js';
 import { adminEnv, contextFor, dropDatabaseAndRole, REPO_ROOT, settingsFor, superClient, tempDir, testServer, uniqueName, withSuperClient } from '../support/fixtures.js';
 
 /** A migration that succeeds statement by statement and fails only at COMMIT (a deferred unique key). */

@@ -1,9 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { createDatabase } from '../../src/core/create-database.js';
-import { createUser } from '../../src/core/create-user.js';
-import { sha256Hex } from '../../src/core/migration-files.js';
-import { migrate } from '../../src/core/run-migrations.js';
+import { createDatabase } from '../../src/core/provision/create-database.js';
+import { createUser } from '../../src/core/provision/create-user/create-user.js';
+import { sha256Hex } from '../../src/core/migrations/files.js';
+import { migrate } from '../../src/core/migrations/migrate.js';
 import { adminEnv, contextFor, databaseExists, dropDatabaseAndRole, tempDir, uniqueName, withSuperClient } from '../support/fixtures.js';
 
 /**

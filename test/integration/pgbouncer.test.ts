@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { createDatabase } from '../../src/core/create-database.js';
-import { migrate } from '../../src/core/run-migrations.js';
+import { createDatabase } from '../../src/core/provision/create-database.js';
+import { migrate } from '../../src/core/migrations/migrate.js';
 import { startPgbouncer } from '../support/pgbouncer.js';
 import { adminEnv, contextFor, dropDatabaseAndRole, tempDir, testServer, uniqueName, withSuperClient } from '../support/fixtures.js';
 

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'dotenv';
-import { resolveSettings } from '../../src/core/config.js';
-import { setup } from '../../src/core/setup.js';
-import { testConnection } from '../../src/core/test-connection.js';
+import { resolveSettings } from '../../src/core/config/settings.js';
+import { setup } from '../../src/core/provision/setup.js';
+import { testConnection } from '../../src/core/checks/test-connection.js';
 import { adminEnv, databaseExists, dropDatabaseAndRole, roleExists, tempDir, uniqueName, withSuperClient } from '../support/fixtures.js';
 
 function contextWithEnvFile(env: Record<string, string>, envFile: string) {

@@ -4,7 +4,7 @@
  */
 import { rmSync } from 'node:fs';
 import path from 'node:path';
-import { testConnection } from '../../src/core/test-connection.js';
+import { testConnection } from '../../src/core/checks/test-connection.js';
 import { provisionRegistry, type Registry } from '../support/app-role.js';
 import { runAsPostgres, sharedTempDir, startServer, SYSTEM_PG15_BIN, type TestServer } from '../support/pg-server.js';
 

@@ -6,8 +6,8 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
-import { connect, disconnect } from '../../src/core/connection.js';
-import { testConnection, type CheckName, type TestConnectionResult } from '../../src/core/test-connection.js';
+import { connect, disconnect } from '../../src/core/db/connection.js';
+import { testConnection, type CheckName, type TestConnectionResult } from '../../src/core/checks/test-connection.js';
 import { appRoleGrantsSql, provisionRegistry, type Registry } from '../support/app-role.js';
 import { adminEnv, contextFor, superClient, testServer } from '../support/fixtures.js';
 import { freePort, startServer, type TestServer } from '../support/pg-server.js';

@@ -1,10 +1,10 @@
-import { CHECK_NAMES, testConnection, type CheckName, type TestConnectionResult } from '../../src/core/test-connection.js';
-import { createDatabase } from '../../src/core/create-database.js';
+import { CHECK_NAMES, testConnection, type CheckName, type TestConnectionResult } from '../../src/core/checks/test-connection.js';
+import { createDatabase } from '../../src/core/provision/create-database.js';
 import { discardPendingLogin, startLogin } from '../../src/core/checks/session.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { bundledMigrationsDir, loadMigrationFiles } from '../../src/core/migration-files.js';
+import { bundledMigrationsDir, loadMigrationFiles } from '../../src/core/migrations/files.js';
 import { checkPrivileges, checkSchema } from '../../src/core/checks/schema.js';
-import { closeClient, connect } from '../../src/core/connection.js';
+import { closeClient, connect } from '../../src/core/db/connection.js';
 import { provisionRegistry, type Registry } from '../support/app-role.js';
 import { adminEnv, contextFor, dropDatabaseAndRole, testServer, uniqueName, withSuperClient } from '../support/fixtures.js';
 

@@ -5,8 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
-import { createDatabase } from '../../src/core/create-database.js';
-import type { CoreContext } from '../../src/core/context.js';
+import { createDatabase } from '../../src/core/provision/create-database.js';
+import type { CoreContext } from '../../src/core/db/context.js';
 import { adminEnv, contextFor, superClient, testServer, uniqueName, type ServerInfo } from './fixtures.js';
 
 export interface Registry {

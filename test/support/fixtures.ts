@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { resolveSettings, type Settings } from '../../src/core/config.js';
-import type { CoreContext } from '../../src/core/context.js';
+import { resolveSettings, type Settings } from '../../src/core/config/settings.js';
+import type { CoreContext } from '../../src/core/db/context.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const REPO_ROOT = path.resolve(here, '..', '..');

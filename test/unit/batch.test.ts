@@ -1,4 +1,4 @@
-import { tagRowCount } from '../../src/core/batch.js';
+import { tagRowCount } from '../../src/core/db/batch.js';
 
 describe('tagRowCount: the row count in a CommandComplete tag', () => {
   test.each([

@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { resolveSettings, DEFAULTS } from '../../src/core/config.js';
+import { resolveSettings, DEFAULTS } from '../../src/core/config/settings.js';
 import { ConfigError } from '../../src/core/errors.js';
 import { tempDir } from '../support/fixtures.js';
 

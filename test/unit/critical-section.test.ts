@@ -1,4 +1,4 @@
-import { criticalSectionsDone, InterruptPendingError, markInterrupted, runCritical } from '../../src/core/critical-section.js';
+import { criticalSectionsDone, InterruptPendingError, markInterrupted, runCritical } from '../../src/core/runtime/critical-section.js';
 
 test('an interrupt waits for a critical section (env-file rename + COMMIT) to end, and not otherwise', async () => {
   const events: string[] = [];

@@ -2,7 +2,7 @@ import { chownSync, chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, 
 import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { RegistryDbError } from '../../src/core/errors.js';
-import { editEnvText, prepareEnvFileUpdate, quoteEnvValue, updateEnvFile } from '../../src/core/env-file.js';
+import { editEnvText, prepareEnvFileUpdate, quoteEnvValue, updateEnvFile } from '../../src/core/config/env-file.js';
 import { tempDir } from '../support/fixtures.js';
 
 const USER = 'TOFU_REGISTRY_DB_USER';

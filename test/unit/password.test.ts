@@ -1,4 +1,4 @@
-import { DEFAULT_PASSWORD_LENGTH, generateAppPassword } from '../../src/core/password.js';
+import { DEFAULT_PASSWORD_LENGTH, generateAppPassword } from '../../src/core/provision/password.js';
 import { RegistryDbError } from '../../src/core/errors.js';
 
 describe('generateAppPassword', () => {

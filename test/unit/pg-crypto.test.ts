@@ -1,8 +1,8 @@
 import { createRequire } from 'node:module';
-import * as ours from '../../src/core/pg-crypto.js';
+import * as ours from '../../src/core/runtime/pg-crypto.js';
 import { RFC7677 } from '../support/scram-vectors.js';
 
-/** pg's own module, which the CLI bundle replaces with src/core/pg-crypto.ts. */
+/** pg's own module, which the CLI bundle replaces with src/core/runtime/pg-crypto.ts. */
 const pgUtils = createRequire(import.meta.url)('pg/lib/crypto/utils.js') as typeof ours;
 
 

@@ -1,4 +1,4 @@
-import { toRegistryDbError } from '../../src/core/pg-errors.js';
+import { toRegistryDbError } from '../../src/core/db/pg-errors.js';
 
 describe('toRegistryDbError: what an error says in --json and in its hint', () => {
   test('a network error carries its errno, not a "sqlstate" that is none', () => {

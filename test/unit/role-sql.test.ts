@@ -14,7 +14,7 @@ import {
   revokeSchemaPrivilegesSql,
   revokeSequencePrivilegesSql,
   revokeTablePrivilegesSql,
-} from '../../src/core/role-sql.js';
+} from '../../src/core/sql/roles.js';
 
 const VERIFIER = 'SCRAM-SHA-256$4096:c2FsdA==$c3RvcmVk:c2VydmVy';
 

@@ -1,5 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
-import { parseScramVerifier, scramSha256Verifier, scramSha256VerifierAsync, scramVerifierMatches } from '../../src/core/scram.js';
+import { parseScramVerifier, scramSha256Verifier, scramSha256VerifierAsync, scramVerifierMatches } from '../../src/core/provision/scram.js';
 import { RFC7677 } from '../support/scram-vectors.js';
 
 

@@ -1,4 +1,4 @@
-import { scanStatements, transactionControlStatements } from '../../src/core/sql-scan.js';
+import { scanStatements, transactionControlStatements } from '../../src/core/sql/scan.js';
 
 describe('transactionControlStatements: what would end the migration\'s own transaction', () => {
   test.each<[string, string, string[]]>([
@@ -26,7 +26,7 @@ describe('transactionControlStatements: what would end the migration\'s own tran
   });
 
   test('the bundled migrations have none', async () => {
-    const { loadMigrationFiles, bundledMigrationsDir } = await import('../../src/core/migration-files.js');
+    const { loadMigrationFiles, bundledMigrationsDir } = await import('../../src/core/migrations/files.js');
     for (const file of await loadMigrationFiles(bundledMigrationsDir())) expect(transactionControlStatements(file.sql)).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
-import { nameProblem, quoteIdent, quoteLiteral, validateName } from '../../src/core/identifiers.js';
-import { createDatabaseSql } from '../../src/core/sql-builders.js';
-import { migrationTransactionSql, MIGRATION_LOCK_KEY } from '../../src/core/migrate.js';
-import { lineAndColumn, sha256Hex } from '../../src/core/migration-files.js';
+import { nameProblem, quoteIdent, quoteLiteral, validateName } from '../../src/core/config/names.js';
+import { createDatabaseSql } from '../../src/core/sql/database.js';
+import { migrationTransactionSql, MIGRATION_LOCK_KEY } from '../../src/core/migrations/engine.js';
+import { lineAndColumn, sha256Hex } from '../../src/core/migrations/files.js';
 import { redactSecrets, registerSecret, clearSecrets } from '../../src/core/redact.js';
 
 describe('identifier and literal quoting', () => {

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { sslAttempts, sslOptionsFor } from '../../src/core/connection.js';
+import { sslAttempts, sslOptionsFor } from '../../src/core/db/connection.js';
 import { tempDir } from '../support/fixtures.js';
 
 describe('libpq sslmode semantics', () => {

@@ -6,10 +6,10 @@ import { tlsVerdict, type TlsProbe, type TlsVerdictInput } from '../../src/core/
 import { roundTripSteps } from '../../src/core/checks/round-trip.js';
 import { judgePrivileges, type PrivilegeFacts } from '../../src/core/checks/schema.js';
 import { judgeServer } from '../../src/core/checks/session.js';
-import { sslOptionsFor } from '../../src/core/connection.js';
+import { sslOptionsFor } from '../../src/core/db/connection.js';
 import { ConfigError } from '../../src/core/errors.js';
-import { toRegistryDbError } from '../../src/core/pg-errors.js';
-import { CHECK_NAMES, configurationFailure } from '../../src/core/test-connection.js';
+import { toRegistryDbError } from '../../src/core/db/pg-errors.js';
+import { CHECK_NAMES, configurationFailure } from '../../src/core/checks/test-connection.js';
 import { tempDir } from '../support/fixtures.js';
 
 describe('server check: version and standby', () => {

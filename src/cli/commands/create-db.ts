@@ -25,7 +25,7 @@ export function registerCreateDb(program: Command): void {
     runCommand('create-db', cmd, async (run) => {
       const context = run.context({ database: options.name });
       // Core modules load only when the command runs: --help and --version stay fast.
-      const [{ createDatabase }, { waitForServer }] = await Promise.all([import('../../core/create-database.js'), import('../../core/wait-for-server.js')]);
+      const [{ createDatabase }, { waitForServer }] = await Promise.all([import('../../core/provision/create-database.js'), import('../../core/db/wait-for-server.js')]);
       if (options.wait !== undefined) await waitForServer(context, options.wait);
       const result = await createDatabase(context, {
         migrate: options.migrate,

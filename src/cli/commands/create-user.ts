@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { CreateUserResult } from '../../core/create-user.js';
+import type { CreateUserResult } from '../../core/provision/create-user/create-user.js';
 import { confirmRotation } from '../confirm.js';
 import { dryRunOption, example, nameOption, passwordOptions, passwordToPrint, userOption } from '../options.js';
 import type { Output } from '../output.js';
@@ -66,7 +66,7 @@ export function registerCreateUser(program: Command): void {
       if (options.rotatePassword && !options.dryRun) {
         await confirmRotation(context.settings.user, run.interactive, Boolean(run.globals.yes));
       }
-      const { createUser } = await import('../../core/create-user.js');
+      const { createUser } = await import('../../core/provision/create-user/create-user.js');
       const result = await createUser(context, {
         rotatePassword: options.rotatePassword,
         writeEnv: options.writeEnv,

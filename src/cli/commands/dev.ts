@@ -1,12 +1,12 @@
 import { Option, type Command } from 'commander';
-import { resolveSettings, VARIABLES } from '../../core/config.js';
+import { resolveSettings, VARIABLES } from '../../core/config/settings.js';
 import { ConfigError } from '../../core/errors.js';
-import type { EmbeddedServer } from '../../core/embedded-server.js';
+import type { EmbeddedServer } from '../../core/dev/embedded-server.js';
 import { example, nameOption, userOption } from '../options.js';
 import { runCommand } from '../run-command.js';
 import { takeOverSignals } from '../signals.js';
 import { write } from '../terminal.js';
-import { builtin } from '../../core/import-external.js';
+import { builtin } from '../../core/runtime/import-external.js';
 
 interface DevOptions {
   readonly name?: string;
@@ -58,9 +58,9 @@ export function registerDev(program: Command): void {
       const base = run.context({ database: options.name, user: options.user });
       const logger = run.output.logger();
       const [{ startEmbeddedServer }, { updateEnvFile }, { setup }] = await Promise.all([
-        import('../../core/embedded-server.js'),
-        import('../../core/env-file.js'),
-        import('../../core/setup.js'),
+        import('../../core/dev/embedded-server.js'),
+        import('../../core/config/env-file.js'),
+        import('../../core/provision/setup.js'),
       ]);
       let server: EmbeddedServer | undefined;
       try {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { ConfigError } from '../../core/errors.js';
 import { dryRunOption, example, nameOption, userOption } from '../options.js';
-import { importExternal } from '../../core/import-external.js';
+import { importExternal } from '../../core/runtime/import-external.js';
 import { runCommand, type CommandRun } from '../run-command.js';
 
 interface DropOptions {
@@ -38,7 +38,7 @@ export function registerDrop(program: Command): void {
       const context = run.context({ database: options.name, user: options.user });
       const { database, user } = context.settings;
       if (!options.dryRun) await confirmDrop(run, database, user);
-      const { dropDatabaseAndRole } = await import('../../core/drop.js');
+      const { dropDatabaseAndRole } = await import('../../core/provision/drop.js');
       const result = await dropDatabaseAndRole(context, { dryRun: options.dryRun });
       return {
         json: { ...result },

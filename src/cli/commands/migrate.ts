@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { MigrateResult } from '../../core/migrate.js';
+import type { MigrateResult } from '../../core/migrations/engine.js';
 import { dirOption, dryRunOption, example, nameOption, waitOption } from '../options.js';
 import type { Output } from '../output.js';
 import { runCommand } from '../run-command.js';
@@ -39,7 +39,7 @@ export function registerMigrate(program: Command): void {
   command.action((options: MigrateOptions, cmd: Command) =>
     runCommand('migrate', cmd, async (run) => {
       const context = run.context({ database: options.name });
-      const [{ migrate }, { waitForServer }] = await Promise.all([import('../../core/run-migrations.js'), import('../../core/wait-for-server.js')]);
+      const [{ migrate }, { waitForServer }] = await Promise.all([import('../../core/migrations/migrate.js'), import('../../core/db/wait-for-server.js')]);
       if (options.wait !== undefined) await waitForServer(context, options.wait);
       const result = await migrate(context, { migrationsDir: options.dir, dryRun: options.dryRun });
       return {
@@ -55,7 +55,7 @@ export function registerMigrate(program: Command): void {
   example(status, 'tofu-registry-db migrate status');
   status.action((options: MigrateOptions, cmd: Command) =>
     runCommand('migrate status', cmd, async (run) => {
-      const { getMigrationStatus } = await import('../../core/run-migrations.js');
+      const { getMigrationStatus } = await import('../../core/migrations/migrate.js');
       // commander hands an option that `migrate` itself also has to `migrate`, wherever it
       // stands (`migrate status --name x` included): read it from there as well.
       const parent = (cmd.parent?.opts() ?? {}) as MigrateOptions;

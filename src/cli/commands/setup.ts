@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { SetupResult } from '../../core/setup.js';
+import type { SetupResult } from '../../core/provision/setup.js';
 import { confirmRotation } from '../confirm.js';
 import { dirOption, dryRunOption, example, nameOption, passwordOptions, passwordToPrint, userOption, waitOption } from '../options.js';
 import type { Output } from '../output.js';
@@ -69,7 +69,7 @@ export function registerSetup(program: Command): void {
       if (options.rotatePassword && !options.dryRun) {
         await confirmRotation(context.settings.user, run.interactive, Boolean(run.globals.yes));
       }
-      const { setup } = await import('../../core/setup.js');
+      const { setup } = await import('../../core/provision/setup.js');
       const result = await setup(context, {
         migrationsDir: options.dir,
         rotatePassword: options.rotatePassword,

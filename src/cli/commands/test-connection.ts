@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import type { CoreContext } from '../../core/context.js';
+import type { CoreContext } from '../../core/db/context.js';
 import { ConfigError } from '../../core/errors.js';
-import type { CheckResult, TestConnectionResult } from '../../core/test-connection.js';
+import type { CheckResult, TestConnectionResult } from '../../core/checks/test-connection.js';
 import { example, waitOption } from '../options.js';
 import type { Output } from '../output.js';
 import { runCommand } from '../run-command.js';
@@ -79,7 +79,7 @@ export function registerTestConnection(program: Command): void {
         if (!(error instanceof ConfigError)) throw error;
         context = error;
       }
-      const { configurationFailure, testConnection } = await import('../../core/test-connection.js');
+      const { configurationFailure, testConnection } = await import('../../core/checks/test-connection.js');
       const result = context instanceof ConfigError
         ? configurationFailure(context, { admin: options.admin })
         : await testConnection(context, { admin: options.admin, waitSeconds: options.wait });

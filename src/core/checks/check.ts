@@ -1,10 +1,10 @@
-import type { BatchOutcome } from '../batch.js';
-import type { Settings } from '../config.js';
-import type { Connection, Role } from '../connection.js';
-import type { CoreContext } from '../context.js';
+import type { BatchOutcome } from '../db/batch.js';
+import type { Settings } from '../config/settings.js';
+import type { Connection, Role } from '../db/connection.js';
+import type { CoreContext } from '../db/context.js';
 import type { RegistryDbError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { MigrationFile } from '../migration-files.js';
+import type { MigrationFile } from '../migrations/files.js';
 import type { TlsProbe } from './tls.js';
 
 /** The ten checks of test-connection, in the order they run. */

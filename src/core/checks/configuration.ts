@@ -1,6 +1,6 @@
-import { VARIABLES } from '../config.js';
+import { VARIABLES } from '../config/settings.js';
 import { ConfigError, RegistryDbError } from '../errors.js';
-import { loadMigrationFiles } from '../migration-files.js';
+import { loadMigrationFiles } from '../migrations/files.js';
 import { failed, passed, type CheckOutcome, type CheckState } from './check.js';
 
 /**

@@ -1,7 +1,7 @@
 import { isIP, connect as netConnect, type Socket } from 'node:net';
-import type { Settings } from '../config.js';
-import { toRegistryDbError } from '../pg-errors.js';
-import { builtin } from '../import-external.js';
+import type { Settings } from '../config/settings.js';
+import { toRegistryDbError } from '../db/pg-errors.js';
+import { builtin } from '../runtime/import-external.js';
 import { failed, notApplicable, passed, type CheckOutcome, type CheckState } from './check.js';
 
 /** The host as the network layer wants it: IPv6 without brackets. */

@@ -1,9 +1,9 @@
-import type { Role } from '../connection.js';
+import type { Role } from '../db/connection.js';
 import { RegistryDbError } from '../errors.js';
 import type { QueryResult } from 'pg';
-import { runBatch } from '../batch.js';
-import { quoteLiteral } from '../identifiers.js';
-import { compareMigrations, MIGRATIONS_TABLE, readAppliedMigrations } from '../migrate.js';
+import { runBatch } from '../db/batch.js';
+import { quoteLiteral } from '../config/names.js';
+import { compareMigrations, MIGRATIONS_TABLE, readAppliedMigrations } from '../migrations/engine.js';
 import { failed, passed, type CheckOutcome, type CheckState } from './check.js';
 
 /** The tables of the original design, which the registry API reads and writes. */

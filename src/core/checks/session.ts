@@ -1,11 +1,11 @@
-import { connect, disconnect, type Connection } from '../connection.js';
-import { adminPasswordProvider } from '../context.js';
+import { connect, disconnect, type Connection } from '../db/connection.js';
+import { adminPasswordProvider } from '../db/context.js';
 import { RegistryDbError } from '../errors.js';
-import { toRegistryDbError } from '../pg-errors.js';
-import { runBatch } from '../batch.js';
+import { toRegistryDbError } from '../db/pg-errors.js';
+import { runBatch } from '../db/batch.js';
 import { failed, passed, type CheckOutcome, type CheckState } from './check.js';
 import { catalogLookupSql } from './schema.js';
-import { stopwatch } from '../stopwatch.js';
+import { stopwatch } from '../runtime/stopwatch.js';
 
 /** The oldest PostgreSQL the tool supports (server_version_num of 12.0). */
 export const MINIMUM_SERVER_VERSION_NUM = 120000;

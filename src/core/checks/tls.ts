@@ -1,10 +1,10 @@
 import { isIP, type Socket } from 'node:net';
 import type { ConnectionOptions, PeerCertificate, TLSSocket } from 'node:tls';
-import type { Settings, SslMode } from '../config.js';
-import { sslOptionsFor, type TlsState } from '../connection.js';
+import type { Settings, SslMode } from '../config/settings.js';
+import { sslOptionsFor, type TlsState } from '../db/connection.js';
 import { ConfigError, RegistryDbError } from '../errors.js';
-import { toRegistryDbError } from '../pg-errors.js';
-import { builtin } from '../import-external.js';
+import { toRegistryDbError } from '../db/pg-errors.js';
+import { builtin } from '../runtime/import-external.js';
 import { failed, notApplicable, passed, type CheckOutcome, type CheckState } from './check.js';
 import { endpoint, errorContext, isLoopback, isSocketHost, networkHost, openSocket, withTimeout } from './network.js';
 

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import type { Client } from 'pg';
-import { importExternal } from '../import-external.js';
+import { importExternal } from '../runtime/import-external.js';
 import type { CopyStreamQuery } from 'pg-copy-streams';
 
 /** Lines are sent in chunks of about this many characters: fewer, larger CopyData messages. */

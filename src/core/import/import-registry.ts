@@ -1,13 +1,13 @@
 import { stat } from 'node:fs/promises';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import path from 'node:path';
-import { connect, disconnect, type Connection } from '../connection.js';
-import { adminPasswordProvider, assertPrimary, loggerOf, type CoreContext } from '../context.js';
+import { connect, disconnect, type Connection } from '../db/connection.js';
+import { adminPasswordProvider, assertPrimary, loggerOf, type CoreContext } from '../db/context.js';
 import { ConfigError, InterruptedError, RegistryDbError } from '../errors.js';
-import { describe, refuseSystemDatabase } from '../identifiers.js';
+import { describe, refuseSystemDatabase } from '../config/names.js';
 import type { Logger } from '../logger.js';
-import { runQuery } from '../migrate.js';
-import { toRegistryDbError } from '../pg-errors.js';
+import { runQuery } from '../migrations/engine.js';
+import { toRegistryDbError } from '../db/pg-errors.js';
 import { CopyWriter } from './copy-writer.js';
 import {
   analyzeStagingSql,

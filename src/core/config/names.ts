@@ -1,5 +1,5 @@
-import { ConfigError } from './errors.js';
-import { redactSecrets } from './redact.js';
+import { ConfigError } from '../errors.js';
+import { redactSecrets } from '../redact.js';
 
 /** Database and role names: what the spec allows, checked before any SQL is built. */
 const NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_-]{0,62}$/;

@@ -1,9 +1,9 @@
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
-import { ConfigError } from './errors.js';
-import { describe, validateName } from './identifiers.js';
-import { registerSecret } from './redact.js';
+import { ConfigError } from '../errors.js';
+import { describe, validateName } from './names.js';
+import { registerSecret } from '../redact.js';
 
 export const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'] as const;
 export type SslMode = (typeof SSL_MODES)[number];

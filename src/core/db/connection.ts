@@ -4,12 +4,12 @@ import { connect as netConnect, isIP } from 'node:net';
 import path from 'node:path';
 import type { Client, ClientConfig } from 'pg';
 import type { ConnectionOptions } from 'node:tls';
-import type { Settings, SslMode } from './config.js';
-import { onInterrupt } from './critical-section.js';
-import { ConfigError } from './errors.js';
+import type { Settings, SslMode } from '../config/settings.js';
+import { onInterrupt } from '../runtime/critical-section.js';
+import { ConfigError } from '../errors.js';
 import { systemRootsWithDeferredCa } from './extra-ca.js';
 import { toRegistryDbError } from './pg-errors.js';
-import { registerSecret } from './redact.js';
+import { registerSecret } from '../redact.js';
 
 export type Role = 'admin' | 'app';
 

@@ -1,20 +1,20 @@
-import { CHECK_NAMES, type CheckName, type CheckOutcome, type CheckResult, type CheckState, failed, isSqlState } from './checks/check.js';
-import { checkConfiguration } from './checks/configuration.js';
-import { checkDns, checkTcp, isLoopback } from './checks/network.js';
-import { checkTls, tlsVerdict } from './checks/tls.js';
-import { checkRoundTrip } from './checks/round-trip.js';
-import { checkPrivileges, checkSchema } from './checks/schema.js';
-import { checkAuthentication, checkDatabase, checkServer, discardPendingLogin, startLogin } from './checks/session.js';
-import { disconnect } from './connection.js';
-import { loggerOf, type CoreContext } from './context.js';
-import { InterruptedError, RegistryDbError } from './errors.js';
-import { bundledMigrationsDir } from './migration-files.js';
-import { toRegistryDbError } from './pg-errors.js';
-import { stopwatch } from './stopwatch.js';
-import { waitForServer } from './wait-for-server.js';
+import { CHECK_NAMES, type CheckName, type CheckOutcome, type CheckResult, type CheckState, failed, isSqlState } from './check.js';
+import { checkConfiguration } from './configuration.js';
+import { checkDns, checkTcp, isLoopback } from './network.js';
+import { checkTls, tlsVerdict } from './tls.js';
+import { checkRoundTrip } from './round-trip.js';
+import { checkPrivileges, checkSchema } from './schema.js';
+import { checkAuthentication, checkDatabase, checkServer, discardPendingLogin, startLogin } from './session.js';
+import { disconnect } from '../db/connection.js';
+import { loggerOf, type CoreContext } from '../db/context.js';
+import { InterruptedError, RegistryDbError } from '../errors.js';
+import { bundledMigrationsDir } from '../migrations/files.js';
+import { toRegistryDbError } from '../db/pg-errors.js';
+import { stopwatch } from '../runtime/stopwatch.js';
+import { waitForServer } from '../db/wait-for-server.js';
 
-export { CHECK_NAMES } from './checks/check.js';
-export type { CheckName, CheckResult, CheckStatus } from './checks/check.js';
+export { CHECK_NAMES } from './check.js';
+export type { CheckName, CheckResult, CheckStatus } from './check.js';
 
 export interface TestConnectionOptions {
   /** Check the admin connection instead of the application role. */

@@ -1,4 +1,4 @@
-import { InterruptedError, RegistryDbError } from './errors.js';
+import { InterruptedError, RegistryDbError } from '../errors.js';
 
 /** Where the failing connection or statement was aimed: used to write messages and hints. */
 export interface ErrorContext {

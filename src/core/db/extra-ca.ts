@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { SecureContext } from 'node:tls';
-import { builtin } from './import-external.js';
+import { builtin } from '../runtime/import-external.js';
 
 /**
  * The NODE_EXTRA_CA_CERTS file, when the launcher (bin/tofu-registry-db.cjs) started Node

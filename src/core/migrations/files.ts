@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { ConfigError } from './errors.js';
-import { describe } from './identifiers.js';
+import { ConfigError } from '../errors.js';
+import { packagePath } from '../runtime/package-root.js';
+import { describe } from '../config/names.js';
 
 /** One forward-only migration file: `NNN_description.sql`. */
 export interface MigrationFile {
@@ -21,7 +21,7 @@ const FILE_PATTERN = /^(\d+)_([A-Za-z0-9_.-]+)\.sql$/;
 
 /** The migrations that ship with the package (`sql/` beside `dist/`). */
 export function bundledMigrationsDir(): string {
-  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'sql');
+  return packagePath('sql');
 }
 
 export function sha256Hex(data: string | Buffer): string {

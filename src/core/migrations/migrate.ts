@@ -1,8 +1,8 @@
-import { assertPrimary, connectAsAdmin, loggerOf, type CoreContext } from './context.js';
-import { disconnect } from './connection.js';
-import { refuseSystemDatabase } from './identifiers.js';
-import { applyPendingMigrations, migrationStatus, type MigrateResult, type MigrationStatus } from './migrate.js';
-import { bundledMigrationsDir, loadMigrationFiles, type MigrationFile } from './migration-files.js';
+import { assertPrimary, connectAsAdmin, loggerOf, type CoreContext } from '../db/context.js';
+import { disconnect } from '../db/connection.js';
+import { refuseSystemDatabase } from '../config/names.js';
+import { applyPendingMigrations, migrationStatus, type MigrateResult, type MigrationStatus } from './engine.js';
+import { bundledMigrationsDir, loadMigrationFiles, type MigrationFile } from './files.js';
 
 export interface MigrateCommandOptions {
   readonly migrationsDir?: string;

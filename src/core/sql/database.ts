@@ -1,4 +1,4 @@
-import { quoteIdent } from './identifiers.js';
+import { quoteIdent } from '../config/names.js';
 
 /**
  * Dynamic SQL for provisioning. Small pure functions: every name is quoted as an

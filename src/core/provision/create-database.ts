@@ -1,11 +1,11 @@
-import { connectAsAdmin, loggerOf, standbyError, withSharedConnections, type CoreContext } from './context.js';
-import { disconnect } from './connection.js';
-import { RegistryDbError } from './errors.js';
-import { bundledMigrationsDir, loadMigrationFiles } from './migration-files.js';
-import { runMigrations } from './run-migrations.js';
-import { checkTransactionControl, migrationTransactionSql, type MigrateResult } from './migrate.js';
-import { createDatabaseSql } from './sql-builders.js';
-import { quoteIdent, refuseSystemDatabase } from './identifiers.js';
+import { connectAsAdmin, loggerOf, standbyError, withSharedConnections, type CoreContext } from '../db/context.js';
+import { disconnect } from '../db/connection.js';
+import { RegistryDbError } from '../errors.js';
+import { bundledMigrationsDir, loadMigrationFiles } from '../migrations/files.js';
+import { runMigrations } from '../migrations/migrate.js';
+import { checkTransactionControl, migrationTransactionSql, type MigrateResult } from '../migrations/engine.js';
+import { createDatabaseSql } from '../sql/database.js';
+import { quoteIdent, refuseSystemDatabase } from '../config/names.js';
 
 export interface CreateDatabaseOptions {
   /** Apply migrations after creating (default true). */

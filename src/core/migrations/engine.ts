@@ -1,13 +1,13 @@
 import type { QueryResult, QueryResultRow } from 'pg';
-import type { Connection } from './connection.js';
-import { ConfigError, RegistryDbError } from './errors.js';
-import { quoteLiteral } from './identifiers.js';
-import type { Logger } from './logger.js';
-import { lineAndColumn, type MigrationFile } from './migration-files.js';
-import { toRegistryDbError } from './pg-errors.js';
-import { runBatch, type BatchOutcome } from './batch.js';
-import { stopwatch } from './stopwatch.js';
-import { scanStatements, transactionControlStatements } from './sql-scan.js';
+import type { Connection } from '../db/connection.js';
+import { ConfigError, RegistryDbError } from '../errors.js';
+import { quoteLiteral } from '../config/names.js';
+import type { Logger } from '../logger.js';
+import { lineAndColumn, type MigrationFile } from './files.js';
+import { toRegistryDbError } from '../db/pg-errors.js';
+import { runBatch, type BatchOutcome } from '../db/batch.js';
+import { stopwatch } from '../runtime/stopwatch.js';
+import { scanStatements, transactionControlStatements } from '../sql/scan.js';
 
 export const MIGRATIONS_TABLE = 'tofu_registry_migrations';
 

@@ -1,7 +1,7 @@
-import type { Settings } from './config.js';
+import type { Settings } from '../config/settings.js';
 import { closeClient, connect, reportedParameter, type Connection } from './connection.js';
-import { RegistryDbError } from './errors.js';
-import { silentLogger, type Logger } from './logger.js';
+import { RegistryDbError } from '../errors.js';
+import { silentLogger, type Logger } from '../logger.js';
 
 /** What every core operation receives besides its own options. */
 export interface CoreContext {

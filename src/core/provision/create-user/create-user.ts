@@ -1,15 +1,15 @@
-import { runBatch } from './batch.js';
-import { CONNECTION_VARIABLES, VARIABLES, readEnvFile, type Settings } from './config.js';
-import { connect, disconnect, type Connection } from './connection.js';
-import { assertPrimary, connectAsAdmin, loggerOf, type CoreContext } from './context.js';
-import { runCritical } from './critical-section.js';
-import { ConfigError, RegistryDbError } from './errors.js';
-import { checkEnvFileWritable, planEnvFileUpdate, prepareEnvFileUpdate, type EnvFileUpdateResult, type PreparedEnvFileUpdate } from './env-file.js';
-import { describe, quoteLiteral, refuseSystemDatabase } from './identifiers.js';
-import type { Logger } from './logger.js';
-import { generateAppPassword } from './password.js';
-import { toRegistryDbError } from './pg-errors.js';
-import { REDACTED, redactSecrets, registerSecret } from './redact.js';
+import { runBatch } from '../../db/batch.js';
+import { CONNECTION_VARIABLES, VARIABLES, readEnvFile, type Settings } from '../../config/settings.js';
+import { connect, disconnect, type Connection } from '../../db/connection.js';
+import { assertPrimary, connectAsAdmin, loggerOf, type CoreContext } from '../../db/context.js';
+import { runCritical } from '../../runtime/critical-section.js';
+import { ConfigError, RegistryDbError } from '../../errors.js';
+import { checkEnvFileWritable, planEnvFileUpdate, prepareEnvFileUpdate, type EnvFileUpdateResult, type PreparedEnvFileUpdate } from '../../config/env-file.js';
+import { describe, quoteLiteral, refuseSystemDatabase } from '../../config/names.js';
+import type { Logger } from '../../logger.js';
+import { generateAppPassword } from '../password.js';
+import { toRegistryDbError } from '../../db/pg-errors.js';
+import { REDACTED, redactSecrets, registerSecret } from '../../redact.js';
 import {
   alterRoleSql,
   appRoleGrantsSql,
@@ -19,9 +19,9 @@ import {
   SEQUENCE_PRIVILEGES,
   TABLE_PRIVILEGES,
   type AppRoleAttribute,
-} from './role-sql.js';
-import { scramSha256VerifierAsync, scramVerifierMatches } from './scram.js';
-import { MIGRATIONS_TABLE } from './migrate.js';
+} from '../../sql/roles.js';
+import { scramSha256VerifierAsync, scramVerifierMatches } from '../scram.js';
+import { MIGRATIONS_TABLE } from '../../migrations/engine.js';
 
 export interface CreateUserOptions {
   /** Give an existing role a new password (a new role always gets one). */

@@ -1,7 +1,7 @@
 import type { QueryResult } from 'pg';
 import type { Connection } from './connection.js';
-import type { Logger } from './logger.js';
-import { redactSecrets } from './redact.js';
+import type { Logger } from '../logger.js';
+import { redactSecrets } from '../redact.js';
 
 /** The outcome of a batch: every statement's result, or the first failure and where it happened. */
 export type BatchOutcome =

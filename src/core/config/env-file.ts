@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs, type Stats } from 'node:fs';
 import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
-import { ConfigError } from './errors.js';
-import { describe } from './identifiers.js';
+import { ConfigError } from '../errors.js';
+import { describe } from './names.js';
 
 /**
  * Writing credentials back into the env file: every other line kept as it was, values

@@ -1,5 +1,5 @@
-import { ConfigError } from './errors.js';
-import { quoteIdent, quoteLiteral } from './identifiers.js';
+import { ConfigError } from '../errors.js';
+import { quoteIdent, quoteLiteral } from '../config/names.js';
 
 /**
  * Dynamic SQL for the application role and its grants: small pure functions, every

@@ -1,12 +1,12 @@
-import { withSharedConnections, type CoreContext } from './context.js';
+import { withSharedConnections, type CoreContext } from '../db/context.js';
 import { createDatabase, type CreateDatabaseResult } from './create-database.js';
-import { createUser, type CreateUserResult } from './create-user.js';
-import { readEnvFile, VARIABLES, type Settings } from './config.js';
-import { checkEnvFileWritable } from './env-file.js';
-import { registerSecret } from './redact.js';
-import { ConfigError } from './errors.js';
-import { testConnection, type TestConnectionResult } from './test-connection.js';
-import { waitForServer } from './wait-for-server.js';
+import { createUser, type CreateUserResult } from './create-user/create-user.js';
+import { readEnvFile, VARIABLES, type Settings } from '../config/settings.js';
+import { checkEnvFileWritable } from '../config/env-file.js';
+import { registerSecret } from '../redact.js';
+import { ConfigError } from '../errors.js';
+import { testConnection, type TestConnectionResult } from '../checks/test-connection.js';
+import { waitForServer } from '../db/wait-for-server.js';
 
 export interface SetupOptions {
   readonly migrationsDir?: string;

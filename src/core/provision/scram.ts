@@ -1,5 +1,5 @@
 import { createHash, createHmac, pbkdf2, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
-import { ConfigError } from './errors.js';
+import { ConfigError } from '../errors.js';
 
 /**
  * SCRAM-SHA-256 verifiers (RFC 5802 / RFC 7677), computed on the client the way

@@ -1,6 +1,6 @@
 import { connect, disconnect, type Role } from './connection.js';
 import { connectAsAdmin, loggerOf, type CoreContext } from './context.js';
-import { InterruptedError, RegistryDbError } from './errors.js';
+import { InterruptedError, RegistryDbError } from '../errors.js';
 
 /**
  * --wait: retry until the server accepts connections or the time runs out. Only
