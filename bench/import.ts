@@ -32,9 +32,8 @@ interface TestServer {
   readonly majorVersion: number;
   stop(): Promise<void>;
 }
-interface PgServerModule {
-  startServer(options: { binDir?: string; conf?: Record<string, string> }): Promise<TestServer>;
-  EMBEDDED_BIN: string;
+interface BenchServerModule {
+  startBenchServer(options: { binDir?: string; conf?: Record<string, string> }): Promise<TestServer>;
 }
 
 // Compiled to bench/.work/dist/bench/: the repository is four levels up.
@@ -100,8 +99,8 @@ async function main(): Promise<void> {
   const fullRows = full.providerRows + full.moduleRows;
   process.stderr.write(`whole tree: ${full.providerFiles + full.moduleFiles} files, ${fullRows} rows, ${(full.bytes / 1e6).toFixed(0)} MB of JSON\n`);
 
-  const { startServer, EMBEDDED_BIN } = (await import(path.join(REPO, 'test', 'support', 'pg-server.js'))) as PgServerModule;
-  const server = await startServer({ binDir: process.env.TOFU_TEST_PG_BIN || EMBEDDED_BIN, conf: { max_wal_size: "'4GB'", shared_buffers: "'256MB'" } });
+  const { startBenchServer } = (await import(path.join(REPO, 'bench', 'lib', 'server.mjs'))) as BenchServerModule;
+  const server = await startBenchServer({ binDir: process.env.TOFU_TEST_PG_BIN || undefined, conf: { max_wal_size: '4GB', shared_buffers: '256MB' } });
   const env = {
     CI: 'true',
     TOFU_REGISTRY_DB_HOST: server.host,

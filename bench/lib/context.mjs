@@ -33,7 +33,7 @@ export function cleanBaseEnv(env = process.env) {
 
 /**
  * @typedef {Awaited<ReturnType<typeof createContext>>} BenchContext
- * @param {{ repo: string, server: import('../../test/support/pg-server.js').TestServer, clientBin: string }} options
+ * @param {{ repo: string, server: Awaited<ReturnType<typeof import('./server.mjs').startBenchServer>>, clientBin: string }} options
  */
 export async function createContext({ repo, server, clientBin }) {
   const work = mkdtempSync(path.join(tmpdir(), 'trdb-bench-'));

@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { isRegistryDbError } from '../core/errors.js';
+import { isRegistryDbError, RegistryDbError } from '../core/errors.js';
 import { packageVersion } from '../core/runtime/package-root.js';
 import { toRegistryDbError } from '../core/db/pg-errors.js';
 import { registerCreateDb } from './commands/create-db.js';
@@ -90,7 +90,8 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
       }
       if (wantsJson(argv)) {
         const output = new Output({ json: true, verbose: false, color: false });
-        output.json({ ok: false, command: null, error: { code: 'USAGE', message: withoutOptionValues(error.message.replace(/^error: /, '')), hint: 'Run with --help for usage.' } });
+        const usage = new RegistryDbError('usage', 'USAGE', withoutOptionValues(error.message.replace(/^error: /, '')), { hint: 'Run with --help for usage.' });
+        output.json({ ok: false, command: null, error: usage.toJSON() });
       }
       process.exitCode = 2;
       return;

@@ -108,8 +108,8 @@ export async function runCommand(
 
 export function reportError(output: Output, name: string, failure: RegistryDbError, original?: unknown): void {
   if (output.options.json) {
-    const { details, ...error } = failure.toJSON() as Record<string, unknown> & { details?: Record<string, unknown> };
-    const { results, ...rest } = (details ?? {}) as Record<string, unknown>;
+    const { details, ...error } = failure.toJSON();
+    const { results, ...rest } = details ?? {};
     output.json({
       ok: false,
       command: name,

@@ -15,12 +15,31 @@ export const EXIT_CODES: Readonly<Record<ErrorClass, number>> = {
   internal: 1,
 };
 
+/**
+ * A PostgreSQL SQLSTATE: five digits or upper-case letters. Node's error codes (EPIPE, EPERM,
+ * EROFS, ECONNREFUSED) can look the same, but no SQLSTATE class starts with E
+ * (PostgreSQL's errcodes.txt), so a leading E means the operating system spoke, not the server.
+ */
+export function isSqlState(code: unknown): code is string {
+  return typeof code === 'string' && /^[0-9A-DF-Z][0-9A-Z]{4}$/.test(code);
+}
+
 export interface ErrorDetails {
   readonly hint?: string;
   /** PostgreSQL SQLSTATE or Node error code (ECONNREFUSED, ENOTFOUND, …). */
   readonly cause?: string;
   /** Extra structured data for --json output (never secrets). */
   readonly data?: Readonly<Record<string, unknown>>;
+}
+
+/** The one JSON shape of an error: --json output, a failed check, a usage error. */
+export interface ErrorJson {
+  readonly code: string;
+  readonly message: string;
+  readonly hint: string | null;
+  readonly sqlstate?: string;
+  readonly errno?: string;
+  readonly details?: Readonly<Record<string, unknown>>;
 }
 
 export class RegistryDbError extends Error {
@@ -44,16 +63,37 @@ export class RegistryDbError extends Error {
     return EXIT_CODES[this.errorClass];
   }
 
-  toJSON(): Record<string, unknown> {
+  /**
+   * The same failure (class, code, SQLSTATE, the original error as `cause`) told another
+   * way: a new message, and a new hint or more data where given.
+   */
+  rewrap(message: string, changes: { readonly hint?: string; readonly data?: Readonly<Record<string, unknown>> } = {}): RegistryDbError {
+    const result = new RegistryDbError(this.errorClass, this.code, message, {
+      hint: 'hint' in changes ? changes.hint : this.hint,
+      cause: this.sqlState,
+      data: changes.data ? { ...this.data, ...changes.data } : this.data,
+    });
+    if (this.cause !== undefined) keepCause(result, this.cause);
+    return result;
+  }
+
+  toJSON(): ErrorJson {
     return {
       code: this.code,
       message: this.message,
       hint: this.hint ?? null,
-      // A SQLSTATE is five characters; what the network layer says (ECONNREFUSED) is an errno.
-      ...(this.sqlState ? (/^[0-9A-Z]{5}$/.test(this.sqlState) ? { sqlstate: this.sqlState } : { errno: this.sqlState }) : {}),
+      ...(this.sqlState ? (isSqlState(this.sqlState) ? { sqlstate: this.sqlState } : { errno: this.sqlState }) : {}),
       ...(this.data ? { details: this.data } : {}),
     };
   }
+}
+
+/**
+ * Keeps what the server or the network said verbatim, as `cause` (non-enumerable, so never in
+ * toJSON): test-connection shows it beside the remedy.
+ */
+export function keepCause(error: RegistryDbError, cause: unknown): void {
+  if (typeof cause === 'object' && cause !== null) Object.defineProperty(error, 'cause', { value: cause, enumerable: false, configurable: true });
 }
 
 export class ConfigError extends RegistryDbError {

@@ -12,7 +12,7 @@ import { adminEnv, runCli, tempDir, uniqueName, type ServerInfo } from '../suppo
 let server: TestServer;
 let info: ServerInfo;
 beforeAll(async () => {
-  server = await startServer({ conf: { log_statement: "'all'", log_min_messages: 'info', log_connections: 'on' } });
+  server = await startServer({ conf: { log_statement: 'all', log_min_messages: 'info', log_connections: 'on' } });
   info = { ...server };
 });
 afterAll(async () => {

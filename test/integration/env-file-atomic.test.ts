@@ -9,7 +9,7 @@ import { REPO_ROOT, tempDir } from '../support/fixtures.js';
  * either the old or the new complete file, never a truncated or half-written one.
  */
 const WRITER = `
-import { updateEnvFile } from ${JSON.stringify(path.join(REPO_ROOT, 'dist', 'core', 'config', 'env-file.js'))};
+import { updateEnvFile } from ${JSON.stringify(path.join(REPO_ROOT, 'dist', 'core', 'config', 'env-file-update.js'))};
 const file = process.argv[2];
 let i = 0;
 process.stdout.write('ready\\n');
@@ -48,7 +48,7 @@ test('SIGKILL of a writer in a tight update loop, 40 times, never leaves a torn 
   expect(seen.size).toBe(2);
   // A kill can leave the killed writer's temporary file (..env.<pid>.<random>.tmp); the next
   // write removes those of writers that are gone, and nothing else remains.
-  const { updateEnvFile } = await import('../../src/core/config/env-file.js');
+  const { updateEnvFile } = await import('../../src/core/config/env-file-update.js');
   const deadPid = Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8')); // above every valid pid: never alive
   writeFileSync(path.join(dir, `..env.${deadPid}.0badc0de.tmp`), 'TOFU_REGISTRY_DB_PASSWORD=half'); // a dead writer's
   writeFileSync(path.join(dir, `..env.${process.pid}.0badc0de.tmp`), 'x'); // a live writer's: kept

@@ -5,10 +5,11 @@ import { closeClient, connect } from '../../src/core/db/connection.js';
 import { createDatabase } from '../../src/core/provision/create-database.js';
 import { RegistryDbError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { applyPendingMigrations, MIGRATION_LOCK_KEY } from '../../src/core/migrations/engine.js';
+import { applyPendingMigrations } from '../../src/core/migrations/engine.js';
 import { loadMigrationFiles } from '../../src/core/migrations/files.js';
 import { getMigrationStatus, migrate } from '../../src/core/migrations/migrate.js';
 import { adminEnv, contextFor, dropDatabaseAndRole, REPO_ROOT, settingsFor, superClient, tempDir, testServer, uniqueName, withSuperClient } from '../support/fixtures.js';
+import { MIGRATION_LOCK_KEY } from '../../src/core/migrations/bookkeeping.js';
 
 /** A migration that succeeds statement by statement and fails only at COMMIT (a deferred unique key). */
 const FAILS_AT_COMMIT = 'CREATE TABLE deferred (id int, CONSTRAINT deferred_id UNIQUE (id) DEFERRABLE INITIALLY DEFERRED);\nINSERT INTO deferred VALUES (1), (1);\n';

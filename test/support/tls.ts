@@ -5,6 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { serverIds } from '../../src/core/dev/os-user.js';
 import { sharedTempDir } from './pg-server.js';
 
 export interface TlsFiles {
@@ -18,14 +19,6 @@ export interface TlsFiles {
 function openssl(args: readonly string[], cwd: string): void {
   const result = spawnSync('openssl', args, { cwd, encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`openssl ${args.join(' ')} failed: ${result.stderr}`);
-}
-
-function postgresIds(): { uid: number; gid: number } | undefined {
-  if (process.getuid?.() !== 0) return undefined;
-  const uid = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' });
-  const gid = spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' });
-  if (uid.status !== 0 || gid.status !== 0) return undefined;
-  return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
 }
 
 /**
@@ -47,7 +40,7 @@ export function makeCertificates(options: { altNames?: readonly string[]; caName
   ].join('\n') + '\n');
   openssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '3', '-extfile', 'server.ext'], dir);
   const keyFile = path.join(dir, 'server.key');
-  const ids = postgresIds();
+  const ids = serverIds();
   if (ids) chownSync(keyFile, ids.uid, ids.gid);
   chmodSync(keyFile, 0o600);
   return { dir, caFile: path.join(dir, 'ca.crt'), certFile: path.join(dir, 'server.crt'), keyFile };

@@ -2,8 +2,9 @@ import { chownSync, chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, 
 import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { RegistryDbError } from '../../src/core/errors.js';
-import { editEnvText, prepareEnvFileUpdate, quoteEnvValue, updateEnvFile } from '../../src/core/config/env-file.js';
 import { tempDir } from '../support/fixtures.js';
+import { editEnvText, quoteEnvValue } from '../../src/core/config/env-text.js';
+import { prepareEnvFileUpdate, updateEnvFile } from '../../src/core/config/env-file-update.js';
 
 const USER = 'TOFU_REGISTRY_DB_USER';
 const PASSWORD = 'TOFU_REGISTRY_DB_PASSWORD';

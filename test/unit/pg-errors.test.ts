@@ -29,4 +29,32 @@ describe('toRegistryDbError: what an error says in --json and in its hint', () =
     expect(failed.hint).toContain('PGPASSWORD');
     expect(failed.hint).toContain('~/.pgpass');
   });
+
+  // Before, any five upper-case letters passed for a SQLSTATE: a closed pipe or a read-only
+  // folder was "PostgreSQL refused a statement (SQLSTATE EPIPE)", exit 5.
+  test.each([
+    ['EPIPE', { syscall: 'write' }, 'SYSTEM_ERROR', 1],
+    ['EROFS', { syscall: 'open', path: '/ro/.env' }, 'FILE_ERROR', 2],
+    ['EPERM', { syscall: 'rename', path: '/srv/app/.env' }, 'FILE_ERROR', 2],
+    ['ENOSPC', { syscall: 'write', path: '/full/.env' }, 'NO_SPACE', 1],
+  ] as const)('%s from the operating system is said as such, not as a SQLSTATE', (code, extra, expected, exitCode) => {
+    const error = toRegistryDbError(Object.assign(new Error(`${code}: the system said no`), { code, errno: -1, ...extra }));
+    expect(error).toMatchObject({ code: expected, exitCode });
+    expect(error.message).not.toContain('SQLSTATE');
+    expect(error.message).not.toContain('PostgreSQL');
+    expect(error.toJSON()).toMatchObject({ errno: code });
+    expect(error.toJSON()).not.toHaveProperty('sqlstate');
+  });
+});
+
+describe('RegistryDbError.rewrap', () => {
+  test('a new message, the same class, code, SQLSTATE and original error', () => {
+    const original = Object.assign(new Error('permission denied for table modules'), { code: '42501' });
+    const mapped = toRegistryDbError(original, { user: 'app' });
+    const told = mapped.rewrap('Database "x" was dropped, but role "y" was not: ' + mapped.message, { data: { databaseDropped: true } });
+    expect(told).toMatchObject({ code: mapped.code, errorClass: mapped.errorClass, sqlState: '42501', hint: mapped.hint });
+    expect(told.cause).toBe(original);
+    expect(told.toJSON().details).toEqual({ databaseDropped: true });
+    expect(mapped.rewrap('other', { hint: 'do this' }).hint).toBe('do this');
+  });
 });

@@ -1,20 +1,5 @@
-import {
-  alterRoleSql,
-  appRoleGrantsSql,
-  createRoleSql,
-  grantDatabasePrivilegesSql,
-  grantDefaultPrivilegesSql,
-  grantSchemaUsageSql,
-  grantSequencePrivilegesSql,
-  grantTablePrivilegesSql,
-  revokeConnectFromPublicSql,
-  revokeCreateOnSchemaFromPublicSql,
-  revokeDatabasePrivilegesSql,
-  revokeDefaultPrivilegesSql,
-  revokeSchemaPrivilegesSql,
-  revokeSequencePrivilegesSql,
-  revokeTablePrivilegesSql,
-} from '../../src/core/sql/roles.js';
+import { alterRoleSql, createRoleSql } from '../../src/core/sql/roles.js';
+import { appRoleGrantsSql, grantDatabasePrivilegesSql, grantDefaultPrivilegesSql, grantSchemaUsageSql, grantSequencePrivilegesSql, grantTablePrivilegesSql, revokeConnectFromPublicSql, revokeCreateOnSchemaFromPublicSql, revokeDatabasePrivilegesSql, revokeDefaultPrivilegesSql, revokeSchemaPrivilegesSql, revokeSequencePrivilegesSql, revokeTablePrivilegesSql } from '../../src/core/sql/grants.js';
 
 const VERIFIER = 'SCRAM-SHA-256$4096:c2FsdA==$c3RvcmVk:c2VydmVy';
 

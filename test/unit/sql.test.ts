@@ -1,8 +1,9 @@
-import { nameProblem, quoteIdent, quoteLiteral, validateName } from '../../src/core/config/names.js';
+import { nameProblem, validateName } from '../../src/core/config/names.js';
 import { createDatabaseSql } from '../../src/core/sql/database.js';
-import { migrationTransactionSql, MIGRATION_LOCK_KEY } from '../../src/core/migrations/engine.js';
 import { lineAndColumn, sha256Hex } from '../../src/core/migrations/files.js';
 import { redactSecrets, registerSecret, clearSecrets } from '../../src/core/redact.js';
+import { quoteIdent, quoteLiteral } from '../../src/core/sql/quote.js';
+import { migrationTransactionSql, MIGRATION_LOCK_KEY } from '../../src/core/migrations/bookkeeping.js';
 
 describe('identifier and literal quoting', () => {
   test.each([

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { sslAttempts, sslOptionsFor } from '../../src/core/db/connection.js';
 import { tempDir } from '../support/fixtures.js';
+import { sslAttempts, sslOptionsFor } from '../../src/core/db/tls-options.js';
 
 describe('libpq sslmode semantics', () => {
   const ca = path.join(tempDir(), 'ca.pem');

@@ -1,16 +1,17 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { answerOf, isSqlState } from '../../src/core/checks/check.js';
-import { isLoopback } from '../../src/core/checks/network.js';
-import { tlsVerdict, type TlsProbe, type TlsVerdictInput } from '../../src/core/checks/tls.js';
+import { answerOf, type TlsProbe } from '../../src/core/checks/check.js';
+import { isSqlState } from '../../src/core/errors.js';
+import { isLoopback } from '../../src/core/db/network.js';
+import { tlsVerdict, type TlsVerdictInput } from '../../src/core/checks/tls.js';
 import { roundTripSteps } from '../../src/core/checks/round-trip.js';
 import { judgePrivileges, type PrivilegeFacts } from '../../src/core/checks/schema.js';
 import { judgeServer } from '../../src/core/checks/session.js';
-import { sslOptionsFor } from '../../src/core/db/connection.js';
 import { ConfigError } from '../../src/core/errors.js';
 import { toRegistryDbError } from '../../src/core/db/pg-errors.js';
 import { CHECK_NAMES, configurationFailure } from '../../src/core/checks/test-connection.js';
 import { tempDir } from '../support/fixtures.js';
+import { sslOptionsFor } from '../../src/core/db/tls-options.js';
 
 describe('server check: version and standby', () => {
   test.each([
@@ -240,7 +241,7 @@ describe('configurationFailure', () => {
     expect(result).toMatchObject({ ok: false, role: 'admin', exitCode: 2 });
     expect(result.checks.map((c) => c.name)).toEqual([...CHECK_NAMES]);
     expect(result.checks.map((c) => c.status)).toEqual(['fail', ...Array(9).fill('skip')]);
-    expect(result.checks[0]!.error).toEqual({ code: 'CONFIG_INVALID', message: 'TOFU_REGISTRY_DB_PORT (environment) "x" is not a port number (1-65535).' });
+    expect(result.checks[0]!.error).toEqual({ code: 'CONFIG_INVALID', message: 'TOFU_REGISTRY_DB_PORT (environment) "x" is not a port number (1-65535).', hint: null });
     expect(result.checks[1]!.summary).toBe('skipped: configuration failed');
   });
 });

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { resolveSettings, VARIABLES } from '../../core/config/settings.js';
-import { ConfigError } from '../../core/errors.js';
+import { parsePort } from '../../core/config/host.js';
 import type { EmbeddedServer } from '../../core/dev/embedded-server.js';
 import { example, nameOption, userOption } from '../options.js';
 import { runCommand } from '../run-command.js';
@@ -16,12 +16,6 @@ interface DevOptions {
 }
 
 const DEV_COMMENT = 'Written by `tofu-registry-db dev`: an embedded PostgreSQL on loopback only, so sslmode is disable.';
-
-function parsePortFlag(text: string): number {
-  const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
-  if (!(port >= 1 && port <= 65535)) throw new ConfigError(`--port "${text}" is not a port number (1-65535).`);
-  return port;
-}
 
 /** Runs the child with the database's environment; resolves with its exit status (128+n for a signal). */
 function runChild(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
@@ -50,7 +44,7 @@ export function registerDev(program: Command): void {
   nameOption(command);
   userOption(command);
   command.option('--data-dir <path>', 'keep the server data here (default: a temporary folder removed on exit)');
-  command.addOption(new Option('--port <n>', 'listen on this port (default: a free one)').argParser(parsePortFlag));
+  command.addOption(new Option('--port <n>', 'listen on this port (default: a free one)').argParser((text) => parsePort(text, '--port')));
   example(command, 'tofu-registry-db dev', 'tofu-registry-db dev -- npm run test:api');
   command.action((argv: string[], options: DevOptions, cmd: Command) =>
     runCommand('dev', cmd, async (run) => {
@@ -59,7 +53,7 @@ export function registerDev(program: Command): void {
       const logger = run.output.logger();
       const [{ startEmbeddedServer }, { updateEnvFile }, { setup }] = await Promise.all([
         import('../../core/dev/embedded-server.js'),
-        import('../../core/config/env-file.js'),
+        import('../../core/config/env-file-update.js'),
         import('../../core/provision/setup.js'),
       ]);
       let server: EmbeddedServer | undefined;

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { CoreContext } from '../../core/db/context.js';
 import { ConfigError } from '../../core/errors.js';
+import { describeServer } from '../../core/config/host.js';
 import type { CheckResult, TestConnectionResult } from '../../core/checks/test-connection.js';
 import { example, waitOption } from '../options.js';
 import type { Output } from '../output.js';
@@ -47,7 +48,7 @@ function renderCheck(output: Output, check: CheckResult): void {
 export function renderChecklist(output: Output, result: TestConnectionResult): void {
   const p = output.palette;
   if (result.host) {
-    const where = result.host.startsWith('/') ? `${result.host} (port ${result.port})` : `${result.host}:${result.port}`;
+    const where = describeServer(result.host, result.port);
     const who = result.role === 'admin' ? 'admin role' : 'application role';
     output.result(`Testing the ${who} "${result.user}" → ${where}, database "${result.database}", sslmode ${result.sslMode}`);
   }

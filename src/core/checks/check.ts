@@ -2,10 +2,9 @@ import type { BatchOutcome } from '../db/batch.js';
 import type { Settings } from '../config/settings.js';
 import type { Connection, Role } from '../db/connection.js';
 import type { CoreContext } from '../db/context.js';
-import type { RegistryDbError } from '../errors.js';
+import { isSqlState, type ErrorJson, type RegistryDbError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { MigrationFile } from '../migrations/files.js';
-import type { TlsProbe } from './tls.js';
 
 /** The ten checks of test-connection, in the order they run. */
 export const CHECK_NAMES = [
@@ -31,7 +30,32 @@ export interface CheckResult {
   readonly summary: string;
   readonly details?: Readonly<Record<string, unknown>>;
   readonly warnings?: readonly string[];
-  readonly error?: { code: string; message: string; hint?: string; sqlstate?: string };
+  readonly error?: ErrorJson;
+}
+
+/** What the server offered when asked for TLS, independent of logging in. */
+export interface TlsProbe {
+  readonly offered: boolean;
+  readonly protocol?: string;
+  readonly cipher?: string;
+  /** Whether the chain was checked (verify-ca, verify-full, require with a root certificate). */
+  readonly verificationWanted: boolean;
+  /** Where the trusted CA came from: a file, "system", or undefined when none could be read. */
+  readonly caSource?: string;
+  /** Set when verification is wanted but no root certificate exists. */
+  readonly rootCertMissing?: string;
+  readonly chainVerified: boolean;
+  /** OpenSSL's reason when the chain did not verify, e.g. DEPTH_ZERO_SELF_SIGNED_CERT. */
+  readonly chainError?: string;
+  /** Set when verify-full is asked and the certificate does not name the host. */
+  readonly hostnameError?: string;
+  readonly certificate?: {
+    readonly subject: string;
+    readonly issuer: string;
+    readonly validTo: string;
+    readonly selfSigned: boolean;
+    readonly subjectAltName?: string;
+  };
 }
 
 /** What one check found, before the runner adds its name and duration. */
@@ -100,11 +124,6 @@ export function failed(failure: RegistryDbError, tried: string, details: Record<
     details: { tried, ...(answer ? { answer } : {}), ...details },
     failure,
   };
-}
-
-/** A PostgreSQL SQLSTATE, as opposed to a Node error code (no SQLSTATE class starts with E). */
-export function isSqlState(code: string | undefined): code is string {
-  return code !== undefined && /^[0-9A-DF-Z][0-9A-Z]{4}$/.test(code);
 }
 
 /** What the server or the network said, verbatim, from the error the failure was mapped from. */

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { RegistryDbError } from '../errors.js';
 import { runBatch, tagRowCount } from '../db/batch.js';
-import { quoteLiteral } from '../config/names.js';
 import { toRegistryDbError } from '../db/pg-errors.js';
 import { failed, passed, type CheckOutcome, type CheckState } from './check.js';
+import { quoteLiteral } from '../sql/quote.js';
 
 /** A step of the round trip: what it does (for the report) and the statement, with its bound values. */
 interface Step {

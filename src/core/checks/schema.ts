@@ -2,9 +2,9 @@ import type { Role } from '../db/connection.js';
 import { RegistryDbError } from '../errors.js';
 import type { QueryResult } from 'pg';
 import { runBatch } from '../db/batch.js';
-import { quoteLiteral } from '../config/names.js';
-import { compareMigrations, MIGRATIONS_TABLE, readAppliedMigrations } from '../migrations/engine.js';
 import { failed, passed, type CheckOutcome, type CheckState } from './check.js';
+import { quoteLiteral } from '../sql/quote.js';
+import { compareMigrations, MIGRATIONS_TABLE, readAppliedMigrations } from '../migrations/bookkeeping.js';
 
 /** The tables of the original design, which the registry API reads and writes. */
 export const REGISTRY_TABLES = ['modules', 'providers', 'cache'] as const;

@@ -1,25 +1,25 @@
 import { connect, disconnect, type Connection } from '../db/connection.js';
-import { adminPasswordProvider } from '../db/context.js';
 import { RegistryDbError } from '../errors.js';
 import { toRegistryDbError } from '../db/pg-errors.js';
 import { runBatch } from '../db/batch.js';
 import { failed, passed, type CheckOutcome, type CheckState } from './check.js';
 import { catalogLookupSql } from './schema.js';
 import { stopwatch } from '../runtime/stopwatch.js';
+import { runQuery } from '../db/query.js';
+import { adminPasswordProvider } from '../db/admin-connection.js';
+import { describeServer } from '../config/host.js';
 
 /** The oldest PostgreSQL the tool supports (server_version_num of 12.0). */
 export const MINIMUM_SERVER_VERSION_NUM = 120000;
 
 /** The same failure with a message and remedy that fit this check; the original answer stays attached. */
 function reworded(failure: RegistryDbError, message: string, hint: string): RegistryDbError {
-  const result = new RegistryDbError(failure.errorClass, failure.code, message, { hint, cause: failure.sqlState, data: failure.data });
-  if (failure.cause !== undefined) Object.defineProperty(result, 'cause', { value: failure.cause, enumerable: false, configurable: true });
-  return result;
+  return failure.rewrap(message, { hint });
 }
 
 function target(state: CheckState): string {
   const { host, port } = state.settings;
-  return host.startsWith('/') ? `the socket in ${host} (port ${port})` : `${host}:${port}`;
+  return describeServer(host, port);
 }
 
 function passwordSource(state: CheckState): string {
@@ -201,8 +201,7 @@ export async function checkDatabase(state: CheckState): Promise<CheckOutcome> {
 
 /** The database facts again, when a catalog lookup after them failed (a failed message keeps no results). */
 async function databaseFactsAlone(state: CheckState, sql: string): Promise<({ encoding: string; owner: string } & ServerRow)[]> {
-  state.logger.debug(sql);
-  return (await state.connection!.client.query<{ encoding: string; owner: string } & ServerRow>(sql)).rows;
+  return (await runQuery<{ encoding: string; owner: string } & ServerRow>(state.connection!, state.logger, sql)).rows;
 }
 
 export interface ServerFacts {

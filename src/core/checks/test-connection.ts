@@ -1,6 +1,7 @@
-import { CHECK_NAMES, type CheckName, type CheckOutcome, type CheckResult, type CheckState, failed, isSqlState } from './check.js';
+import { CHECK_NAMES, type CheckName, type CheckOutcome, type CheckResult, type CheckState, failed } from './check.js';
 import { checkConfiguration } from './configuration.js';
-import { checkDns, checkTcp, isLoopback } from './network.js';
+import { checkDns, checkTcp } from './network.js';
+import { isLoopback } from '../db/network.js';
 import { checkTls, tlsVerdict } from './tls.js';
 import { checkRoundTrip } from './round-trip.js';
 import { checkPrivileges, checkSchema } from './schema.js';
@@ -63,16 +64,7 @@ function toResult(name: CheckName, outcome: CheckOutcome, durationMs: number): C
     summary: outcome.summary,
     ...(outcome.details ? { details: outcome.details } : {}),
     ...(outcome.warnings?.length ? { warnings: outcome.warnings } : {}),
-    ...(failure
-      ? {
-          error: {
-            code: failure.code,
-            message: failure.message,
-            ...(failure.hint ? { hint: failure.hint } : {}),
-            ...(isSqlState(failure.sqlState) ? { sqlstate: failure.sqlState } : {}),
-          },
-        }
-      : {}),
+    ...(failure ? { error: failure.toJSON() } : {}),
   };
 }
 

@@ -1,37 +1,13 @@
 import { isIP, type Socket } from 'node:net';
 import type { ConnectionOptions, PeerCertificate, TLSSocket } from 'node:tls';
 import type { Settings, SslMode } from '../config/settings.js';
-import { sslOptionsFor, type TlsState } from '../db/connection.js';
 import { ConfigError, RegistryDbError } from '../errors.js';
 import { toRegistryDbError } from '../db/pg-errors.js';
 import { builtin } from '../runtime/import-external.js';
-import { failed, notApplicable, passed, type CheckOutcome, type CheckState } from './check.js';
-import { endpoint, errorContext, isLoopback, isSocketHost, networkHost, openSocket, withTimeout } from './network.js';
-
-/** What the server offered when asked for TLS, independent of logging in. */
-export interface TlsProbe {
-  readonly offered: boolean;
-  readonly protocol?: string;
-  readonly cipher?: string;
-  /** Whether the chain was checked (verify-ca, verify-full, require with a root certificate). */
-  readonly verificationWanted: boolean;
-  /** Where the trusted CA came from: a file, "system", or undefined when none could be read. */
-  readonly caSource?: string;
-  /** Set when verification is wanted but no root certificate exists. */
-  readonly rootCertMissing?: string;
-  readonly chainVerified: boolean;
-  /** OpenSSL's reason when the chain did not verify, e.g. DEPTH_ZERO_SELF_SIGNED_CERT. */
-  readonly chainError?: string;
-  /** Set when verify-full is asked and the certificate does not name the host. */
-  readonly hostnameError?: string;
-  readonly certificate?: {
-    readonly subject: string;
-    readonly issuer: string;
-    readonly validTo: string;
-    readonly selfSigned: boolean;
-    readonly subjectAltName?: string;
-  };
-}
+import { failed, notApplicable, passed, type CheckOutcome, type CheckState, type TlsProbe } from './check.js';
+import { endpoint, errorContext, isLoopback, openSocket, withTimeout } from '../db/network.js';
+import { isSocketHost, networkHost } from '../config/host.js';
+import { sslOptionsFor, type TlsState } from '../db/tls-options.js';
 
 // PostgreSQL's SSLRequest: length 8, then the magic code 1234.5679.
 const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
@@ -214,35 +190,8 @@ export function tlsVerdict(input: TlsVerdictInput): CheckOutcome {
     ...(probe.certificate ? { certificate: probe.certificate } : {}),
   };
   const tried = `TLS handshake with ${where} (sslmode ${sslMode}${probe.caSource ? `, root certificate ${probe.caSource}` : ''})`;
-  if (probe.verificationWanted) {
-    if (probe.rootCertMissing !== undefined) {
-      const failure = tlsFailure(
-        'TLS_ROOT_CERT_MISSING',
-        `${certificateText(probe)} cannot be verified: ${probe.rootCertMissing}`,
-        'Set TOFU_REGISTRY_DB_SSLROOTCERT to the CA certificate that signed the server certificate (or "system" for public CAs), or use sslmode=require (encrypted, not verified).',
-      );
-      return failed(failure, tried, { answer: 'no root certificate to check the server certificate against', ...offered });
-    }
-    if (!probe.chainVerified) {
-      const failure = tlsFailure(
-        'TLS_VERIFY_FAILED',
-        `${certificateText(probe)} is not signed by a CA in ${probe.caSource} (${probe.chainError ?? 'not trusted'}).`,
-        'Set TOFU_REGISTRY_DB_SSLROOTCERT to the CA certificate that signed the server certificate (or "system" for public CAs), or use sslmode=require (encrypted, not verified).',
-        probe.chainError,
-      );
-      return failed(failure, tried, { answer: `OpenSSL: ${probe.chainError ?? 'certificate not trusted'}`, ...offered });
-    }
-    if (sslMode === 'verify-full' && probe.hostnameError) {
-      const names = probe.certificate?.subjectAltName ? ` (it names ${probe.certificate.subjectAltName})` : '';
-      const failure = tlsFailure(
-        'TLS_VERIFY_FAILED',
-        `${certificateText(probe)} does not name ${input.host}${names}.`,
-        'Connect by a name the certificate was issued for (set TOFU_REGISTRY_DB_HOST to it), or use sslmode=verify-ca (chain checked, host name not).',
-        'ERR_TLS_CERT_ALTNAME_INVALID',
-      );
-      return failed(failure, tried, { answer: probe.hostnameError, ...offered });
-    }
-  }
+  const unverified = probe.verificationWanted ? verificationFailure(input, probe, tried, offered) : undefined;
+  if (unverified) return unverified;
 
   const verified = probe.verificationWanted;
   const hostnameVerified = verified && sslMode === 'verify-full';
@@ -264,6 +213,38 @@ export function tlsVerdict(input: TlsVerdictInput): CheckOutcome {
     certificateVerified: negotiated?.certificateVerified ?? verified,
     hostnameVerified: negotiated?.hostnameVerified ?? hostnameVerified,
   });
+}
+
+/** verify-ca, verify-full (and require with a root certificate): why the certificate did not pass, if it did not. */
+function verificationFailure(input: TlsVerdictInput, probe: TlsProbe, tried: string, offered: Record<string, unknown>): CheckOutcome | undefined {
+  if (probe.rootCertMissing !== undefined) {
+    const failure = tlsFailure(
+      'TLS_ROOT_CERT_MISSING',
+      `${certificateText(probe)} cannot be verified: ${probe.rootCertMissing}`,
+      'Set TOFU_REGISTRY_DB_SSLROOTCERT to the CA certificate that signed the server certificate (or "system" for public CAs), or use sslmode=require (encrypted, not verified).',
+    );
+    return failed(failure, tried, { answer: 'no root certificate to check the server certificate against', ...offered });
+  }
+  if (!probe.chainVerified) {
+    const failure = tlsFailure(
+      'TLS_VERIFY_FAILED',
+      `${certificateText(probe)} is not signed by a CA in ${probe.caSource} (${probe.chainError ?? 'not trusted'}).`,
+      'Set TOFU_REGISTRY_DB_SSLROOTCERT to the CA certificate that signed the server certificate (or "system" for public CAs), or use sslmode=require (encrypted, not verified).',
+      probe.chainError,
+    );
+    return failed(failure, tried, { answer: `OpenSSL: ${probe.chainError ?? 'certificate not trusted'}`, ...offered });
+  }
+  if (input.sslMode === 'verify-full' && probe.hostnameError) {
+    const names = probe.certificate?.subjectAltName ? ` (it names ${probe.certificate.subjectAltName})` : '';
+    const failure = tlsFailure(
+      'TLS_VERIFY_FAILED',
+      `${certificateText(probe)} does not name ${input.host}${names}.`,
+      'Connect by a name the certificate was issued for (set TOFU_REGISTRY_DB_HOST to it), or use sslmode=verify-ca (chain checked, host name not).',
+      'ERR_TLS_CERT_ALTNAME_INVALID',
+    );
+    return failed(failure, tried, { answer: probe.hostnameError, ...offered });
+  }
+  return undefined;
 }
 
 export async function checkTls(state: CheckState): Promise<CheckOutcome> {

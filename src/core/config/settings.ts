@@ -1,9 +1,10 @@
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import path from 'node:path';
-import { parse as parseDotenv } from 'dotenv';
 import { ConfigError } from '../errors.js';
 import { describe, validateName } from './names.js';
 import { registerSecret } from '../redact.js';
+import { checkHost, parsePort } from './host.js';
+import { readEnvFile } from './env-file.js';
 
 export const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'] as const;
 export type SslMode = (typeof SSL_MODES)[number];
@@ -103,25 +104,39 @@ interface Lookup {
   readonly origin: string;
 }
 
-/** Reads the env file with dotenv's parser; a missing file is not an error, a folder is. */
-export function readEnvFile(file: string): Record<string, string> | undefined {
-  let stats;
-  try {
-    stats = statSync(file);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new ConfigError(`Cannot read the env file ${describe(file)}: ${(error as Error).message}.`);
+/**
+ * Where values come from, in the spec's order: flags, then the process environment, then the
+ * env file, then defaults (the env file never overrides a variable already set). Every value
+ * read is checked for NUL bytes and remembers its origin, for messages.
+ */
+class Sources {
+  readonly origins: Record<string, string> = {};
+
+  constructor(
+    readonly env: Readonly<Record<string, string | undefined>>,
+    private readonly fileValues: Readonly<Record<string, string>> | undefined,
+    private readonly envFileName: string,
+  ) {}
+
+  lookup(variable: string): Lookup {
+    const fromEnv = this.env[variable];
+    if (fromEnv !== undefined) return { value: fromEnv, origin: `${variable} (environment)` };
+    const fromFile = this.fileValues?.[variable];
+    if (fromFile !== undefined) return { value: fromFile, origin: `${variable} (${this.envFileName})` };
+    return { value: undefined, origin: `${variable} (default)` };
   }
-  if (!stats.isFile()) {
-    throw new ConfigError(
-      `The env file ${describe(file)} is not a regular file.`,
-      'Point --env-file at a file (it is created if missing).',
-    );
+
+  flagOr(flag: string, value: string | undefined, variable: string): Lookup {
+    return value !== undefined ? { value, origin: flag } : this.lookup(variable);
   }
-  try {
-    return parseDotenv(readFileSync(file));
-  } catch (error) {
-    throw new ConfigError(`Cannot read the env file ${describe(file)}: ${(error as Error).message}.`);
+
+  /** The value found (or the fallback), recorded under `key` with its origin. */
+  text(key: string, found: Lookup, fallback?: string): string | undefined {
+    this.origins[key] = found.origin;
+    if (found.value !== undefined && found.value.includes('\0')) {
+      throw new ConfigError(`${found.origin} contains a NUL byte.`);
+    }
+    return found.value ?? fallback;
   }
 }
 
@@ -138,133 +153,73 @@ export function resolveSettings(sources: ConfigSources = {}): Settings {
   }
   const envFile = path.resolve(cwd, flags.envFile ?? DEFAULTS.envFile);
   const fileValues = readEnvFile(envFile);
-  const envFileName = path.basename(envFile);
-
-  const lookup = (variable: string): Lookup => {
-    const fromEnv = env[variable];
-    if (fromEnv !== undefined) return { value: fromEnv, origin: `${variable} (environment)` };
-    const fromFile = fileValues?.[variable];
-    if (fromFile !== undefined) return { value: fromFile, origin: `${variable} (${envFileName})` };
-    return { value: undefined, origin: `${variable} (default)` };
-  };
-  const flagOr = (flag: string, value: string | undefined, variable: string): Lookup =>
-    value !== undefined ? { value, origin: flag } : lookup(variable);
-
-  const origins: Record<string, string> = {};
-  const text = (key: string, found: Lookup, fallback?: string): string | undefined => {
-    origins[key] = found.origin;
-    if (found.value !== undefined && found.value.includes('\0')) {
-      throw new ConfigError(`${found.origin} contains a NUL byte.`);
-    }
-    return found.value ?? fallback;
-  };
-
-  const type = text('type', lookup(VARIABLES.type), DEFAULTS.type)!;
+  const found = new Sources(env, fileValues, path.basename(envFile));
+  const type = found.text('type', found.lookup(VARIABLES.type), DEFAULTS.type)!;
   if (type !== 'postgres') {
-    throw new ConfigError(
-      `${origins.type} is ${describe(type)}: only "postgres" is supported.`,
-      `Set ${VARIABLES.type}=postgres or remove it.`,
-    );
+    throw new ConfigError(`${found.origins.type} is ${describe(type)}: only "postgres" is supported.`, `Set ${VARIABLES.type}=postgres or remove it.`);
   }
+  return {
+    ...resolveConnection(found, flags, cwd),
+    admin: resolveAdmin(found),
+    ...resolveTimeouts(found),
+    envFile,
+    envFileLoaded: fileValues !== undefined,
+    origins: found.origins,
+  };
+}
 
-  const host = text('host', lookup(VARIABLES.host), DEFAULTS.host)!;
+/** Where the application role connects, and as whom. */
+function resolveConnection(found: Sources, flags: FlagSettings, cwd: string): Pick<Settings, 'host' | 'port' | 'database' | 'user' | 'password' | 'sslMode' | 'sslRootCert'> {
+  const { origins } = found;
+  const host = found.text('host', found.lookup(VARIABLES.host), DEFAULTS.host)!;
   checkHost(host, origins.host!);
-  const port = parsePort(text('port', lookup(VARIABLES.port)), origins.port!);
-  const database = validateName(
-    text('database', flagOr('--name', flags.database, VARIABLES.database), DEFAULTS.database)!,
-    origins.database!,
-  );
-  const user = validateName(text('user', flagOr('--user', flags.user, VARIABLES.user), DEFAULTS.user)!, origins.user!);
-  const password = text('password', lookup(VARIABLES.password)) || undefined;
+  const portText = found.text('port', found.lookup(VARIABLES.port));
+  const port = portText === undefined ? DEFAULTS.port : parsePort(portText, origins.port!);
+  const database = validateName(found.text('database', found.flagOr('--name', flags.database, VARIABLES.database), DEFAULTS.database)!, origins.database!);
+  const user = validateName(found.text('user', found.flagOr('--user', flags.user, VARIABLES.user), DEFAULTS.user)!, origins.user!);
+  const password = found.text('password', found.lookup(VARIABLES.password)) || undefined;
   registerSecret(password);
-
-  const sslModeText = text('sslMode', lookup(VARIABLES.sslMode), DEFAULTS.sslMode)!;
+  const sslModeText = found.text('sslMode', found.lookup(VARIABLES.sslMode), DEFAULTS.sslMode)!;
   if (!(SSL_MODES as readonly string[]).includes(sslModeText)) {
     throw new ConfigError(
       `${origins.sslMode} is ${describe(sslModeText)}: expected one of ${SSL_MODES.join(', ')}.`,
       'These are libpq\'s sslmode values; "require" encrypts, "verify-full" also checks the certificate and host name.',
     );
   }
-  const sslMode = sslModeText as SslMode;
-  const sslRootCertText = text('sslRootCert', lookup(VARIABLES.sslRootCert)) || undefined;
+  const sslRootCertText = found.text('sslRootCert', found.lookup(VARIABLES.sslRootCert)) || undefined;
   const sslRootCert = sslRootCertText === undefined ? undefined : checkRootCert(sslRootCertText, origins.sslRootCert!, cwd);
+  return { host, port, database, user, password, sslMode: sslModeText as SslMode, sslRootCert };
+}
 
-  const adminUserLookup = lookup(VARIABLES.adminUser);
-  const adminUser = validateName(
-    text(
-      'adminUser',
-      adminUserLookup.value !== undefined
-        ? adminUserLookup
-        : env.PGUSER !== undefined
-          ? { value: env.PGUSER, origin: 'PGUSER (environment)' }
-          : adminUserLookup,
-      DEFAULTS.adminUser,
-    )!,
-    origins.adminUser!,
-  );
-  const adminPasswordLookup = lookup(VARIABLES.adminPassword);
-  let adminPassword: string | undefined;
+/** The admin role: its name (else PGUSER), password (else PGPASSWORD, else resolved later) and maintenance database. */
+function resolveAdmin(found: Sources): Settings['admin'] {
+  const { origins, env } = found;
+  const userLookup = found.lookup(VARIABLES.adminUser);
+  const fromPgUser = userLookup.value === undefined && env.PGUSER !== undefined ? { value: env.PGUSER, origin: 'PGUSER (environment)' } : userLookup;
+  const user = validateName(found.text('adminUser', fromPgUser, DEFAULTS.adminUser)!, origins.adminUser!);
+  const passwordLookup = found.lookup(VARIABLES.adminPassword);
+  let password: string | undefined;
   let passwordSource: AdminPasswordSource = 'unresolved';
-  if (adminPasswordLookup.value) {
-    adminPassword = text('adminPassword', adminPasswordLookup);
+  if (passwordLookup.value) {
+    password = found.text('adminPassword', passwordLookup);
     passwordSource = VARIABLES.adminPassword;
   } else if (env.PGPASSWORD) {
-    adminPassword = text('adminPassword', { value: env.PGPASSWORD, origin: 'PGPASSWORD (environment)' });
+    password = found.text('adminPassword', { value: env.PGPASSWORD, origin: 'PGPASSWORD (environment)' });
     passwordSource = 'PGPASSWORD';
   }
-  registerSecret(adminPassword);
-  const adminDatabase = validateName(
-    text('adminDatabase', lookup(VARIABLES.adminDatabase), DEFAULTS.adminDatabase)!,
-    origins.adminDatabase!,
-  );
+  registerSecret(password);
+  const database = validateName(found.text('adminDatabase', found.lookup(VARIABLES.adminDatabase), DEFAULTS.adminDatabase)!, origins.adminDatabase!);
+  return { user, password, passwordSource, database };
+}
 
+function resolveTimeouts(found: Sources): Pick<Settings, 'lockTimeoutMs' | 'statementTimeoutMs' | 'connectTimeoutMs'> {
+  const seconds = (key: string, variable: string, fallback: number): number =>
+    parseSeconds(found.text(key, found.lookup(variable)), found.origins[key]!, fallback);
   return {
-    host,
-    port,
-    database,
-    user,
-    password,
-    sslMode,
-    sslRootCert,
-    admin: { user: adminUser, password: adminPassword, passwordSource, database: adminDatabase },
-    lockTimeoutMs: parseSeconds(text('lockTimeout', lookup(VARIABLES.lockTimeout)), origins.lockTimeout!, DEFAULTS.lockTimeoutSeconds),
-    statementTimeoutMs: parseSeconds(
-      text('statementTimeout', lookup(VARIABLES.statementTimeout)),
-      origins.statementTimeout!,
-      DEFAULTS.statementTimeoutSeconds,
-    ),
-    connectTimeoutMs: parseSeconds(
-      text('connectTimeout', lookup(VARIABLES.connectTimeout)),
-      origins.connectTimeout!,
-      DEFAULTS.connectTimeoutSeconds,
-    ),
-    envFile,
-    envFileLoaded: fileValues !== undefined,
-    origins,
+    lockTimeoutMs: seconds('lockTimeout', VARIABLES.lockTimeout, DEFAULTS.lockTimeoutSeconds),
+    statementTimeoutMs: seconds('statementTimeout', VARIABLES.statementTimeout, DEFAULTS.statementTimeoutSeconds),
+    connectTimeoutMs: seconds('connectTimeout', VARIABLES.connectTimeout, DEFAULTS.connectTimeoutSeconds),
   };
-}
-
-/** Host names, IP addresses (v4, v6, optionally bracketed) or a Unix-socket directory. */
-function checkHost(host: string, origin: string): void {
-  if (host.startsWith('/')) {
-    if (/[\x00-\x1f]/.test(host)) throw new ConfigError(`${origin} contains control characters.`);
-    return;
-  }
-  if (host.length === 0 || host.length > 253 || !/^(\[[0-9A-Fa-f:.%a-z]+\]|[A-Za-z0-9._:%-]+)$/.test(host)) {
-    throw new ConfigError(
-      `${origin} ${describe(host)} is not a host name, IP address or socket directory.`,
-      'Examples: localhost, db.example.com, 10.0.0.5, ::1, /var/run/postgresql.',
-    );
-  }
-}
-
-function parsePort(text: string | undefined, origin: string): number {
-  if (text === undefined) return DEFAULTS.port;
-  const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
-  if (!(port >= 1 && port <= 65535)) {
-    throw new ConfigError(`${origin} ${describe(text)} is not a port number (1-65535).`);
-  }
-  return port;
 }
 
 function parseSeconds(text: string | undefined, origin: string, fallback: number): number {

@@ -1,27 +1,12 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { connect as netConnect, isIP } from 'node:net';
-import path from 'node:path';
 import type { Client, ClientConfig } from 'pg';
-import type { ConnectionOptions } from 'node:tls';
 import type { Settings, SslMode } from '../config/settings.js';
-import { onInterrupt } from '../runtime/critical-section.js';
 import { ConfigError } from '../errors.js';
-import { systemRootsWithDeferredCa } from './extra-ca.js';
-import { toRegistryDbError } from './pg-errors.js';
 import { registerSecret } from '../redact.js';
+import { trackOpenClient, untrackClient } from './cancel.js';
+import { toRegistryDbError } from './pg-errors.js';
+import { readTlsState, sslAttempts, sslOptionsFor, type TlsState } from './tls-options.js';
 
 export type Role = 'admin' | 'app';
-
-/** What the connection actually negotiated: reported by test-connection and --verbose. */
-export interface TlsState {
-  readonly sslMode: SslMode;
-  readonly encrypted: boolean;
-  readonly protocol?: string;
-  /** True when the certificate chain was checked against a trusted CA. */
-  readonly certificateVerified: boolean;
-  readonly hostnameVerified: boolean;
-}
 
 export interface Connection {
   readonly client: Client;
@@ -41,69 +26,6 @@ export interface ConnectOptions {
   readonly passwordProvider?: () => Promise<string | undefined>;
 }
 
-type SslPlan = false | ConnectionOptions;
-
-function isSocket(host: string): boolean {
-  return host.startsWith('/');
-}
-
-function defaultRootCert(): string {
-  return path.join(homedir(), '.postgresql', 'root.crt');
-}
-
-/**
- * libpq's sslmode semantics, which pg does not follow by default (it treats `require`
- * as `verify-full`): `require` encrypts without checking the certificate unless a root
- * certificate is given (then it behaves like `verify-ca`); `verify-ca` checks the chain
- * only; `verify-full` checks the chain and the host name.
- */
-export function sslOptionsFor(settings: Pick<Settings, 'host' | 'sslMode' | 'sslRootCert'>, encrypt: boolean): SslPlan {
-  if (!encrypt || isSocket(settings.host)) return false;
-  const mode = settings.sslMode;
-  const rootCert = settings.sslRootCert;
-  const verifyChain = mode === 'verify-ca' || mode === 'verify-full' || (mode === 'require' && rootCert !== undefined);
-  if (!verifyChain) return { rejectUnauthorized: false };
-
-  let trust: Pick<ConnectionOptions, 'ca' | 'secureContext'> = {};
-  if (rootCert === 'system') {
-    trust = systemRootsWithDeferredCa() ?? {}; // Node's trusted roots (bundled + NODE_EXTRA_CA_CERTS)
-  } else {
-    const file = rootCert ?? defaultRootCert();
-    if (!existsSync(file)) {
-      throw new ConfigError(
-        `sslmode ${mode} needs a root certificate, and ${file} does not exist.`,
-        'Set TOFU_REGISTRY_DB_SSLROOTCERT to the CA certificate that signed the server certificate (or "system"), or use sslmode=require.',
-        'TLS_ROOT_CERT_MISSING',
-      );
-    }
-    trust = { ca: readFileSync(file, 'utf8') };
-  }
-  const options: ConnectionOptions = { rejectUnauthorized: true, ...trust };
-  if (mode === 'verify-full') {
-    // SNI may not carry an IP address (RFC 6066; Node warns): pg then checks the IP itself.
-    const host = settings.host.replace(/^\[|\]$/g, '');
-    if (isIP(host) === 0) options.servername = host;
-  } else {
-    // Chain verified, host name deliberately not (verify-ca / require with a root cert).
-    options.checkServerIdentity = () => undefined;
-  }
-  return options;
-}
-
-/** The order of attempts libpq makes for each sslmode: `prefer` falls back to plain, `allow` to TLS. */
-export function sslAttempts(mode: SslMode): readonly boolean[] {
-  switch (mode) {
-    case 'disable':
-      return [false];
-    case 'allow':
-      return [false, true];
-    case 'prefer':
-      return [true, false];
-    default:
-      return [true];
-  }
-}
-
 let pgModule: typeof import('pg') | undefined;
 /** pg is loaded on first use, so commands that never connect start faster. */
 export async function loadPg(): Promise<typeof import('pg')> {
@@ -119,22 +41,6 @@ export async function loadPg(): Promise<typeof import('pg')> {
     if (shim) delete (globalThis as { navigator?: unknown }).navigator;
   }
   return pgModule;
-}
-
-function readTlsState(client: Client, sslMode: SslMode, ssl: SslPlan): TlsState {
-  // pg exposes the socket as connection.stream; a TLSSocket has getProtocol().
-  const stream = (client as unknown as { connection?: { stream?: { encrypted?: boolean; getProtocol?: () => string | null; authorized?: boolean } } })
-    .connection?.stream;
-  const encrypted = Boolean(stream?.encrypted);
-  const options = ssl === false ? undefined : ssl;
-  const verified = encrypted && options?.rejectUnauthorized === true && Boolean(stream?.authorized);
-  return {
-    sslMode,
-    encrypted,
-    protocol: encrypted ? (stream?.getProtocol?.() ?? undefined) : undefined,
-    certificateVerified: verified,
-    hostnameVerified: verified && options?.checkServerIdentity === undefined,
-  };
 }
 
 function shouldFallBack(error: unknown, encrypted: boolean, mode: SslMode): boolean {
@@ -155,50 +61,6 @@ const reportedParameters = new WeakMap<Client, Map<string, string>>();
  */
 export function reportedParameter(client: Client, name: string): string | undefined {
   return reportedParameters.get(client)?.get(name);
-}
-
-/** Sessions logged in and not closed yet: an interrupt cancels what they still run. */
-const openClients = new Set<Client>();
-onInterrupt(cancelRunningQueries);
-
-interface ClientInternals {
-  readonly host: string;
-  readonly port: number;
-  readonly processID: number | null;
-  readonly secretKey: number | null;
-  readonly _activeQuery?: unknown;
-}
-
-/**
- * Asks the server to cancel the statements our sessions are running, as psql does on Ctrl-C:
- * a process that simply exits leaves its backend running the statement (pg_sleep, a table
- * rewrite) with its locks, until the statement ends or the statement timeout strikes. The
- * CancelRequest goes over a new, plain connection (the server does not authenticate it; it
- * needs the session's secret key) and is answered by the server closing it.
- */
-async function cancelRunningQueries(): Promise<void> {
-  const busy = [...openClients].filter((client) => {
-    const c = client as unknown as ClientInternals;
-    return c.processID !== null && c.secretKey !== null && c._activeQuery != null;
-  });
-  await Promise.all(busy.map((client) => sendCancelRequest(client as unknown as ClientInternals)));
-}
-
-function sendCancelRequest(client: ClientInternals): Promise<void> {
-  return new Promise((resolve) => {
-    const request = Buffer.alloc(16);
-    request.writeInt32BE(16, 0);
-    request.writeInt32BE(80877102, 4); // the CancelRequest code
-    request.writeInt32BE(client.processID!, 8);
-    request.writeInt32BE(client.secretKey!, 12);
-    const socket = client.host.startsWith('/')
-      ? netConnect(path.join(client.host, `.s.PGSQL.${client.port}`))
-      : netConnect(client.port, client.host);
-    socket.once('connect', () => socket.end(request));
-    socket.once('error', () => resolve());
-    socket.once('close', () => resolve());
-    socket.resume(); // the server answers nothing; it closes the connection
-  });
 }
 
 /** Opens one connection with libpq's sslmode fallbacks; errors come back as RegistryDbError. */
@@ -253,8 +115,7 @@ export async function connect(settings: Settings, options: ConnectOptions): Prom
     );
     try {
       await client.connect();
-      openClients.add(client);
-      client.once('end', () => openClients.delete(client));
+      trackOpenClient(client);
       return { client, tls: readTlsState(client, settings.sslMode, ssl), role: options.role, user, database };
     } catch (error) {
       await closeClient(client);
@@ -273,7 +134,7 @@ export async function connect(settings: Settings, options: ConnectOptions): Prom
  * background (and a CLI run that exits right away loses nothing, the kernel delivers it).
  */
 export function closeClient(client: Client): Promise<void> {
-  openClients.delete(client);
+  untrackClient(client);
   const ended = client.end().then(() => undefined, () => undefined);
   const stream = (client as unknown as { connection?: { stream?: NodeJS.WritableStream & { writableFinished?: boolean; destroyed?: boolean } } })
     .connection?.stream;

@@ -1,4 +1,5 @@
-import { InterruptedError, RegistryDbError } from '../errors.js';
+import { InterruptedError, isSqlState, keepCause, RegistryDbError, type ErrorClass } from '../errors.js';
+import { describeServer, isSocketHost } from '../config/host.js';
 
 /** Where the failing connection or statement was aimed: used to write messages and hints. */
 export interface ErrorContext {
@@ -19,6 +20,7 @@ interface PgLikeError {
   position?: string;
   errno?: number;
   syscall?: string;
+  path?: string;
 }
 
 const TLS_CERT_CODES = new Set([
@@ -35,7 +37,7 @@ const TLS_CERT_CODES = new Set([
 
 function target(context: ErrorContext): string {
   if (!context.host) return 'the server';
-  return context.host.startsWith('/') ? `the socket in ${context.host} (port ${context.port})` : `${context.host}:${context.port}`;
+  return describeServer(context.host, context.port);
 }
 
 /**
@@ -52,17 +54,42 @@ export function toRegistryDbError(error: unknown, context: ErrorContext = {}): R
   const message = e.message ?? String(error);
   const where = target(context);
   const prefix = context.action ? `${context.action}: ` : '';
-  const pgAnswer = code && /^[0-9A-Z]{5}$/.test(code) ? ` (SQLSTATE ${code})` : code ? ` (${code})` : '';
+  const pgAnswer = isSqlState(code) ? ` (SQLSTATE ${code})` : code ? ` (${code})` : '';
   const data = { ...(e.detail ? { detail: e.detail } : {}), ...(e.hint ? { serverHint: e.hint } : {}) };
-  const make = (cls: ConstructorParameters<typeof RegistryDbError>[0], id: string, text: string, hint?: string) => {
+  const make: Make = (cls, id, text, hint) => {
     const mapped = new RegistryDbError(cls, id, `${prefix}${text}`, { hint, cause: code || undefined, data: Object.keys(data).length ? data : undefined });
-    // Keep what the server or network said verbatim (non-enumerable, so never in toJSON):
-    // test-connection shows it beside the remedy.
-    if (typeof error === 'object' && error !== null) Object.defineProperty(mapped, 'cause', { value: error, enumerable: false, configurable: true });
+    keepCause(mapped, error);
     return mapped;
   };
+  const facts: Facts = { code, message, where, pgAnswer, context, make, path: e.path };
+  return (
+    networkError(facts) ??
+    serverError(facts) ??
+    (!isSqlState(code) && e.syscall !== undefined ? systemError(e, code, message, prefix, make) : undefined) ??
+    (isSqlState(code)
+      ? make('schema', 'SQL_ERROR', `PostgreSQL refused a statement${pgAnswer}: ${message}.`, 'See what PostgreSQL answered, above; --verbose shows the SQL that was sent.')
+      : make('internal', 'INTERNAL', message))
+  );
+}
 
-  // Network layer.
+type Make = (cls: ErrorClass, id: string, text: string, hint?: string) => RegistryDbError;
+
+/** What the mappers below need to know about one error. */
+interface Facts {
+  readonly code: string;
+  readonly message: string;
+  /** The server, in words. */
+  readonly where: string;
+  /** " (SQLSTATE 28P01)" or " (ECONNREFUSED)", for the message. */
+  readonly pgAnswer: string;
+  readonly context: ErrorContext;
+  readonly make: Make;
+  /** The file an operating-system error is about, if any. */
+  readonly path?: string;
+}
+
+/** The network layer: DNS, refused, timeouts, resets, TLS. */
+function networkError({ code, message, where, pgAnswer, context, make, path }: Facts): RegistryDbError | undefined {
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_NONAME') {
     return make('unreachable', 'DNS_FAILED', `Cannot resolve host "${context.host}"${pgAnswer}.`,
       'Check TOFU_REGISTRY_DB_HOST for typos, and that this machine can resolve it (VPN, /etc/hosts, DNS).');
@@ -71,7 +98,7 @@ export function toRegistryDbError(error: unknown, context: ErrorContext = {}): R
     return make('unreachable', 'CONNECTION_REFUSED', `Nothing accepts connections at ${where}${pgAnswer}.`,
       'Check TOFU_REGISTRY_DB_PORT and that PostgreSQL is running and listening on that address (listen_addresses).');
   }
-  if (code === 'ENOENT' && context.host?.startsWith('/')) {
+  if (code === 'ENOENT' && context.host !== undefined && isSocketHost(context.host) && path === undefined) {
     return make('unreachable', 'SOCKET_MISSING', `No PostgreSQL socket at ${where}${pgAnswer}.`,
       'Check TOFU_REGISTRY_DB_HOST (the socket directory) and TOFU_REGISTRY_DB_PORT, and that the server runs.');
   }
@@ -87,14 +114,17 @@ export function toRegistryDbError(error: unknown, context: ErrorContext = {}): R
     return make('unreachable', 'TLS_UNAVAILABLE', `${where} does not support TLS, and sslmode ${context.sslMode} requires it.`,
       'Enable ssl on the server, or set TOFU_REGISTRY_DB_SSLMODE=prefer (or disable on a trusted network).');
   }
-  if (TLS_CERT_CODES.has(code) || /certificate/i.test(message) && !/^[0-9A-Z]{5}$/.test(code)) {
+  if (TLS_CERT_CODES.has(code) || /certificate/i.test(message) && !isSqlState(code)) {
     return make('unreachable', 'TLS_VERIFY_FAILED', `The server certificate of ${where} could not be verified${pgAnswer}: ${message}.`,
       code === 'ERR_TLS_CERT_ALTNAME_INVALID'
         ? 'The certificate does not name this host: connect by the name it was issued for, or use sslmode=verify-ca.'
         : 'Set TOFU_REGISTRY_DB_SSLROOTCERT to the CA that signed the server certificate, or use sslmode=require (encrypted, not verified).');
   }
+  return undefined;
+}
 
-  // PostgreSQL SQLSTATEs.
+/** What PostgreSQL answered: SQLSTATEs with a remedy of their own. */
+function serverError({ code, message, where, pgAnswer, context, make }: Facts): RegistryDbError | undefined {
   switch (code) {
     case '28P01':
       return make('auth', 'AUTH_FAILED', `Password authentication failed for role "${context.user}"${pgAnswer}.`,
@@ -148,9 +178,31 @@ export function toRegistryDbError(error: unknown, context: ErrorContext = {}): R
     return make('schema', 'SCHEMA_MISSING', `${message}${pgAnswer}.`,
       'Recreate it as the database owner (CREATE SCHEMA public), then run `tofu-registry-db migrate` to create the tables.');
   }
-  if (/^[0-9A-Z]{5}$/.test(code)) {
-    return make('schema', 'SQL_ERROR', `PostgreSQL refused a statement${pgAnswer}: ${message}.`,
-      'See what PostgreSQL answered, above; --verbose shows the SQL that was sent.');
+  return undefined;
+}
+
+/** Operating-system errors on a file or folder the user named (an env file, --dir, --data-dir, an import tree). */
+const USER_PATH_ERRORS = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOENT', 'ENOTDIR', 'EISDIR', 'ELOOP', 'ENAMETOOLONG', 'EEXIST', 'ENOTEMPTY']);
+
+/**
+ * An error from the operating system rather than from PostgreSQL (EPIPE, EROFS, ENOSPC, …):
+ * said as what it is, never as "PostgreSQL refused a statement". A path the user gave that
+ * cannot be used is a usage error (exit 2); anything else (a closed pipe, a full disk, an
+ * I/O error) is unexpected here (exit 1).
+ */
+function systemError(
+  e: PgLikeError,
+  code: string,
+  message: string,
+  prefix: string,
+  make: (cls: 'usage' | 'internal', id: string, text: string, hint?: string) => RegistryDbError,
+): RegistryDbError {
+  const what = e.path !== undefined ? `${e.syscall} ${JSON.stringify(e.path)}` : String(e.syscall);
+  if (e.path !== undefined && USER_PATH_ERRORS.has(code)) {
+    return make('usage', 'FILE_ERROR', `Cannot ${what}: ${message}.`, 'Check the path and its permissions (and that its file system is writable), or point the option at another one.');
   }
-  return make('internal', 'INTERNAL', message);
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return make('internal', 'NO_SPACE', `${prefix}No space left (${what}): ${message}.`, 'Free some space on that file system, or point the option at another one.');
+  }
+  return make('internal', 'SYSTEM_ERROR', `${prefix}The operating system refused ${what} (${code}): ${message}.`);
 }

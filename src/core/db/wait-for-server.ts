@@ -1,6 +1,7 @@
 import { connect, disconnect, type Role } from './connection.js';
-import { connectAsAdmin, loggerOf, type CoreContext } from './context.js';
+import { loggerOf, type CoreContext } from './context.js';
 import { InterruptedError, RegistryDbError } from '../errors.js';
+import { connectAsAdmin } from './admin-connection.js';
 
 /**
  * --wait: retry until the server accepts connections or the time runs out. Only
@@ -22,10 +23,7 @@ export async function waitForServer(context: CoreContext, seconds: number, role:
     } catch (error) {
       if (!(error instanceof RegistryDbError) || error.errorClass !== 'unreachable' || Date.now() >= deadline) {
         if (error instanceof RegistryDbError && error.errorClass === 'unreachable') {
-          throw new RegistryDbError(error.errorClass, error.code, `${error.message} (gave up after waiting ${seconds}s, ${attempt} attempts)`, {
-            hint: error.hint,
-            cause: error.sqlState,
-          });
+          throw error.rewrap(`${error.message} (gave up after waiting ${seconds}s, ${attempt} attempts)`);
         }
         // Anything but "unreachable" means the server answered: stop waiting.
         return Date.now() - started;

@@ -2,11 +2,10 @@ import { stat } from 'node:fs/promises';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import path from 'node:path';
 import { connect, disconnect, type Connection } from '../db/connection.js';
-import { adminPasswordProvider, assertPrimary, loggerOf, type CoreContext } from '../db/context.js';
+import { loggerOf, type CoreContext } from '../db/context.js';
 import { ConfigError, InterruptedError, RegistryDbError } from '../errors.js';
 import { describe, refuseSystemDatabase } from '../config/names.js';
 import type { Logger } from '../logger.js';
-import { runQuery } from '../migrations/engine.js';
 import { toRegistryDbError } from '../db/pg-errors.js';
 import { CopyWriter } from './copy-writer.js';
 import {
@@ -25,6 +24,9 @@ import type { RegistryKind } from './registry-file.js';
 import { KIND_FOLDERS, walkRegistryTree } from './registry-tree.js';
 import type { ColumnLimits } from './row-mapper.js';
 import { stageFile } from './file-stager.js';
+import { runQuery } from '../db/query.js';
+import { adminPasswordProvider } from '../db/admin-connection.js';
+import { assertPrimary } from '../db/primary.js';
 
 export interface ImportOptions {
   /** A checkout of the registry repository: the folder holding `providers/` and `modules/`. */
@@ -163,45 +165,9 @@ export async function importRegistry(context: CoreContext, options: ImportOption
     await run(`SET LOCAL lock_timeout = ${settings.lockTimeoutMs}`);
     await run(stagingTempBuffersSql(STAGING_TEMP_BUFFERS));
 
-    const problems: SkippedFile[] = [];
-    const tallies: Record<RegistryKind, StagingTally> = { provider: { files: 0, versions: 0, rows: 0 }, module: { files: 0, versions: 0, rows: 0 } };
-    const progress = progressReporter(logger, tallies);
-    let fileSeq = 0;
-    for (const kind of kinds) {
-      await run(createStagingTableSql(kind));
-      logger.debug(copyIntoStagingSql(kind));
-      const writer = await CopyWriter.open(connection.client, copyIntoStagingSql(kind));
-      copy = writer;
-      const tally = tallies[kind];
-      let lastYield = Date.now();
-      for (const entry of walkRegistryTree(root, kind)) {
-        // Files are walked and read synchronously (several times faster for tens of thousands
-        // of small files): let signals, the spinner and the socket have a turn now and then.
-        if (Date.now() - lastYield >= YIELD_INTERVAL_MS) {
-          await yieldToEventLoop();
-          lastYield = Date.now();
-        }
-        if (context.signal?.aborted) throw new InterruptedError('import');
-        if ('misplaced' in entry) {
-          problems.push({ file: entry.misplaced.relativePath, problem: entry.misplaced.problem });
-          continue;
-        }
-        tally.files++;
-        const staged = stageFile(entry.file, limits[kind], ++fileSeq);
-        tally.versions += staged.versions;
-        if (staged.invalid !== undefined) problems.push({ file: staged.relativePath, problem: staged.invalid });
-        for (const problem of staged.tooLong) problems.push({ file: staged.relativePath, problem });
-        // Once a problem stops the import, rows need not travel any more: only validation goes on.
-        if (problems.length === 0 || options.skipInvalid) {
-          tally.rows += staged.rows;
-          await writer.write(staged.lines);
-        }
-        progress(false);
-      }
-      await writer.finish();
-      copy = undefined;
-    }
-    progress(true);
+    const staging = await stageTree(connection, logger, { root, kinds, limits, skipInvalid: Boolean(options.skipInvalid), signal: context.signal }, (writer) => (copy = writer));
+    const { problems, tallies } = staging;
+    copy = undefined;
     if (problems.length > 0 && !options.skipInvalid) throw invalidFilesError(problems);
 
     logger.step(`Writing ${tallies.provider.rows + tallies.module.rows} staged rows into providers and modules`);
@@ -246,6 +212,67 @@ export async function importRegistry(context: CoreContext, options: ImportOption
   } finally {
     await disconnect(connection);
   }
+}
+
+interface StageOptions {
+  readonly root: string;
+  readonly kinds: readonly RegistryKind[];
+  readonly limits: Awaited<ReturnType<typeof readColumnLimits>>;
+  readonly skipInvalid: boolean;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Streams every file of the tree into the staging tables with COPY, validating as it goes.
+ * `onWriter` learns of each COPY in flight, so a failure elsewhere can abort it.
+ */
+async function stageTree(
+  connection: Connection,
+  logger: Logger,
+  options: StageOptions,
+  onWriter: (writer: CopyWriter) => void,
+): Promise<{ problems: SkippedFile[]; tallies: Record<RegistryKind, StagingTally> }> {
+  const { root, kinds, limits } = options;
+  const run = (sql: string) => runQuery(connection, logger, sql);
+  const problems: SkippedFile[] = [];
+  const tallies: Record<RegistryKind, StagingTally> = { provider: { files: 0, versions: 0, rows: 0 }, module: { files: 0, versions: 0, rows: 0 } };
+  const progress = progressReporter(logger, tallies);
+  let fileSeq = 0;
+  for (const kind of kinds) {
+    await run(createStagingTableSql(kind));
+    logger.debug(copyIntoStagingSql(kind));
+    const writer = await CopyWriter.open(connection.client, copyIntoStagingSql(kind));
+    onWriter(writer);
+    const tally = tallies[kind];
+    let lastYield = Date.now();
+    for (const entry of walkRegistryTree(root, kind)) {
+      // Files are walked and read synchronously (several times faster for tens of thousands
+      // of small files): let signals, the spinner and the socket have a turn now and then.
+      if (Date.now() - lastYield >= YIELD_INTERVAL_MS) {
+        await yieldToEventLoop();
+        lastYield = Date.now();
+      }
+      if (options.signal?.aborted) throw new InterruptedError('import');
+      if ('misplaced' in entry) {
+        problems.push({ file: entry.misplaced.relativePath, problem: entry.misplaced.problem });
+        continue;
+      }
+      tally.files++;
+      const staged = stageFile(entry.file, limits[kind], ++fileSeq);
+      tally.versions += staged.versions;
+      if (staged.invalid !== undefined) problems.push({ file: staged.relativePath, problem: staged.invalid });
+      for (const problem of staged.tooLong) problems.push({ file: staged.relativePath, problem });
+      // Once a problem stops the import, rows need not travel any more: only validation goes on.
+      if (problems.length === 0 || options.skipInvalid) {
+        tally.rows += staged.rows;
+        await writer.write(staged.lines);
+      }
+      progress(false);
+    }
+    await writer.finish();
+  }
+  progress(true);
+  return { problems, tallies };
 }
 
 async function tableIsEmpty(connection: Connection, logger: Logger, kind: RegistryKind): Promise<boolean> {

@@ -1,5 +1,5 @@
-import { quoteIdent, quoteLiteral } from '../config/names.js';
 import type { RegistryKind } from './registry-file.js';
+import { quoteIdent, quoteLiteral } from '../sql/quote.js';
 
 /**
  * The SQL of an import, as small pure builders (each with an exact-string unit test).

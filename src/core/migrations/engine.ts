@@ -1,34 +1,31 @@
-import type { QueryResult, QueryResultRow } from 'pg';
-import type { Connection } from '../db/connection.js';
-import { ConfigError, RegistryDbError } from '../errors.js';
-import { quoteLiteral } from '../config/names.js';
-import type { Logger } from '../logger.js';
-import { lineAndColumn, type MigrationFile } from './files.js';
-import { toRegistryDbError } from '../db/pg-errors.js';
 import { runBatch, type BatchOutcome } from '../db/batch.js';
+import type { Connection } from '../db/connection.js';
+import { toRegistryDbError } from '../db/pg-errors.js';
+import { rollbackQuietly, runQuery } from '../db/query.js';
+import { RegistryDbError } from '../errors.js';
+import type { Logger } from '../logger.js';
 import { stopwatch } from '../runtime/stopwatch.js';
-import { scanStatements, transactionControlStatements } from '../sql/scan.js';
-
-export const MIGRATIONS_TABLE = 'tofu_registry_migrations';
+import { quoteLiteral } from '../sql/quote.js';
+import {
+  BOOKKEEPING_WRITES_REVOKED,
+  compareMigrations,
+  CREATE_MIGRATIONS_TABLE,
+  MIGRATION_LOCK_KEY,
+  MIGRATIONS_TABLE,
+  migrationTransactionSql,
+  readAppliedMigrations,
+  recordMigrationSql,
+  stillInTransactionSql,
+  TRANSACTION_ID_SQL,
+  type MigrationStatus,
+} from './bookkeeping.js';
+import type { MigrationFile } from './files.js';
+import { changedMigrationError, checkTransactionControl, describeLockHolders, migrationError } from './migration-errors.js';
 
 /**
- * Key of the transaction-scoped advisory lock that serialises migration runners in one
- * database. Transaction-scoped (pg_advisory_xact_lock), not session-scoped, so that it
- * also works through PgBouncer in transaction-pooling mode, where consecutive
- * transactions of one client may run on different server connections.
+ * The engine: applies pending migrations, each in its own transaction behind the migration
+ * lock, exactly once however many runners race (bookkeeping.ts holds the SQL around each file).
  */
-export const MIGRATION_LOCK_KEY = 7_240_131_985_016_412n;
-
-export type MigrationState = 'applied' | 'pending' | 'changed' | 'missing';
-
-export interface MigrationStatus {
-  readonly version: string;
-  readonly name: string;
-  /** The file name, or version_name for an applied migration whose file is gone. */
-  readonly fileName: string;
-  readonly state: MigrationState;
-  readonly appliedAt?: string;
-}
 
 export type MigrationOutcome = 'applied' | 'skipped' | 'failed' | 'not-executed';
 
@@ -59,209 +56,6 @@ export interface MigrateOptions {
   readonly signal?: AbortSignal;
   /** The database was created by this run: no bookkeeping table to read yet. */
   readonly freshDatabase?: boolean;
-}
-
-interface AppliedRow {
-  version: string;
-  name: string;
-  checksum: string;
-  applied_at: Date;
-}
-
-export async function runQuery<R extends QueryResultRow = QueryResultRow>(
-  connection: Connection,
-  logger: Logger,
-  text: string,
-  values?: readonly unknown[],
-): Promise<QueryResult<R>> {
-  logger.debug(text.trim());
-  return connection.client.query<R>(text, values as unknown[] | undefined);
-}
-
-/** The bookkeeping table. Created under the migration lock, so concurrent runners never race on it. */
-const CREATE_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS public.${MIGRATIONS_TABLE} (
-    version    TEXT PRIMARY KEY,
-    name       TEXT NOT NULL,
-    checksum   TEXT NOT NULL,
-    applied_at TIMESTAMPTZ NOT NULL DEFAULT now(),
-    duration_ms INTEGER NOT NULL
-)`;
-
-/**
- * Right after the bookkeeping table is created: nobody but its owner may change it. Default
- * privileges (create-user's, when it ran before the first migration) would otherwise give the
- * application role INSERT, UPDATE and DELETE on it, as on every other table; it keeps SELECT.
- */
-const BOOKKEEPING_WRITES_REVOKED = `DO $tofu$
-DECLARE grantee text;
-BEGIN
-  FOR grantee IN
-    SELECT DISTINCT CASE WHEN acl.grantee = 0 THEN 'PUBLIC' ELSE acl.grantee::regrole::text END
-      FROM pg_class c, aclexplode(c.relacl) acl
-     WHERE c.oid = 'public.${MIGRATIONS_TABLE}'::regclass AND acl.grantee <> c.relowner
-       AND acl.privilege_type IN ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE')
-  LOOP
-    EXECUTE format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON public.${MIGRATIONS_TABLE} FROM %s', grantee);
-  END LOOP;
-END
-$tofu$`;
-
-/** Reads the transaction's id in the message that opens a migration: the guard after the file compares it. */
-const TRANSACTION_ID_SQL = 'SELECT txid_current()::text AS xid';
-
-/**
- * Runs after the file, before its bookkeeping row: a file that ended the transaction it runs
- * in (a COMMIT or ROLLBACK the scan did not see) now runs in another one, with another id, and
- * fails here, not recorded as applied. (A SET LOCAL marker would not do: RESET ALL clears it.)
- */
-function stillInTransactionSql(xid: string): string {
-  return `DO $tofu$ BEGIN
-  IF txid_current()::text IS DISTINCT FROM ${quoteLiteral(xid)} THEN
-    RAISE EXCEPTION USING ERRCODE = '25000', MESSAGE = 'tofu-registry-db: the migration ended the transaction it runs in';
-  END IF;
-END $tofu$`;
-}
-
-/**
- * Pending files that would end their own transaction: refused before anything runs (exit 2).
- * Each migration already runs in a transaction of its own, with the migration lock.
- */
-export function checkTransactionControl(files: readonly MigrationFile[]): void {
-  const found = files.flatMap((file) => transactionControlStatements(file.sql).map((s) => `${file.fileName}:${s.line} (${s.statement})`));
-  if (found.length === 0) return;
-  throw new ConfigError(
-    `Migration files must not end the transaction they run in: ${found.join(', ')}. Nothing was applied.`,
-    'Each migration already runs in its own transaction, with the migration lock and its bookkeeping row: remove BEGIN/COMMIT/ROLLBACK from the file. (ROLLBACK TO SAVEPOINT is fine.)',
-    'MIGRATION_TRANSACTION_CONTROL',
-  );
-}
-
-/** Reads what has been applied; an absent bookkeeping table means nothing has. */
-/**
- * The bookkeeping rows. `known.exists` skips what the caller already knows (a database
- * created in this run has no table; test-connection has seen it in pg_class); otherwise
- * to_regclass() asks first. (Reading the table and treating 42P01 as "none" would save that
- * round trip but write an ERROR to the server log of every database without the table.)
- */
-export async function readAppliedMigrations(connection: Connection, logger: Logger, known: { readonly exists?: boolean } = {}): Promise<AppliedRow[]> {
-  if (known.exists === undefined) {
-    const exists = await runQuery<{ present: boolean }>(
-      connection,
-      logger,
-      `SELECT to_regclass('public.${MIGRATIONS_TABLE}') IS NOT NULL AS present`,
-    );
-    if (!exists.rows[0]?.present) return [];
-  } else if (!known.exists) {
-    return [];
-  }
-  const rows = await runQuery<AppliedRow>(connection, logger, `SELECT version, name, checksum, applied_at FROM public.${MIGRATIONS_TABLE}`);
-  return rows.rows;
-}
-
-export function compareMigrations(files: readonly MigrationFile[], applied: readonly AppliedRow[]): MigrationStatus[] {
-  const byVersion = new Map(applied.map((row) => [row.version, row]));
-  const statuses: MigrationStatus[] = files.map((file) => {
-    const row = byVersion.get(file.version);
-    byVersion.delete(file.version);
-    if (!row) return { version: file.version, name: file.name, fileName: file.fileName, state: 'pending' };
-    return {
-      version: file.version,
-      name: file.name,
-      fileName: file.fileName,
-      state: row.checksum === file.checksum ? 'applied' : 'changed',
-      appliedAt: row.applied_at.toISOString(),
-    };
-  });
-  for (const row of byVersion.values()) {
-    statuses.push({ version: row.version, name: row.name, fileName: `${row.version}_${row.name}`, state: 'missing', appliedAt: row.applied_at.toISOString() });
-  }
-  return statuses.sort((a, b) => (BigInt(a.version) < BigInt(b.version) ? -1 : 1));
-}
-
-function changedMigrationError(changed: readonly MigrationStatus[]): RegistryDbError {
-  const list = changed.map((m) => m.fileName).join(', ');
-  return new RegistryDbError('schema', 'MIGRATION_CHANGED', `Applied migration(s) changed since they ran: ${list}.`, {
-    hint: 'Migrations are forward-only: restore the original file and put the change in a new migration.',
-    data: { changed: changed.map((m) => m.version) },
-  });
-}
-
-/** The line of the file's statement that was running when the server failed it without a position. */
-function failingStatement(file: MigrationFile, completed: number | undefined): { line: number; column: number; text: string } | undefined {
-  if (completed === undefined) return undefined;
-  const statement = scanStatements(file.sql)[completed];
-  if (!statement) return undefined; // the bookkeeping after the file, not the file itself
-  const text = file.sql.split('\n')[statement.line - 1] ?? '';
-  return { line: statement.line, column: text.length - text.trimStart().length + 1, text: text.trimEnd() };
-}
-
-/**
- * The SQL a runner sends for one migration (the timeouts left out): what --dry-run prints.
- * `createBookkeeping`: the first migration of a database without the bookkeeping table.
- */
-export function migrationTransactionSql(file: MigrationFile, options: { readonly createBookkeeping?: boolean } = {}): string {
-  // Always a semicolon of its own: a last statement without one may end in a comment that
-  // ends in one (`SELECT 1 -- done;`); an empty statement is harmless.
-  const body = file.sql.trimEnd();
-  return [
-    `-- ${file.fileName} (sha256 ${file.checksum})`,
-    'BEGIN;',
-    `SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY});`,
-    ...(options.createBookkeeping ? [`${CREATE_MIGRATIONS_TABLE};`, `${BOOKKEEPING_WRITES_REVOKED};`] : []),
-    `${body}\n;`,
-    recordMigrationSql(file) + ';',
-    'COMMIT;',
-  ].join('\n');
-}
-
-function recordMigrationSql(file: MigrationFile): string {
-  // duration_ms: from the start of the transaction (now()) to the end of the migration.
-  return `INSERT INTO public.${MIGRATIONS_TABLE} (version, name, checksum, duration_ms) VALUES (${quoteLiteral(file.version)}, ${quoteLiteral(file.name)}, ${quoteLiteral(file.checksum)}, (extract(epoch FROM clock_timestamp() - now()) * 1000)::integer)`;
-}
-
-/**
- * @param completed how many statements of the message completed before the error: where the
- *   server gives no position (a runtime error), it tells which of the file's statements failed.
- */
-function migrationError(file: MigrationFile, error: unknown, completed?: number): RegistryDbError {
-  const pgError = error as { code?: string; message?: string; position?: string; detail?: string; hint?: string };
-  const mapped = toRegistryDbError(error, { action: `Migration ${file.fileName} failed` });
-  // Lock and statement timeouts, permission problems and lost connections keep their
-  // own code and class; any other SQL error is the migration's own fault.
-  if (mapped.errorClass !== 'schema' || mapped.code === 'LOCK_TIMEOUT' || mapped.code === 'STATEMENT_TIMEOUT') {
-    return mapped;
-  }
-  if (pgError.code === '25000' && pgError.message?.startsWith('tofu-registry-db: the migration ended')) {
-    return new RegistryDbError(
-      'schema',
-      'MIGRATION_ENDS_TRANSACTION',
-      `Migration ${file.fileName} ended the transaction it runs in (a COMMIT, ROLLBACK or END in the file): it was not recorded as applied, and what it did before that statement may have been committed.`,
-      {
-        hint: `Remove the transaction control from ${file.fileName} (each migration runs in its own transaction), check the database for what its first part created, then run migrate again.`,
-        cause: pgError.code,
-        data: { file: file.fileName },
-      },
-    );
-  }
-  const position = Number(pgError.position);
-  const where = position > 0 && position <= file.sql.length ? lineAndColumn(file.sql, position) : failingStatement(file, completed);
-  const location = where ? `${file.fileName}:${where.line}:${where.column}` : file.fileName;
-  const excerpt = where ? `\n  ${where.text}\n  ${' '.repeat(Math.max(0, where.column - 1))}^` : '';
-  return new RegistryDbError(
-    'schema',
-    'MIGRATION_FAILED',
-    `Migration ${location} failed (SQLSTATE ${pgError.code}): ${pgError.message}${pgError.detail ? ` (${pgError.detail})` : ''}${excerpt}`,
-    {
-      hint: `Nothing of ${file.fileName} was applied (it ran in a transaction that was rolled back). Fix the file and run migrate again.`,
-      cause: pgError.code,
-      data: {
-        file: file.fileName,
-        ...(where ? { line: where.line, column: where.column } : {}),
-        ...(pgError.detail ? { detail: pgError.detail } : {}),
-        ...(pgError.hint ? { serverHint: pgError.hint } : {}),
-      },
-    },
-  );
 }
 
 /**
@@ -315,7 +109,7 @@ export async function applyPendingMigrations(
     }
     if (commitPending) await commitMigration(connection, logger);
   } catch (error) {
-    await connection.client.query('ROLLBACK').catch(() => undefined);
+    await rollbackQuietly(connection);
     // A COMMIT that failed belongs to the migration before the one being started.
     const commitFailure = error instanceof CommitFailed ? error : undefined;
     const file = commitFailure ? pending[results.length - 1]! : pending[index]!;
@@ -326,11 +120,7 @@ export async function applyPendingMigrations(
     const lockTimeout = cause instanceof RegistryDbError ? cause.sqlState === '55P03' : (cause as { code?: string }).code === '55P03';
     const blockers = lockTimeout ? await describeLockHolders(connection) : undefined;
     const failure = cause instanceof RegistryDbError ? cause : migrationError(file, cause);
-    throw new RegistryDbError(failure.errorClass, failure.code, failure.message + (blockers ? ` Blocked by ${blockers}.` : ''), {
-      hint: failure.hint,
-      cause: failure.sqlState,
-      data: { ...failure.data, results },
-    });
+    throw failure.rewrap(failure.message + (blockers ? ` Blocked by ${blockers}.` : ''), { data: { results } });
   }
   // Interrupted between migrations: what follows did not run.
   results.push(...pending.slice(results.length).map((f) => notExecuted(f)));
@@ -341,24 +131,6 @@ export async function applyPendingMigrations(
     upToDateCount: upToDateCount + results.filter((r) => r.outcome === 'skipped').length,
     dryRun: false,
   };
-}
-
-/** Who holds table locks in this database right now: named in a lock-timeout error. */
-async function describeLockHolders(connection: Connection): Promise<string | undefined> {
-  const sql = `SELECT DISTINCT l.pid, a.usename, a.state, l.relation::regclass::text AS relation, l.mode
-  FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
- WHERE l.locktype = 'relation' AND l.granted AND l.pid <> pg_backend_pid()
-   AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-   AND l.relation::regclass::text NOT LIKE 'pg\\_%'
- ORDER BY l.pid LIMIT 5`;
-  try {
-    const { rows } = await connection.client.query<{ pid: number; usename: string | null; state: string | null; relation: string; mode: string }>(sql);
-    if (rows.length === 0) return undefined;
-    // A role that is not a superuser sees other roles' sessions without their state (null).
-    return rows.map((r) => `pid ${r.pid} (${r.usename ?? 'another role'}${r.state ? `, ${r.state}` : ''}) holding ${r.mode} on ${r.relation}`).join('; ');
-  } catch {
-    return undefined;
-  }
 }
 
 function notExecuted(file: MigrationFile): MigrationResult {

@@ -1,8 +1,11 @@
-import { assertPrimary, connectAsAdmin, loggerOf, type CoreContext } from '../db/context.js';
+import { loggerOf, type CoreContext } from '../db/context.js';
 import { disconnect } from '../db/connection.js';
 import { refuseSystemDatabase } from '../config/names.js';
-import { applyPendingMigrations, migrationStatus, type MigrateResult, type MigrationStatus } from './engine.js';
+import { applyPendingMigrations, migrationStatus, type MigrateResult } from './engine.js';
 import { bundledMigrationsDir, loadMigrationFiles, type MigrationFile } from './files.js';
+import { connectAsAdmin } from '../db/admin-connection.js';
+import { assertPrimary } from '../db/primary.js';
+import { type MigrationStatus } from './bookkeeping.js';
 
 export interface MigrateCommandOptions {
   readonly migrationsDir?: string;

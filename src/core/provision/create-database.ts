@@ -1,11 +1,17 @@
-import { connectAsAdmin, loggerOf, standbyError, withSharedConnections, type CoreContext } from '../db/context.js';
+import { loggerOf, type CoreContext } from '../db/context.js';
 import { disconnect } from '../db/connection.js';
 import { RegistryDbError } from '../errors.js';
 import { bundledMigrationsDir, loadMigrationFiles } from '../migrations/files.js';
 import { runMigrations } from '../migrations/migrate.js';
-import { checkTransactionControl, migrationTransactionSql, type MigrateResult } from '../migrations/engine.js';
+import { type MigrateResult } from '../migrations/engine.js';
 import { createDatabaseSql } from '../sql/database.js';
-import { quoteIdent, refuseSystemDatabase } from '../config/names.js';
+import { refuseSystemDatabase } from '../config/names.js';
+import { quoteIdent } from '../sql/quote.js';
+import { runQuery } from '../db/query.js';
+import { connectAsAdmin, withSharedConnections } from '../db/admin-connection.js';
+import { standbyError } from '../db/primary.js';
+import { migrationTransactionSql } from '../migrations/bookkeeping.js';
+import { checkTransactionControl } from '../migrations/migration-errors.js';
 
 export interface CreateDatabaseOptions {
   /** Apply migrations after creating (default true). */
@@ -60,8 +66,7 @@ async function createDatabaseSteps(context: CoreContext, options: CreateDatabase
        r.rolsuper AS superuser, r.rolcreatedb AS createdb,
        CASE WHEN $2::text IS NULL THEN NULL ELSE EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $2) END AS role_exists
   FROM pg_roles r WHERE r.rolname = current_user`;
-    logger.debug(factsSql);
-    const facts = (await admin.client.query<AdminFacts>(factsSql, [database, options.whenRoleExists?.role ?? null])).rows[0]!;
+    const facts = (await runQuery<AdminFacts>(admin, logger, factsSql, [database, options.whenRoleExists?.role ?? null])).rows[0]!;
     if (facts.standby) throw standbyError(admin);
     if (facts.role_exists) options.whenRoleExists?.check();
     if (!facts.exists) {
@@ -82,10 +87,8 @@ async function createDatabaseSteps(context: CoreContext, options: CreateDatabase
         });
       }
       logger.step(`Creating database ${database}`);
-      const sql = createDatabaseSql(database);
-      logger.debug(sql);
       try {
-        await admin.client.query(sql);
+        await runQuery(admin, logger, createDatabaseSql(database));
         created = true;
       } catch (error) {
         if (!isDuplicateDatabase(error)) throw error;

@@ -1,9 +1,13 @@
-import { connectAsAdmin, loggerOf, standbyError, type CoreContext } from '../db/context.js';
+import { loggerOf, type CoreContext } from '../db/context.js';
 import { disconnect } from '../db/connection.js';
 import { ConfigError, RegistryDbError } from '../errors.js';
 import { toRegistryDbError } from '../db/pg-errors.js';
-import { quoteLiteral, RESERVED_DATABASES } from '../config/names.js';
-import { dropDatabaseSql, dropRoleSql, TERMINATE_SESSIONS_SQL } from '../sql/database.js';
+import { RESERVED_DATABASES } from '../config/names.js';
+import { dropDatabaseSql, terminateSessionsSql } from '../sql/database.js';
+import { runQuery } from '../db/query.js';
+import { dropRoleSql } from '../sql/roles.js';
+import { connectAsAdmin } from '../db/admin-connection.js';
+import { standbyError } from '../db/primary.js';
 
 export interface DropOptions {
   readonly dryRun?: boolean;
@@ -61,8 +65,7 @@ export async function dropDatabaseAndRole(context: CoreContext, options: DropOpt
   }
   const admin = await connectAsAdmin(context);
   try {
-    logger.debug(FACTS_SQL);
-    const facts = (await admin.client.query<DropFacts>(FACTS_SQL, [database, role])).rows[0]!;
+    const facts = (await runQuery<DropFacts>(admin, logger, FACTS_SQL, [database, role])).rows[0]!;
     if (facts.standby) throw standbyError(admin);
     let roleKept: string | undefined;
     if (facts.role_exists && (facts.role_is_superuser || facts.role_is_admin)) {
@@ -89,7 +92,7 @@ export async function dropDatabaseAndRole(context: CoreContext, options: DropOpt
     }
     const force = facts.server_version >= 130000;
     const plan = [
-      ...(facts.database_exists && !force ? [TERMINATE_SESSIONS_SQL.replace('$1', quoteLiteral(database))] : []),
+      ...(facts.database_exists && !force ? [terminateSessionsSql(database)] : []),
       ...(facts.database_exists ? [dropDatabaseSql(database, force)] : []),
       ...(facts.role_exists && !roleKept ? [dropRoleSql(role)] : []),
     ];
@@ -105,30 +108,21 @@ export async function dropDatabaseAndRole(context: CoreContext, options: DropOpt
     }
     if (facts.database_exists) {
       logger.step(`Dropping database ${database}`);
-      if (!force) {
-        logger.debug(TERMINATE_SESSIONS_SQL);
-        await admin.client.query(TERMINATE_SESSIONS_SQL, [database]);
-      }
-      const sql = dropDatabaseSql(database, force);
-      logger.debug(sql);
-      await admin.client.query(sql);
+      if (!force) await runQuery(admin, logger, terminateSessionsSql(database));
+      await runQuery(admin, logger, dropDatabaseSql(database, force));
     }
     let roleDropped = false;
     if (facts.role_exists && !roleKept) {
       logger.step(`Dropping role ${role}`);
-      const sql = dropRoleSql(role);
-      logger.debug(sql);
       try {
-        await admin.client.query(sql);
+        await runQuery(admin, logger, dropRoleSql(role));
         roleDropped = true;
       } catch (error) {
         // 2BP01: the role still holds privileges somewhere (another database's grants).
         if ((error as { code?: string }).code !== '2BP01') {
           if (!facts.database_exists) throw error;
           const failure = toRegistryDbError(error, { action: `Dropping role ${role}` });
-          throw new RegistryDbError(failure.errorClass, failure.code, `Database "${database}" was dropped, but role "${role}" was not: ${failure.message}`, {
-            hint: failure.hint,
-            cause: failure.sqlState,
+          throw failure.rewrap(`Database "${database}" was dropped, but role "${role}" was not: ${failure.message}`, {
             data: { databaseDropped: true, roleDropped: false },
           });
         }

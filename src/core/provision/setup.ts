@@ -1,12 +1,14 @@
-import { withSharedConnections, type CoreContext } from '../db/context.js';
+import { type CoreContext } from '../db/context.js';
 import { createDatabase, type CreateDatabaseResult } from './create-database.js';
 import { createUser, type CreateUserResult } from './create-user/create-user.js';
-import { readEnvFile, VARIABLES, type Settings } from '../config/settings.js';
-import { checkEnvFileWritable } from '../config/env-file.js';
+import { VARIABLES, type Settings } from '../config/settings.js';
 import { registerSecret } from '../redact.js';
 import { ConfigError } from '../errors.js';
 import { testConnection, type TestConnectionResult } from '../checks/test-connection.js';
 import { waitForServer } from '../db/wait-for-server.js';
+import { withSharedConnections } from '../db/admin-connection.js';
+import { readEnvFile } from '../config/env-file.js';
+import { checkEnvFileWritable } from '../config/env-file-update.js';
 
 export interface SetupOptions {
   readonly migrationsDir?: string;

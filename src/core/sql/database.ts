@@ -1,7 +1,7 @@
-import { quoteIdent } from '../config/names.js';
+import { quoteIdent, quoteLiteral } from './quote.js';
 
 /**
- * Dynamic SQL for provisioning. Small pure functions: every name is quoted as an
+ * Dynamic SQL for the registry database. Small pure functions: every name is quoted as an
  * identifier here, and each builder has an exact-string unit test.
  */
 
@@ -14,10 +14,7 @@ export function dropDatabaseSql(database: string, force: boolean): string {
   return `DROP DATABASE IF EXISTS ${quoteIdent(database)}${force ? ' WITH (FORCE)' : ''}`;
 }
 
-export function dropRoleSql(role: string): string {
-  return `DROP ROLE IF EXISTS ${quoteIdent(role)}`;
+/** For servers before 13: end the other sessions on the database before dropping it. */
+export function terminateSessionsSql(database: string): string {
+  return `SELECT count(pg_terminate_backend(pid))::int AS terminated FROM pg_stat_activity WHERE datname = ${quoteLiteral(database)} AND pid <> pg_backend_pid()`;
 }
-
-/** For servers before 13: end other sessions on the database (bound parameter, not pasted). */
-export const TERMINATE_SESSIONS_SQL =
-  'SELECT count(pg_terminate_backend(pid))::int AS terminated FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()';

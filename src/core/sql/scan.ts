@@ -52,6 +52,106 @@ const IDENT_START = /[A-Za-z_\u0080-\uffff]/;
 const IDENT_CHAR = /[A-Za-z0-9_$\u0080-\uffff]/;
 const DOLLAR_TAG = /\$([A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/y;
 
+/** A position in the file being scanned: the index and the line it is on. */
+interface Cursor {
+  readonly sql: string;
+  i: number;
+  line: number;
+}
+
+/** Moves to `stop`, counting the line breaks passed over. */
+function advanceTo(cursor: Cursor, stop: number): void {
+  for (let k = cursor.i; k < stop; k++) if (cursor.sql[k] === '\n') cursor.line++;
+  cursor.i = stop;
+}
+
+/** A block comment, which PostgreSQL lets nest. */
+function skipBlockComment(cursor: Cursor): void {
+  const { sql } = cursor;
+  let depth = 0;
+  while (cursor.i < sql.length) {
+    if (sql[cursor.i] === '/' && sql[cursor.i + 1] === '*') {
+      depth++;
+      cursor.i += 2;
+    } else if (sql[cursor.i] === '*' && sql[cursor.i + 1] === '/') {
+      depth--;
+      cursor.i += 2;
+      if (depth === 0) return;
+    } else {
+      advanceTo(cursor, cursor.i + 1);
+    }
+  }
+}
+
+/** A string ('…', E'…' with backslash escapes) or a quoted identifier ("…"); doubled quotes stay inside. */
+function skipQuoted(cursor: Cursor): void {
+  const { sql } = cursor;
+  const quote = sql[cursor.i]!;
+  const escapes = quote === "'" && /[eE]/.test(sql[cursor.i - 1] ?? '') && !IDENT_CHAR.test(sql[cursor.i - 2] ?? '');
+  cursor.i++;
+  while (cursor.i < sql.length) {
+    const d = sql[cursor.i]!;
+    if (escapes && d === '\\') {
+      advanceTo(cursor, cursor.i + 2); // an escaped line break is still a line
+      continue;
+    }
+    advanceTo(cursor, cursor.i + 1);
+    if (d === quote) {
+      if (sql[cursor.i] === quote) cursor.i++;
+      else return;
+    }
+  }
+}
+
+/** A dollar-quoted string ($$…$$, $tag$…$tag$). False when the $ starts no tag ($1, a parameter). */
+function skipDollarQuoted(cursor: Cursor): boolean {
+  DOLLAR_TAG.lastIndex = cursor.i;
+  const tag = DOLLAR_TAG.exec(cursor.sql);
+  if (!tag) {
+    cursor.i++;
+    return false;
+  }
+  cursor.i += tag[0].length;
+  const end = cursor.sql.indexOf(tag[0], cursor.i);
+  advanceTo(cursor, end === -1 ? cursor.sql.length : end + tag[0].length);
+  return true;
+}
+
+/** Collects statements from their words; BEGIN ATOMIC … END bodies stay one statement. */
+class StatementCollector {
+  readonly statements: ScannedStatement[] = [];
+  words: { text: string; line: number }[] = [];
+  private atomic: { line: number } | undefined;
+
+  private push(from: readonly { text: string; line: number }[]): void {
+    this.statements.push({ first: from[0]!.text, second: from[1]?.text, third: from[2]?.text, line: from[0]!.line });
+  }
+
+  endStatement(): void {
+    const { words } = this;
+    const first = words[0]?.text;
+    if (this.atomic) {
+      // The body of BEGIN ATOMIC … END is part of its CREATE FUNCTION: one statement.
+      if (first === 'END' && words.length === 1) {
+        this.statements.push({ first: 'CREATE', second: undefined, line: this.atomic.line });
+        this.atomic = undefined;
+      }
+    } else if (words.some((w, k) => w.text === 'BEGIN' && words[k + 1]?.text === 'ATOMIC')) {
+      if (words[words.length - 1]!.text === 'END' && words[words.length - 2]?.text === 'ATOMIC') this.push(words); // an empty body
+      else this.atomic = { line: words[0]!.line };
+    } else if (first !== undefined) {
+      this.push(words);
+    }
+    this.words = [];
+  }
+
+  finish(): ScannedStatement[] {
+    this.endStatement();
+    if (this.atomic) this.statements.push({ first: 'CREATE', second: undefined, line: this.atomic.line });
+    return this.statements;
+  }
+}
+
 /**
  * The file's statements, in order: the n-th is the one PostgreSQL was running when it failed
  * after n CommandComplete messages, which locates errors that carry no position (a unique
@@ -59,107 +159,36 @@ const DOLLAR_TAG = /\$([A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/y;
  * not end a statement.
  */
 export function scanStatements(sql: string): ScannedStatement[] {
-  const statements: ScannedStatement[] = [];
-  let words: { text: string; line: number }[] = [];
-  let atomic: { line: number } | undefined;
+  const collector = new StatementCollector();
+  const cursor: Cursor = { sql, i: 0, line: 1 };
   let parens = 0;
-  let line = 1;
-  let i = 0;
-
-  const push = (from: { text: string; line: number }[]): void => {
-    statements.push({ first: from[0]!.text, second: from[1]?.text, third: from[2]?.text, line: from[0]!.line });
-  };
-  const endStatement = (): void => {
-    const first = words[0]?.text;
-    if (atomic) {
-      // The body of BEGIN ATOMIC … END is part of its CREATE FUNCTION: one statement.
-      if (first === 'END' && words.length === 1) {
-        statements.push({ first: 'CREATE', second: undefined, line: atomic.line });
-        atomic = undefined;
-      }
-    } else if (words.some((w, k) => w.text === 'BEGIN' && words[k + 1]?.text === 'ATOMIC')) {
-      if (words[words.length - 1]!.text === 'END' && words[words.length - 2]?.text === 'ATOMIC') push(words); // an empty body
-      else atomic = { line: words[0]!.line };
-    } else if (first !== undefined) {
-      push(words);
-    }
-    words = [];
-  };
-
-  const skipUntil = (closing: string): void => {
-    const end = sql.indexOf(closing, i);
-    const stop = end === -1 ? sql.length : end + closing.length;
-    for (let k = i; k < stop; k++) if (sql[k] === '\n') line++;
-    i = stop;
-  };
-
-  while (i < sql.length) {
-    const c = sql[i]!;
-    const next = sql[i + 1];
-    if (c === '\n') {
-      line++;
-      i++;
-    } else if (c === '-' && next === '-') {
-      const end = sql.indexOf('\n', i);
-      i = end === -1 ? sql.length : end; // the newline itself is counted above
+  while (cursor.i < sql.length) {
+    const c = sql[cursor.i]!;
+    const next = sql[cursor.i + 1];
+    const line = cursor.line;
+    if (c === '-' && next === '-') {
+      const end = sql.indexOf('\n', cursor.i);
+      cursor.i = end === -1 ? sql.length : end; // the newline is counted by the next turn
     } else if (c === '/' && next === '*') {
-      let depth = 0;
-      while (i < sql.length) {
-        if (sql[i] === '/' && sql[i + 1] === '*') {
-          depth++;
-          i += 2;
-        } else if (sql[i] === '*' && sql[i + 1] === '/') {
-          depth--;
-          i += 2;
-          if (depth === 0) break;
-        } else {
-          if (sql[i] === '\n') line++;
-          i++;
-        }
-      }
+      skipBlockComment(cursor);
     } else if (c === "'" || c === '"') {
-      const escapes = c === "'" && /[eE]/.test(sql[i - 1] ?? '') && !IDENT_CHAR.test(sql[i - 2] ?? '');
-      i++;
-      while (i < sql.length) {
-        const d = sql[i]!;
-        if (d === '\n') line++;
-        if (escapes && d === '\\') {
-          if (sql[i + 1] === '\n') line++; // an escaped line break is still a line
-          i += 2;
-          continue;
-        }
-        i++;
-        if (d === c) {
-          if (sql[i] === c) i++; // a doubled quote stays inside
-          else break;
-        }
-      }
-      words.push({ text: '', line });
-    } else if (c === '$' && !IDENT_CHAR.test(sql[i - 1] ?? '')) {
-      DOLLAR_TAG.lastIndex = i;
-      const tag = DOLLAR_TAG.exec(sql);
-      if (!tag) {
-        i++; // $1, a parameter
-        continue;
-      }
-      i += tag[0].length;
-      skipUntil(tag[0]);
-      words.push({ text: '', line });
+      skipQuoted(cursor);
+      collector.words.push({ text: '', line });
+    } else if (c === '$' && !IDENT_CHAR.test(sql[cursor.i - 1] ?? '')) {
+      if (skipDollarQuoted(cursor)) collector.words.push({ text: '', line });
     } else if (c === ';' && parens === 0) {
-      endStatement();
-      i++;
+      collector.endStatement();
+      cursor.i++;
     } else if (IDENT_START.test(c)) {
-      const start = i;
-      while (i < sql.length && IDENT_CHAR.test(sql[i]!)) i++;
-      words.push({ text: sql.slice(start, i).toUpperCase(), line });
+      const start = cursor.i;
+      while (cursor.i < sql.length && IDENT_CHAR.test(sql[cursor.i]!)) cursor.i++;
+      collector.words.push({ text: sql.slice(start, cursor.i).toUpperCase(), line });
     } else {
       if (c === '(') parens++;
       else if (c === ')') parens = Math.max(0, parens - 1);
-      if (!/\s/.test(c)) words.push({ text: c, line });
-      i++;
+      if (!/\s/.test(c)) collector.words.push({ text: c, line });
+      advanceTo(cursor, cursor.i + 1);
     }
   }
-  endStatement();
-  if (atomic) statements.push({ first: 'CREATE', second: undefined, line: atomic.line });
-  return statements;
+  return collector.finish();
 }

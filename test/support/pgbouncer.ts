@@ -5,23 +5,30 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { chownSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { connect } from 'node:net';
+import { serverIds } from '../../src/core/dev/os-user.js';
 import { freePort, sharedTempDir } from './pg-server.js';
 
-export function pgbouncerBinary() {
+export interface Pgbouncer {
+  readonly host: string;
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+export function pgbouncerBinary(): string {
   const found = spawnSync('sh', ['-c', 'command -v pgbouncer'], { encoding: 'utf8' }).stdout.trim();
   if (!found) throw new Error('pgbouncer is not installed (apt-get install -y pgbouncer; .ci/run does this)');
   return found;
 }
 
-/**
- * @param {{ host: string, port: number, superuser: string, password: string }} server
- * @param {{ poolSize?: number, users?: Array<[string, string]> }} [options]
- */
-export async function startPgbouncer(server, options = {}) {
+export async function startPgbouncer(
+  server: { host: string; port: number; superuser: string; password: string },
+  options: { poolSize?: number; users?: Array<[string, string]> } = {},
+): Promise<Pgbouncer> {
   const binary = pgbouncerBinary();
   const dir = sharedTempDir('trdb-bouncer-');
   const port = await freePort();
-  const users = [[server.superuser, server.password], ...(options.users ?? [])];
+  const users: Array<[string, string]> = [[server.superuser, server.password], ...(options.users ?? [])];
   writeFileSync(path.join(dir, 'userlist.txt'), users.map(([u, p]) => `"${u}" "${p}"`).join('\n') + '\n');
   writeFileSync(
     path.join(dir, 'pgbouncer.ini'),
@@ -43,18 +50,17 @@ export async function startPgbouncer(server, options = {}) {
       'admin_users = postgres',
     ].join('\n') + '\n',
   );
-  const ids = process.getuid?.() === 0 ? idsOfPostgres() : undefined;
+  const ids = serverIds();
   if (ids) for (const f of ['userlist.txt', 'pgbouncer.ini']) chownSync(path.join(dir, f), ids.uid, ids.gid);
   const child = spawn(binary, [path.join(dir, 'pgbouncer.ini')], { ...(ids ?? {}), stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
-  child.stderr.on('data', (d) => (log += d));
+  child.stderr.on('data', (d: Buffer) => (log += d));
   // Wait until it accepts TCP connections.
-  const net = await import('node:net');
   const deadline = Date.now() + 10_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`pgbouncer exited: ${log}`);
-    const ok = await new Promise((resolve) => {
-      const socket = net.connect(port, '127.0.0.1', () => {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => {
         socket.destroy();
         resolve(true);
       });
@@ -69,17 +75,11 @@ export async function startPgbouncer(server, options = {}) {
     port,
     async stop() {
       if (child.exitCode === null) {
-        await new Promise((resolve) => {
-          child.once('exit', resolve);
+        await new Promise<void>((resolve) => {
+          child.once('exit', () => resolve());
           child.kill('SIGINT');
         });
       }
     },
   };
-}
-
-function idsOfPostgres() {
-  const uid = Number(spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).stdout.trim());
-  const gid = Number(spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).stdout.trim());
-  return { uid, gid };
 }
