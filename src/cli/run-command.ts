@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { resolveSettings, type FlagSettings, type Settings } from '../core/config/settings.js';
 import type { CoreContext } from '../core/db/context.js';
 import { InterruptedError, RegistryDbError, isRegistryDbError } from '../core/errors.js';
+import { ChangeJournal } from '../core/runtime/journal.js';
 import { toRegistryDbError } from '../core/db/pg-errors.js';
 import { importExternal } from '../core/runtime/import-external.js';
 import { colorWanted, Output } from './output.js';
@@ -62,6 +63,8 @@ export async function runCommand(
   });
   await output.init();
   const interactive = isInteractive(globals);
+  // One journal per run: the steps record what they change, and a failure reports it.
+  const journal = new ChangeJournal();
   const run: CommandRun = {
     output,
     globals,
@@ -75,6 +78,7 @@ export async function runCommand(
         settings,
         logger: output.logger(),
         promptPassword: interactive ? promptHidden : undefined,
+        journal,
       };
     },
   };
@@ -84,7 +88,7 @@ export async function runCommand(
       if (printed) return;
       printed = true;
       output.stopSpinner();
-      reportError(output, name, new InterruptedError(`${name} (${signal})`));
+      reportError(output, name, new InterruptedError(`${name} (${signal})`), undefined, journal.changes);
     });
   }
   try {
@@ -101,12 +105,16 @@ export async function runCommand(
     printed = true;
     output.stopSpinner();
     const failure = isRegistryDbError(error) ? error : toRegistryDbError(error);
-    reportError(output, name, failure, error);
+    reportError(output, name, failure, error, journal.changes);
     process.exitCode = failure.exitCode;
   }
 }
 
-export function reportError(output: Output, name: string, failure: RegistryDbError, original?: unknown): void {
+/**
+ * A failure, on stderr or as the one --json document. `changes` are what the run changed before
+ * it failed (its journal): a run that stops halfway says what it left behind.
+ */
+export function reportError(output: Output, name: string, failure: RegistryDbError, original?: unknown, changes: readonly string[] = []): void {
   if (output.options.json) {
     const { details, ...error } = failure.toJSON();
     const { results, ...rest } = details ?? {};
@@ -114,12 +122,17 @@ export function reportError(output: Output, name: string, failure: RegistryDbErr
       ok: false,
       command: name,
       ...(results ? { migrations: results } : {}),
+      ...(changes.length > 0 ? { changes } : {}),
       error: { ...error, ...(Object.keys(rest).length ? { details: rest } : {}) },
     });
     return;
   }
   const p = output.palette;
   output.info(`${p.error('✖')} ${failure.message}`);
+  if (changes.length > 0) {
+    output.info(`  ${p.strong('changed before the failure:')}`);
+    for (const change of changes) output.info(`    - ${change}`);
+  }
   if (failure.hint) output.info(`  ${p.strong('hint:')} ${failure.hint}`);
   if (output.options.verbose && failure.errorClass === 'internal' && original instanceof Error && original.stack) {
     output.debug(original.stack);

@@ -257,7 +257,7 @@ describe('createUser as a superuser admin', () => {
   test('an existing role whose password the env file lacks, or has wrong, gets a warning (not a silent success)', async () => {
     const r = await registry();
     await createUser(r.context());
-    writeFileSync(r.envFile, `TOFU_REGISTRY_DB_PASSWORD=wrong-password\n`);
+    writeFileSync(r.envFile, `TOFU_REGISTRY_DB_USER=${r.role}\nTOFU_REGISTRY_DB_PASSWORD=wrong-password\n`);
     const wrong = await createUser(r.context());
     expect(wrong.envFile?.warnings.join('\n')).toMatch(/is not role .* password .*--rotate-password/);
     rmSync(r.envFile);

@@ -44,11 +44,16 @@ export function registerDrop(program: Command): void {
         json: { ...result },
         render(output) {
           const p = output.palette;
-          if (result.plannedSql !== undefined) return output.result(result.plannedSql);
+          if (result.plannedSql !== undefined) {
+            output.result(result.plannedSql);
+            if (result.envFile) output.result(`-- env file ${result.envFile.path}: would remove ${result.envFile.removedKeys.join(', ')}`);
+            return;
+          }
           output.result(result.databaseDropped ? `${p.success('✔')} Dropped database ${p.strong(database)}` : `${p.muted('-')} Database ${database} did not exist`);
           if (result.roleDropped) output.result(`${p.success('✔')} Dropped role ${p.strong(user)}`);
           else if (result.roleKept) output.result(`${p.warning('⚠')} Kept role ${p.strong(user)}: ${result.roleKept}`);
           else output.result(`${p.muted('-')} Role ${user} did not exist`);
+          if (result.envFile) output.result(`${p.success('✔')} Removed ${result.envFile.removedKeys.join(', ')} from ${result.envFile.path}`);
         },
       };
     }),

@@ -3,7 +3,7 @@ import { promises as fs, type Stats } from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../errors.js';
 import { describe } from './names.js';
-import { editEnvText, type EnvFileUpdateOptions } from './env-text.js';
+import { editEnvText, type EnvFileUpdateOptions, type EnvValue } from './env-text.js';
 
 /**
  * Writing credentials back into the env file: every other line kept as it was, values
@@ -23,6 +23,7 @@ export interface EnvFileUpdateResult {
   readonly written: boolean;
   readonly changedKeys: readonly string[];
   readonly addedKeys: readonly string[];
+  readonly removedKeys: readonly string[];
   /** Permission bits of the file after the update. */
   readonly mode: number;
   readonly warnings: readonly string[];
@@ -154,7 +155,7 @@ export interface EnvFilePlan extends EnvFileUpdateResult {
 
 export async function planEnvFileUpdate(
   file: string,
-  values: Readonly<Record<string, string>>,
+  values: Readonly<Record<string, EnvValue>>,
   options: EnvFileUpdateOptions = {},
 ): Promise<EnvFilePlan> {
   const absolute = path.resolve(file);
@@ -167,7 +168,8 @@ export async function planEnvFileUpdate(
     });
   }
   const edit = editEnvText(previous?.toString('utf8') ?? '', values, options);
-  const created = previous === undefined;
+  // A file that does not exist is created only to add something (removing keys from nothing writes nothing).
+  const created = previous === undefined && edit.addedKeys.length > 0;
   const mode = stats ? stats.mode & 0o7777 : NEW_FILE_MODE;
   const warnings: string[] = [];
   if (mode & 0o044) {
@@ -179,9 +181,10 @@ export async function planEnvFileUpdate(
     path: absolute,
     target,
     created,
-    written: created || edit.changedKeys.length > 0 || edit.addedKeys.length > 0,
+    written: created || edit.changedKeys.length > 0 || edit.addedKeys.length > 0 || edit.removedKeys.length > 0,
     changedKeys: edit.changedKeys,
     addedKeys: edit.addedKeys,
+    removedKeys: edit.removedKeys,
     mode,
     warnings,
     content: edit.content,
@@ -193,7 +196,7 @@ export async function planEnvFileUpdate(
 /** Computes the new contents and writes them to a temporary file next to the target. */
 export async function prepareEnvFileUpdate(
   file: string,
-  values: Readonly<Record<string, string>>,
+  values: Readonly<Record<string, EnvValue>>,
   options: EnvFileUpdateOptions = {},
 ): Promise<PreparedEnvFileUpdate> {
   const { content, previous, owner, ...result } = await planEnvFileUpdate(file, values, options);
@@ -234,7 +237,7 @@ export async function prepareEnvFileUpdate(
 /** Sets `values` in the env file (creating it with mode 0600 if missing), atomically. */
 export async function updateEnvFile(
   file: string,
-  values: Readonly<Record<string, string>>,
+  values: Readonly<Record<string, EnvValue>>,
   options: EnvFileUpdateOptions = {},
 ): Promise<EnvFileUpdateResult> {
   const prepared = await prepareEnvFileUpdate(file, values, options);

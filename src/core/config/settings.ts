@@ -118,6 +118,15 @@ class Sources {
     private readonly envFileName: string,
   ) {}
 
+  /** The env file's own value of a variable, if it has one. */
+  inFile(variable: string): string | undefined {
+    return this.fileValues?.[variable];
+  }
+
+  get fileName(): string {
+    return this.envFileName;
+  }
+
   lookup(variable: string): Lookup {
     const fromEnv = this.env[variable];
     if (fromEnv !== undefined) return { value: fromEnv, origin: `${variable} (environment)` };
@@ -177,7 +186,7 @@ function resolveConnection(found: Sources, flags: FlagSettings, cwd: string): Pi
   const port = portText === undefined ? DEFAULTS.port : parsePort(portText, origins.port!);
   const database = validateName(found.text('database', found.flagOr('--name', flags.database, VARIABLES.database), DEFAULTS.database)!, origins.database!);
   const user = validateName(found.text('user', found.flagOr('--user', flags.user, VARIABLES.user), DEFAULTS.user)!, origins.user!);
-  const password = found.text('password', found.lookup(VARIABLES.password)) || undefined;
+  const password = pairedPassword(found, user);
   registerSecret(password);
   const sslModeText = found.text('sslMode', found.lookup(VARIABLES.sslMode), DEFAULTS.sslMode)!;
   if (!(SSL_MODES as readonly string[]).includes(sslModeText)) {
@@ -189,6 +198,33 @@ function resolveConnection(found: Sources, flags: FlagSettings, cwd: string): Pi
   const sslRootCertText = found.text('sslRootCert', found.lookup(VARIABLES.sslRootCert)) || undefined;
   const sslRootCert = sslRootCertText === undefined ? undefined : checkRootCert(sslRootCertText, origins.sslRootCert!, cwd);
   return { host, port, database, user, password, sslMode: sslModeText as SslMode, sslRootCert };
+}
+
+/**
+ * The application role's password, only where it belongs to `user`: a password from the env
+ * file is the password of the role that file names (its TOFU_REGISTRY_DB_USER, else the
+ * default), so `--user other_role` (or TOFU_REGISTRY_DB_USER=other_role in the environment)
+ * never pairs other_role with it. A password from the environment is the operator's word.
+ */
+function pairedPassword(found: Sources, user: string): string | undefined {
+  const password = found.text('password', found.lookup(VARIABLES.password)) || undefined;
+  if (password === undefined || found.env[VARIABLES.password] !== undefined) return password;
+  registerSecret(password); // someone's password, even when not this role's
+  const fileRole = envFileRole({ [VARIABLES.user]: found.inFile(VARIABLES.user) });
+  if (fileRole === user) return password;
+  found.origins.password = `${VARIABLES.password} (${found.fileName}: role "${fileRole}"'s, not "${user}"'s)`;
+  return undefined;
+}
+
+/** The role an env file's password belongs to: the file's TOFU_REGISTRY_DB_USER, else the default role. */
+export function envFileRole(fileValues: Readonly<Record<string, string | undefined>>): string {
+  return fileValues[VARIABLES.user] ?? DEFAULTS.user;
+}
+
+/** The env file's password if it belongs to `role`, else undefined. */
+export function envFilePasswordOf(fileValues: Readonly<Record<string, string | undefined>>, role: string): string | undefined {
+  const password = fileValues[VARIABLES.password] || undefined;
+  return password !== undefined && envFileRole(fileValues) === role ? password : undefined;
 }
 
 /** The admin role: its name (else PGUSER), password (else PGPASSWORD, else resolved later) and maintenance database. */

@@ -1,7 +1,7 @@
-import { loggerOf, type CoreContext } from '../db/context.js';
+import { loggerOf, recordChange, type CoreContext } from '../db/context.js';
 import { disconnect } from '../db/connection.js';
 import { refuseSystemDatabase } from '../config/names.js';
-import { applyPendingMigrations, migrationStatus, type MigrateResult } from './engine.js';
+import { applyPendingMigrations, migrationStatus, type MigrateResult, type MigrationResult } from './engine.js';
 import { bundledMigrationsDir, loadMigrationFiles, type MigrationFile } from './files.js';
 import { connectAsAdmin } from '../db/admin-connection.js';
 import { assertPrimary } from '../db/primary.js';
@@ -30,7 +30,7 @@ export async function runMigrations(
   const connection = await connectAsAdmin(context, context.settings.database);
   try {
     await assertPrimary(connection, logger);
-    return await applyPendingMigrations(connection, files, {
+    const result = await applyPendingMigrations(connection, files, {
       lockTimeoutMs: context.settings.lockTimeoutMs,
       statementTimeoutMs: context.settings.statementTimeoutMs,
       dryRun: options.dryRun,
@@ -38,9 +38,21 @@ export async function runMigrations(
       logger,
       signal: context.signal,
     });
+    recordApplied(context, result.results);
+    return result;
+  } catch (error) {
+    const results = (error as { data?: { results?: readonly MigrationResult[] } }).data?.results;
+    if (results) recordApplied(context, results);
+    throw error;
   } finally {
     await disconnect(connection);
   }
+}
+
+/** Into the run's journal: the migrations this run applied (committed). */
+function recordApplied(context: CoreContext, results: readonly MigrationResult[]): void {
+  const applied = results.filter((r) => r.outcome === 'applied').map((r) => r.fileName);
+  if (applied.length > 0) recordChange(context, `applied ${applied.length} migration(s) to database "${context.settings.database}": ${applied.join(', ')}`);
 }
 
 /** `migrate`: apply pending migrations from sql/ (or --dir). */

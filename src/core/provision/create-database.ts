@@ -1,4 +1,4 @@
-import { loggerOf, type CoreContext } from '../db/context.js';
+import { loggerOf, recordChange, type CoreContext } from '../db/context.js';
 import { disconnect } from '../db/connection.js';
 import { RegistryDbError } from '../errors.js';
 import { bundledMigrationsDir, loadMigrationFiles } from '../migrations/files.js';
@@ -20,10 +20,28 @@ export interface CreateDatabaseOptions {
   readonly migrationsDir?: string;
   readonly dryRun?: boolean;
   /**
-   * setup's check, read with create-db's own facts (no extra round trip): called, before
-   * anything changes, when this role already exists; it throws to stop the run.
+   * A later step's check (setup's), run on create-db's own facts before anything changes (no
+   * extra round trip): it throws to stop the run while nothing has been created yet.
    */
-  readonly whenRoleExists?: { readonly role: string; readonly check: () => void };
+  readonly preflight?: { readonly role: string; readonly check: (facts: AdminFacts) => void };
+}
+
+/** What create-db reads about the server, the admin, the database and (for a preflight) a role. */
+export interface AdminFacts {
+  readonly standby: boolean;
+  readonly server_version: number;
+  /** Whether the registry database exists. */
+  readonly exists: boolean;
+  readonly superuser: boolean;
+  readonly createdb: boolean;
+  readonly createrole: boolean;
+  /** Whether the admin owns the registry database (or is a member of its owner); null when it does not exist. */
+  readonly owns_database: boolean | null;
+  readonly database_owner: string | null;
+  /** The preflight's role: whether it exists (null without a preflight). */
+  readonly role_exists: boolean | null;
+  /** Whether the admin holds ADMIN OPTION on that role (PostgreSQL 16+ needs it to change the role). */
+  readonly admin_option: boolean | null;
 }
 
 export interface CreateDatabaseResult {
@@ -34,13 +52,18 @@ export interface CreateDatabaseResult {
   readonly plannedSql?: string;
 }
 
-interface AdminFacts {
-  standby: boolean;
-  exists: boolean;
-  superuser: boolean;
-  createdb: boolean;
-  role_exists: boolean | null;
-}
+const ADMIN_FACTS_SQL = `SELECT pg_is_in_recovery() AS standby,
+       current_setting('server_version_num')::int AS server_version,
+       d.oid IS NOT NULL AS exists,
+       a.rolsuper AS superuser, a.rolcreatedb AS createdb, a.rolcreaterole AS createrole,
+       CASE WHEN d.oid IS NULL THEN NULL ELSE pg_has_role(current_user, d.datdba, 'USAGE') END AS owns_database,
+       pg_get_userbyid(d.datdba) AS database_owner,
+       CASE WHEN $2::text IS NULL THEN NULL ELSE r.oid IS NOT NULL END AS role_exists,
+       CASE WHEN r.oid IS NULL THEN NULL ELSE pg_has_role(current_user, r.oid, 'MEMBER WITH ADMIN OPTION') END AS admin_option
+  FROM pg_roles a
+  LEFT JOIN pg_database d ON d.datname = $1
+  LEFT JOIN pg_roles r ON r.rolname = $2
+ WHERE a.rolname = current_user`;
 
 /** Duplicate database: 42P04, or 23505 when two CREATE DATABASE commands race on the catalog. */
 function isDuplicateDatabase(error: unknown): boolean {
@@ -61,14 +84,9 @@ async function createDatabaseSteps(context: CoreContext, options: CreateDatabase
   const admin = await connectAsAdmin(context);
   let created = false;
   try {
-    const factsSql = `SELECT pg_is_in_recovery() AS standby,
-       EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists,
-       r.rolsuper AS superuser, r.rolcreatedb AS createdb,
-       CASE WHEN $2::text IS NULL THEN NULL ELSE EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $2) END AS role_exists
-  FROM pg_roles r WHERE r.rolname = current_user`;
-    const facts = (await runQuery<AdminFacts>(admin, logger, factsSql, [database, options.whenRoleExists?.role ?? null])).rows[0]!;
+    const facts = (await runQuery<AdminFacts>(admin, logger, ADMIN_FACTS_SQL, [database, options.preflight?.role ?? null])).rows[0]!;
     if (facts.standby) throw standbyError(admin);
-    if (facts.role_exists) options.whenRoleExists?.check();
+    options.preflight?.check(facts);
     if (!facts.exists) {
       // Every file will run: one that would end its own transaction is refused before the
       // database is created (on an existing database, only the pending files are checked).
@@ -90,6 +108,7 @@ async function createDatabaseSteps(context: CoreContext, options: CreateDatabase
       try {
         await runQuery(admin, logger, createDatabaseSql(database));
         created = true;
+        recordChange(context, `created database "${database}"`);
       } catch (error) {
         if (!isDuplicateDatabase(error)) throw error;
         logger.debug(`database ${database} was created concurrently by another run`);

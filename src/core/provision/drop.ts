@@ -1,4 +1,6 @@
-import { loggerOf, type CoreContext } from '../db/context.js';
+import { loggerOf, recordChange, type CoreContext } from '../db/context.js';
+import { readEnvFile } from '../config/env-file.js';
+import { envFileRole, VARIABLES } from '../config/settings.js';
 import { disconnect } from '../db/connection.js';
 import { ConfigError, RegistryDbError } from '../errors.js';
 import { toRegistryDbError } from '../db/pg-errors.js';
@@ -20,6 +22,8 @@ export interface DropResult {
   readonly roleDropped: boolean;
   /** Why the role was kept, when it was. */
   readonly roleKept?: string;
+  /** The dropped role's credentials taken out of the env file (with dryRun: what would be). */
+  readonly envFile?: { readonly path: string; readonly removedKeys: readonly string[] };
   readonly plannedSql?: string;
 }
 
@@ -67,29 +71,7 @@ export async function dropDatabaseAndRole(context: CoreContext, options: DropOpt
   try {
     const facts = (await runQuery<DropFacts>(admin, logger, FACTS_SQL, [database, role])).rows[0]!;
     if (facts.standby) throw standbyError(admin);
-    let roleKept: string | undefined;
-    if (facts.role_exists && (facts.role_is_superuser || facts.role_is_admin)) {
-      throw new ConfigError(
-        `Refusing to drop role "${role}": it is ${facts.role_is_admin ? 'the admin role running this command' : 'a superuser'}, not an application role.`,
-        'Use --user to name the application role.',
-        'DROP_REFUSED',
-      );
-    }
-    if (facts.role_exists && facts.other_databases.length > 0) {
-      roleKept = `it owns objects in other databases: ${facts.other_databases.join(', ')}`;
-    }
-    // Found out before anything is dropped: the database went first, and the run then failed on
-    // the role, leaving half of what was asked done.
-    if (facts.role_exists && !roleKept && !facts.admin_may_drop_role) {
-      const admin = context.settings.admin.user;
-      throw new RegistryDbError('auth', 'ROLE_NOT_MANAGEABLE', `Role "${admin}" may not drop role "${role}": nothing was dropped.`, {
-        hint:
-          facts.server_version >= 160000
-            ? `Since PostgreSQL 16, CREATEROLE manages only the roles it created or holds ADMIN OPTION on: as a superuser (or "${role}"'s creator) run GRANT "${role}" TO "${admin}" WITH ADMIN OPTION, or run drop as that role.`
-            : `Dropping a role needs CREATEROLE (or a superuser): ALTER ROLE "${admin}" CREATEROLE, or run drop as a superuser.`,
-        cause: '42501',
-      });
-    }
+    let roleKept = refuseOrKeep(context, facts);
     const force = facts.server_version >= 130000;
     const plan = [
       ...(facts.database_exists && !force ? [terminateSessionsSql(database)] : []),
@@ -103,6 +85,7 @@ export async function dropDatabaseAndRole(context: CoreContext, options: DropOpt
         databaseDropped: false,
         roleDropped: false,
         roleKept,
+        ...(!roleKept && credentialKeys(context) ? { envFile: { path: context.settings.envFile, removedKeys: credentialKeys(context)! } } : {}),
         plannedSql: plan.length ? plan.map((s) => `${s};`).join('\n') : '-- nothing to drop',
       };
     }
@@ -130,8 +113,66 @@ export async function dropDatabaseAndRole(context: CoreContext, options: DropOpt
       }
     }
     if (roleKept) logger.warn(`Kept role "${role}": ${roleKept}.`);
-    return { database, role, databaseDropped: facts.database_exists, roleDropped, roleKept };
+    if (facts.database_exists) recordChange(context, `dropped database "${database}"`);
+    if (roleDropped) recordChange(context, `dropped role "${role}"`);
+    // A role that is gone (dropped now, or before) leaves no credentials behind in the env file.
+    const envFile = roleDropped || !facts.role_exists ? await forgetCredentials(context) : undefined;
+    return { database, role, databaseDropped: facts.database_exists, roleDropped, roleKept, ...(envFile ? { envFile } : {}) };
   } finally {
     await disconnect(admin);
   }
+}
+
+/**
+ * What drop refuses before anything is dropped (the database went first, and a run that then
+ * failed on the role left half of what was asked done), and why it keeps the role, if it does.
+ */
+function refuseOrKeep(context: CoreContext, facts: DropFacts): string | undefined {
+  const { user: role } = context.settings;
+  let roleKept: string | undefined;
+  if (facts.role_exists && (facts.role_is_superuser || facts.role_is_admin)) {
+    throw new ConfigError(
+      `Refusing to drop role "${role}": it is ${facts.role_is_admin ? 'the admin role running this command' : 'a superuser'}, not an application role.`,
+      'Use --user to name the application role.',
+      'DROP_REFUSED',
+    );
+  }
+  if (facts.role_exists && facts.other_databases.length > 0) {
+    roleKept = `it owns objects in other databases: ${facts.other_databases.join(', ')}`;
+  }
+  // Found out before anything is dropped: the database went first, and the run then failed on
+  // the role, leaving half of what was asked done.
+  if (facts.role_exists && !roleKept && !facts.admin_may_drop_role) {
+    const admin = context.settings.admin.user;
+    throw new RegistryDbError('auth', 'ROLE_NOT_MANAGEABLE', `Role "${admin}" may not drop role "${role}": nothing was dropped.`, {
+      hint:
+        facts.server_version >= 160000
+          ? `Since PostgreSQL 16, CREATEROLE manages only the roles it created or holds ADMIN OPTION on: as a superuser (or "${role}"'s creator) run GRANT "${role}" TO "${admin}" WITH ADMIN OPTION, or run drop as that role.`
+          : `Dropping a role needs CREATEROLE (or a superuser): ALTER ROLE "${admin}" CREATEROLE, or run drop as a superuser.`,
+      cause: '42501',
+    });
+  }
+  return roleKept;
+}
+
+/** The env file's keys that hold the dropped role's credentials, if the file names that role. */
+function credentialKeys(context: CoreContext): string[] | undefined {
+  const inFile = readEnvFile(context.settings.envFile);
+  if (!inFile || envFileRole(inFile) !== context.settings.user) return undefined;
+  const keys = [VARIABLES.user, VARIABLES.password].filter((key) => inFile[key] !== undefined);
+  return keys.length > 0 ? keys : undefined;
+}
+
+/**
+ * Takes the dropped role's user name and password out of the env file (the lines create-user
+ * wrote), keeping every other line: a file that still named the role would describe a login
+ * that no longer exists. A file that names another role is left alone.
+ */
+async function forgetCredentials(context: CoreContext): Promise<{ path: string; removedKeys: readonly string[] } | undefined> {
+  const keys = credentialKeys(context);
+  if (!keys) return undefined;
+  const { updateEnvFile } = await import('../config/env-file-update.js');
+  const result = await updateEnvFile(context.settings.envFile, Object.fromEntries(keys.map((key) => [key, null])));
+  if (result.written) recordChange(context, `removed ${result.removedKeys.join(', ')} from ${result.path}`);
+  return { path: result.path, removedKeys: result.removedKeys };
 }

@@ -4,7 +4,7 @@ import type { Settings } from '../../config/settings.js';
 import { connectAsAdmin } from '../../db/admin-connection.js';
 import { runBatch } from '../../db/batch.js';
 import { disconnect, type Connection } from '../../db/connection.js';
-import { loggerOf, type CoreContext } from '../../db/context.js';
+import { loggerOf, recordChange, type CoreContext } from '../../db/context.js';
 import { toRegistryDbError } from '../../db/pg-errors.js';
 import { assertPrimary } from '../../db/primary.js';
 import { rollbackQuietly, runQuery } from '../../db/query.js';
@@ -15,7 +15,7 @@ import { runCritical } from '../../runtime/critical-section.js';
 import { appRoleGrantsSql } from '../../sql/grants.js';
 import { quoteLiteral } from '../../sql/quote.js';
 import { alterRoleSql, createRoleSql } from '../../sql/roles.js';
-import { ENV_HEADER, envFileSummary, envFileValues, envFileWarnings, type CreateUserEnvFile } from './env-values.js';
+import { ENV_HEADER, envFileSummary, envFileValues, envFileWarnings, passwordToWrite, refuseMislabel, type CreateUserEnvFile } from './env-values.js';
 import { checkRoleName, CREATE_USER_LOCK, roleFactsSql, SCHEMA, type RoleFacts } from './facts.js';
 import { describeGrants, leftoverCreateWarnings, planRoleChange, type RolePlan } from './plan.js';
 import { applyRoleAndGrants, commitAlongsideEnvFile, newCredentials } from './transaction.js';
@@ -60,6 +60,7 @@ interface Run {
   readonly settings: Settings;
   readonly options: CreateUserOptions & { readonly writeEnv: boolean };
   readonly serverWarnings: string[];
+  readonly context: CoreContext;
   prepared?: PreparedEnvFileUpdate;
   inTransaction: boolean;
 }
@@ -90,7 +91,7 @@ export async function createUser(context: CoreContext, options: CreateUserOption
   if (writeEnv) await checkEnvFileWritable(settings.envFile);
 
   const connection = await connectAsAdmin(context, settings.database);
-  const run: Run = { connection, logger: loggerOf(context), settings, options: { ...options, writeEnv }, serverWarnings: [], inTransaction: false };
+  const run: Run = { connection, logger: loggerOf(context), settings, options: { ...options, writeEnv }, serverWarnings: [], context, inTransaction: false };
   const onNotice = (notice: { severity?: string; message?: string }) => {
     if (notice.severity === 'WARNING' && notice.message) run.serverWarnings.push(`PostgreSQL: ${notice.message}`);
   };
@@ -142,13 +143,26 @@ async function decide(run: Run): Promise<Decision> {
   const inFile = options.writeEnv ? (readEnvFile(settings.envFile) ?? {}) : {};
   let envWarnings: string[] = [];
   if (options.writeEnv && !plan.newPassword) {
+    refuseMislabel(settings, inFile, true);
+    const known = passwordToWrite(settings, inFile, undefined);
     // Only superusers may read pg_authid; for others the env file's password goes unchecked.
-    const stored = facts.admin_superuser
+    const stored = facts.admin_superuser && known !== undefined
       ? (((await runQuery(connection, logger, 'SELECT rolpassword FROM pg_authid WHERE rolname = $1', [settings.user])).rows[0]?.rolpassword as string | null) ?? null)
       : undefined;
-    envWarnings = envFileWarnings(settings, inFile, stored);
+    envWarnings = envFileWarnings(settings, known, stored);
   }
   return { facts, plan, grantStatements, inFile, envWarnings };
+}
+
+/** Into the run's journal: what this create-user changed, once committed. */
+function recordCommitted(run: Run, plan: RolePlan, roleChanged: boolean): void {
+  const { settings, context } = run;
+  if (plan.create) recordChange(context, `created role "${settings.user}"`);
+  else if (plan.newPassword) recordChange(context, `gave role "${settings.user}" a new password`);
+  else if (roleChanged) recordChange(context, `changed role "${settings.user}": ${plan.attributeFixes.join(' ')}`);
+  recordChange(context, `granted role "${settings.user}" its privileges on database "${settings.database}"`);
+  const env = run.prepared?.result;
+  if (env?.written) recordChange(context, `${env.created ? 'created' : 'updated'} ${env.path} (${[...env.addedKeys, ...env.changedKeys, ...env.removedKeys].join(', ')})`);
 }
 
 /** The role statement the plan needs, if any, with this verifier. */
@@ -168,7 +182,7 @@ async function dryRunResult(run: Run, decision: Decision): Promise<CreateUserRes
   run.inTransaction = false;
   const statements = [roleStatement(settings.user, plan, `SCRAM-SHA-256$${REDACTED}`), ...decision.grantStatements].filter((s): s is string => s !== undefined);
   const plannedEnv = options.writeEnv
-    ? await planEnvFileUpdate(settings.envFile, envFileValues(settings, decision.inFile, plan.newPassword ? REDACTED : undefined), { headerComment: ENV_HEADER })
+    ? await planEnvFileUpdate(settings.envFile, envFileValues(settings, decision.inFile, passwordToWrite(settings, decision.inFile, plan.newPassword ? REDACTED : undefined)), { headerComment: ENV_HEADER })
     : undefined;
   return {
     role: settings.user,
@@ -195,7 +209,9 @@ async function apply(run: Run, decision: Decision, credentials: { password: stri
   const [granted, written] = await Promise.allSettled([
     applyRoleAndGrants(connection, logger, settings, { statement, create: plan.create, serverVersion: facts.server_version }, decision.grantStatements, facts.foreign_objects),
     options.writeEnv
-      ? prepareEnvFileUpdate(settings.envFile, envFileValues(settings, decision.inFile, password), { headerComment: ENV_HEADER }).then((p) => (run.prepared = p))
+      ? prepareEnvFileUpdate(settings.envFile, envFileValues(settings, decision.inFile, passwordToWrite(settings, decision.inFile, password)), { headerComment: ENV_HEADER }).then(
+          (p) => (run.prepared = p),
+        )
       : undefined,
   ]);
   if (granted.status === 'rejected') throw granted.reason;
@@ -210,6 +226,7 @@ async function apply(run: Run, decision: Decision, credentials: { password: stri
     run.inTransaction = false;
     warnings.push(...(await commitAlongsideEnvFile(connection, logger, settings, prepared, password)));
   });
+  recordCommitted(run, plan, statement !== undefined);
   return {
     role: settings.user,
     database: settings.database,

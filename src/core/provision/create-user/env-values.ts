@@ -1,8 +1,15 @@
-import { CONNECTION_VARIABLES, VARIABLES, type Settings } from '../../config/settings.js';
+import path from 'node:path';
+import type { EnvFileUpdateResult } from '../../config/env-file-update.js';
+import type { EnvValue } from '../../config/env-text.js';
+import { envFilePasswordOf, envFileRole, VARIABLES, type Settings } from '../../config/settings.js';
+import { ConfigError } from '../../errors.js';
 import { scramVerifierMatches } from '../scram.js';
-import { type EnvFileUpdateResult } from '../../config/env-file-update.js';
 
-/** What create-user writes into the env file, and what it says about a file it cannot fix. */
+/**
+ * What create-user writes into the env file. The rule: afterwards the file describes exactly
+ * the connection this run set up (database, host, port, sslmode, root certificate, role), and a
+ * password in it is that role's password, never another role's. Every other line stays as it was.
+ */
 
 export const ENV_HEADER = 'Written by tofu-registry-db create-user: the application role and how to reach the registry database.';
 
@@ -15,52 +22,73 @@ export interface CreateUserEnvFile {
   readonly created: boolean;
   readonly addedKeys: readonly string[];
   readonly changedKeys: readonly string[];
+  readonly removedKeys: readonly string[];
   readonly warnings: readonly string[];
 }
 
-export function envFileValues(settings: Settings, inFile: Readonly<Record<string, string>>, password: string | undefined): Record<string, string> {
-  const effective: Record<(typeof CONNECTION_VARIABLES)[number], string> = {
+/**
+ * The password the file must hold after this run: a new one; else the one the operator gave in
+ * the environment; else the file's own, where it is this role's. Undefined: the file holds none.
+ */
+export function passwordToWrite(settings: Settings, inFile: Readonly<Record<string, string>>, newPassword: string | undefined): string | undefined {
+  if (newPassword !== undefined) return newPassword;
+  if (settings.password !== undefined && settings.origins.password?.endsWith('(environment)')) return settings.password;
+  return envFilePasswordOf(inFile, settings.user);
+}
+
+/**
+ * Refuses (exit 2, before anything changes) to write role "X" beside a password that belongs to
+ * another role: the role keeps a password nobody here knows, and the file holds someone else's.
+ */
+export function refuseMislabel(settings: Settings, inFile: Readonly<Record<string, string>>, roleKeepsPassword: boolean): void {
+  if (!roleKeepsPassword || passwordToWrite(settings, inFile, undefined) !== undefined || !inFile[VARIABLES.password]) return;
+  const other = envFileRole(inFile);
+  throw new ConfigError(
+    `Role "${settings.user}" already exists and keeps its password, which nobody here knows; ${settings.envFile} holds role "${other}"'s password. ` +
+      `Writing ${VARIABLES.user}=${settings.user} beside it would leave a file that logs in as neither. Nothing was changed.`,
+    `Give "${settings.user}" a new password written to that file with --rotate-password (it replaces "${other}"'s credentials there), ` +
+      `use another --env-file for "${settings.user}", or set ${VARIABLES.password} in the environment.`,
+    'PASSWORD_UNKNOWN',
+  );
+}
+
+/** The root certificate as the file should name it: its own spelling kept where it names the same file. */
+function rootCertValue(settings: Settings, inFile: Readonly<Record<string, string>>): EnvValue {
+  if (settings.sslRootCert === undefined) return null;
+  const written = inFile[VARIABLES.sslRootCert];
+  if (written !== undefined && (written === settings.sslRootCert || path.resolve(written) === settings.sslRootCert)) return written;
+  return settings.sslRootCert;
+}
+
+/** Every connection value of the run, and the role's password where one is known (see passwordToWrite). */
+export function envFileValues(settings: Settings, inFile: Readonly<Record<string, string>>, password: string | undefined): Record<string, EnvValue> {
+  const values: Record<string, EnvValue> = {
     [VARIABLES.type]: 'postgres',
     [VARIABLES.host]: settings.host,
     [VARIABLES.port]: String(settings.port),
     [VARIABLES.database]: settings.database,
     [VARIABLES.sslMode]: settings.sslMode,
+    [VARIABLES.sslRootCert]: rootCertValue(settings, inFile),
+    [VARIABLES.user]: settings.user,
   };
-  const values: Record<string, string> = { [VARIABLES.user]: settings.user };
   if (password !== undefined) values[VARIABLES.password] = password;
-  for (const variable of CONNECTION_VARIABLES) {
-    if (inFile[variable] === undefined) values[variable] = effective[variable];
-  }
+  else if (inFile[VARIABLES.password] !== undefined) values[VARIABLES.password] = null; // an empty value: none
   return values;
 }
 
 /** Warnings about the env file that no write can fix: a password it lacks, or one that is wrong. */
-export function envFileWarnings(settings: Settings, inFile: Readonly<Record<string, string>>, storedVerifier: string | null | undefined): string[] {
+export function envFileWarnings(settings: Settings, password: string | undefined, storedVerifier: string | null | undefined): string[] {
   const role = settings.user;
-  const warnings: string[] = [];
-  const fileDatabase = inFile[VARIABLES.database];
-  if (fileDatabase !== undefined && fileDatabase !== settings.database) {
-    warnings.push(`${settings.envFile} sets ${VARIABLES.database}=${fileDatabase}, but the role was set up for database "${settings.database}".`);
+  if (password === undefined) {
+    return [`Role "${role}" already exists and keeps its password, which ${settings.envFile} does not hold: run create-user --rotate-password to set a new one and write it there.`];
   }
-  const filePassword = inFile[VARIABLES.password];
-  const fileUser = inFile[VARIABLES.user];
-  if (!filePassword || (fileUser !== undefined && fileUser !== role)) {
-    warnings.push(
-      `Role "${role}" already exists and keeps its password, which ${settings.envFile} does not hold: ` +
-        'run create-user --rotate-password to set a new one and write it there.',
-    );
-  } else if (storedVerifier !== undefined) {
-    if (storedVerifier === null || !scramVerifierMatches(filePassword, storedVerifier)) {
-      warnings.push(
-        `The ${VARIABLES.password} in ${settings.envFile} is not role "${role}"'s password (checked against its SCRAM verifier): ` +
-          'run create-user --rotate-password to set a new one.',
-      );
-    }
+  if (storedVerifier !== undefined && (storedVerifier === null || !scramVerifierMatches(password, storedVerifier))) {
+    return [`The ${VARIABLES.password} in ${settings.envFile} is not role "${role}"'s password (checked against its SCRAM verifier): run create-user --rotate-password to set a new one.`];
   }
-  return warnings;
+  return [];
 }
 
 export function envFileSummary(result: EnvFileUpdateResult, extraWarnings: readonly string[]): CreateUserEnvFile {
-  const { path, written, created, addedKeys, changedKeys, warnings } = result;
-  return { path, written, created, addedKeys, changedKeys, warnings: [...warnings, ...extraWarnings] };
+  const { path: file, written, created, addedKeys, changedKeys, removedKeys, warnings } = result;
+  return { path: file, written, created, addedKeys, changedKeys, removedKeys, warnings: [...warnings, ...extraWarnings] };
 }
