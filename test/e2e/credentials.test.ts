@@ -1,6 +1,5 @@
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse } from 'dotenv';
 import {
@@ -15,6 +14,7 @@ import {
   uniqueName,
   withSuperClient,
 } from '../support/fixtures.js';
+import { sharedTempDir } from '../support/pg-server.js';
 
 /**
  * Issue #17, run as a user would, with the built binary: the env file is never destroyed,
@@ -32,16 +32,20 @@ const PROD_ENV = [
 
 const bare = () => ({ PATH: process.env.PATH!, HOME: process.env.HOME!, CI: 'true' });
 
-/** The temporary folders the server runner makes: none may be left behind by a failed start. */
-const serverFolders = () => readdirSync(tmpdir()).filter((name) => name.startsWith('tofu-registry-db-pg-') && !name.includes('.partial-')).sort();
+/** A temporary folder for one run's TMPDIR (other tests start servers at the same time), which the postgres OS user may enter. */
+function ownTmp(): string {
+  const dir = sharedTempDir('trdb-tmp-');
+  chmodSync(dir, 0o755);
+  return dir;
+}
 
 describe('dev never destroys an env file it did not write', () => {
   test('serving: a file with another server in it is refused (exit 2), byte for byte unchanged, nothing started', async () => {
     const dir = tempDir();
     const envFile = path.join(dir, '.env');
     writeFileSync(envFile, PROD_ENV);
-    const before = serverFolders();
-    const result = await runCli(['--env-file', envFile, '--json', 'dev'], bare(), { cwd: REPO_ROOT, timeoutMs: 60_000 });
+    const tmp = ownTmp();
+    const result = await runCli(['--env-file', envFile, '--json', 'dev'], { ...bare(), TMPDIR: tmp }, { cwd: REPO_ROOT, timeoutMs: 60_000 });
     expect(result.code).toBe(2);
     const document = JSON.parse(result.stdout);
     expect(document).toMatchObject({ ok: false, command: 'dev', error: { code: 'ENV_FILE_NOT_OWNED' } });
@@ -49,7 +53,7 @@ describe('dev never destroys an env file it did not write', () => {
     expect(document.error.hint).toContain('--env-file .env.dev');
     expect(result.stdout + result.stderr).not.toContain('prod-secret-password-123');
     expect(readFileSync(envFile, 'utf8')).toBe(PROD_ENV);
-    expect(serverFolders()).toEqual(before);
+    expect(readdirSync(tmp).filter((name) => !name.startsWith('tofu-registry-db-compile-cache-'))).toEqual([]);
   }, 90_000);
 
   test('dev -- <command>: the command gets the embedded database; the file that is not dev\'s stays as it was', async () => {
@@ -83,16 +87,16 @@ describe('dev never destroys an env file it did not write', () => {
     const blocker = net.createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', () => resolve()));
     const port = (blocker.address() as net.AddressInfo).port;
-    const before = serverFolders();
+    const tmp = ownTmp();
     try {
       const envFile = path.join(tempDir(), '.env');
-      const result = await runCli(['--env-file', envFile, '--json', 'dev', '--port', String(port), '--', 'sh', '-c', 'echo RAN; exit 9'], bare(), { cwd: REPO_ROOT, timeoutMs: 60_000 });
+      const result = await runCli(['--env-file', envFile, '--json', 'dev', '--port', String(port), '--', 'sh', '-c', 'echo RAN; exit 9'], { ...bare(), TMPDIR: tmp }, { cwd: REPO_ROOT, timeoutMs: 60_000 });
       expect(result.code).toBe(3);
       const document = JSON.parse(result.stdout);
       expect(document).toMatchObject({ ok: false, command: 'dev', error: { code: 'PORT_IN_USE' } });
       expect(document.error.message).toContain(`Port ${port}`);
       expect(result.stdout).not.toContain('RAN');
-      expect(serverFolders()).toEqual(before);
+      expect(readdirSync(tmp).filter((name) => !name.startsWith('tofu-registry-db-compile-cache-'))).toEqual([]);
     } finally {
       blocker.close();
     }
