@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -216,5 +217,33 @@ describe('a run that cannot finish stops before changing anything, or says what 
     expect(human.stderr).toContain(`changed before the failure:\n    - created database "${second}"\n    - applied 1 migration(s)`);
     await dropDatabaseAndRole(database);
     await dropDatabaseAndRole(second);
+  }, 60_000);
+});
+
+/** A small file system of our own to fill (as root, where mounting is allowed): decided when the file loads, so a skip shows. */
+function tmpfsProbe(): boolean {
+  if (process.getuid?.() !== 0) return false;
+  const probe = tempDir('trdb-tmpfs-probe-');
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', probe]).status === 0;
+  if (mounted) spawnSync('umount', [probe]);
+  return mounted;
+}
+
+(tmpfsProbe() ? describe : describe.skip)('a full disk (a 64 KiB tmpfs, filled)', () => {
+  test('setup stops before creating anything, saying the disk is full (exit 2)', async () => {
+    const mountPoint = tempDir('trdb-full-');
+    expect(spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mountPoint]).status).toBe(0);
+    try {
+      spawnSync('dd', ['if=/dev/zero', `of=${path.join(mountPoint, 'filler')}`, 'bs=4k', 'count=64']);
+      const database = uniqueName('cred_full');
+      const result = await runCli(['--env-file', path.join(mountPoint, '.env'), '--json', 'setup'], adminEnv({ TOFU_REGISTRY_DB_NAME: database }));
+      expect(result.code).toBe(2);
+      const document = JSON.parse(result.stdout);
+      expect(document).toMatchObject({ ok: false, error: { code: 'ENV_FILE_NO_SPACE' } });
+      expect(document.error.hint).toContain('Free space');
+      expect(await databaseExists(database)).toBe(false);
+    } finally {
+      spawnSync('umount', [mountPoint]);
+    }
   }, 60_000);
 });

@@ -19,6 +19,8 @@ import { ENV_HEADER, envFileSummary, envFileValues, envFileWarnings, passwordToW
 import { checkRoleName, CREATE_USER_LOCK, roleFactsSql, SCHEMA, type RoleFacts } from './facts.js';
 import { describeGrants, leftoverCreateWarnings, planRoleChange, type RolePlan } from './plan.js';
 import { applyRoleAndGrants, commitAlongsideEnvFile, newCredentials } from './transaction.js';
+import { recoverInterruptedChange } from './rotation-recovery.js';
+import { writeEnvFileBackup } from '../../config/env-file-backup.js';
 import { checkEnvFileWritable, planEnvFileUpdate, prepareEnvFileUpdate, type PreparedEnvFileUpdate } from '../../config/env-file-update.js';
 
 
@@ -131,6 +133,9 @@ async function decide(run: Run): Promise<Decision> {
   ]);
   if (!opening.ok) throw opening.error;
   const facts = opening.results[3]!.rows[0] as RoleFacts;
+  // Under the lock: a run killed between its env file's rename and its COMMIT is repaired first.
+  const recovered = options.writeEnv ? await recoverInterruptedChange(connection, logger, settings, facts.admin_superuser) : undefined;
+  if (recovered) run.serverWarnings.push(recovered);
   const plan = planRoleChange(facts, settings, options);
   const grantStatements = appRoleGrantsSql({
     database: settings.database,
@@ -220,12 +225,16 @@ async function apply(run: Run, decision: Decision, credentials: { password: stri
   const warnings = [...plan.warnings, ...leftoverCreateWarnings(settings, check, plan.warnings)];
   const { prepared } = run;
   if (prepared) logger.step(`Writing ${prepared.result.path}`);
-  // The rename and the COMMIT belong together: an interrupt waits until both are done.
+  // The rename and the COMMIT belong together: an interrupt waits until both are done, and
+  // against a kill the old file is kept beside the new one until the COMMIT is known.
+  let dropBackup: (() => Promise<void>) | undefined;
   await runCritical(async () => {
+    if (prepared?.result.written && plan.newPassword) dropBackup = await writeEnvFileBackup(settings.envFile, settings.user, prepared.previous, prepared.result.mode);
     await prepared?.commit();
     run.inTransaction = false;
-    warnings.push(...(await commitAlongsideEnvFile(connection, logger, settings, prepared, password)));
+    warnings.push(...(await commitAlongsideEnvFile(connection, logger, settings, prepared, password, dropBackup)));
   });
+  await dropBackup?.();
   recordCommitted(run, plan, statement !== undefined);
   return {
     role: settings.user,

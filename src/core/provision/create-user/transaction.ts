@@ -61,6 +61,7 @@ export async function commitAlongsideEnvFile(
   settings: Settings,
   prepared: PreparedEnvFileUpdate | undefined,
   password: string | undefined,
+  dropBackup?: () => Promise<void>,
 ): Promise<string[]> {
   try {
     await runQuery(connection, logger, 'COMMIT');
@@ -68,7 +69,10 @@ export async function commitAlongsideEnvFile(
   } catch (error) {
     const happened = await commitHappened(error, settings, password);
     if (happened === true) return ['The answer to COMMIT was lost, but logging in with the new password proved that the change was made.'];
-    if (happened === false) await prepared?.restore();
+    if (happened === false) {
+      await prepared?.restore();
+      await dropBackup?.();
+    }
     const failure = toRegistryDbError(error, { action: 'Committing the role change', database: settings.database, user: settings.admin.user });
     throw failure.rewrap(failure.message, {
       hint:
