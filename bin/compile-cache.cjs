@@ -45,7 +45,7 @@ function commandOf(args) {
     if (arg === '--') break;
     if (arg === '--help' || arg === '-h' || arg === 'help') help = true;
     else if (arg === '--version') return 'version';
-    else if (arg === '--env-file') i++;
+    else if (arg === '--env-file' || arg === '--host' || arg === '--port' || arg === '--sslmode' || arg === '--admin-user') i++;
     else if (arg.startsWith('-')) continue;
     else if (command === undefined) command = COMMANDS.includes(arg) ? arg : 'other';
     else if (command === 'migrate' && arg === 'status') command = 'migrate-status';

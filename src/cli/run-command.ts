@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { resolveSettings, type FlagSettings, type Settings } from '../core/config/settings.js';
+import type { SslMode } from '../core/config/variables.js';
 import type { CoreContext } from '../core/db/context.js';
 import { InterruptedError, RegistryDbError, isRegistryDbError } from '../core/errors.js';
 import { ChangeJournal } from '../core/runtime/journal.js';
@@ -12,6 +13,10 @@ import { isTerminal } from './terminal.js';
 /** Options every command receives (the program's global options). */
 export interface GlobalOptions {
   readonly envFile?: string;
+  readonly host?: string;
+  readonly port?: string;
+  readonly sslmode?: SslMode;
+  readonly adminUser?: string;
   readonly json?: boolean;
   readonly yes?: boolean;
   readonly verbose?: boolean;
@@ -70,7 +75,9 @@ export async function runCommand(
     globals,
     interactive,
     context(flags = {}) {
-      const settings: Settings = resolveSettings({ flags: { ...flags, envFile: globals.envFile } });
+      const settings: Settings = resolveSettings({
+        flags: { ...flags, envFile: globals.envFile, host: globals.host, port: globals.port, sslMode: globals.sslmode, adminUser: globals.adminUser },
+      });
       if (globals.verbose) {
         output.debug(`env file: ${settings.envFile}${settings.envFileLoaded ? '' : ' (not found)'}`);
       }

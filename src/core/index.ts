@@ -2,8 +2,11 @@
  * The library: typed options in, typed results out, no printing, no process.exit.
  * The CLI in src/cli is a thin layer over these functions.
  */
-export { resolveSettings, DEFAULTS, VARIABLES, SSL_MODES } from './config/settings.js';
-export type { Settings, SslMode, ConfigSources, FlagSettings } from './config/settings.js';
+export { resolveSettings } from './config/settings.js';
+export type { Settings, ConfigSources, FlagSettings, Endpoint } from './config/settings.js';
+export { DEFAULTS, VARIABLES, SSL_MODES, TARGET_SESSION_ATTRS } from './config/variables.js';
+export type { SslMode, TargetSessionAttrs } from './config/variables.js';
+export { parseConnectionString } from './config/conninfo.js';
 export type { CoreContext } from './db/context.js';
 export { RegistryDbError, ConfigError, EXIT_CODES } from './errors.js';
 export type { ErrorClass, ErrorJson } from './errors.js';

@@ -1,8 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { resolveSettings, DEFAULTS } from '../../src/core/config/settings.js';
+import { resolveSettings } from '../../src/core/config/settings.js';
 import { ConfigError } from '../../src/core/errors.js';
 import { tempDir } from '../support/fixtures.js';
+import { DEFAULTS } from '../../src/core/config/variables.js';
 
 function envFileWith(content: string): string {
   const file = path.join(tempDir(), '.env');
@@ -36,7 +37,7 @@ describe('resolveSettings: resolution order flags > environment > env file > def
     expect(s.port).toBe(6000);
     expect(s.database).toBe('file_db');
     expect(s.origins.host).toBe('TOFU_REGISTRY_DB_HOST (environment)');
-    expect(s.origins.port).toBe('TOFU_REGISTRY_DB_PORT (.env)');
+    expect(s.origins.port).toBe('TOFU_REGISTRY_DB_PORT (.env, line 2)');
     expect(s.envFileLoaded).toBe(true);
   });
 
@@ -59,9 +60,9 @@ describe('resolveSettings: resolution order flags > environment > env file > def
 
   test('admin password: TOFU_REGISTRY_DB_ADMIN_PASSWORD, else PGPASSWORD, else unresolved (pgpass/prompt later)', () => {
     const both = resolveSettings({ env: { PGPASSWORD: 'pgpw', TOFU_REGISTRY_DB_ADMIN_PASSWORD: 'adminpw' }, flags: { envFile: noFile() } });
-    expect(both.admin).toMatchObject({ password: 'adminpw', passwordSource: 'TOFU_REGISTRY_DB_ADMIN_PASSWORD' });
+    expect(both.admin).toMatchObject({ password: 'adminpw', passwordSource: 'TOFU_REGISTRY_DB_ADMIN_PASSWORD (environment)' });
     const pg = resolveSettings({ env: { PGPASSWORD: 'pgpw' }, flags: { envFile: noFile() } });
-    expect(pg.admin).toMatchObject({ password: 'pgpw', passwordSource: 'PGPASSWORD' });
+    expect(pg.admin).toMatchObject({ password: 'pgpw', passwordSource: 'PGPASSWORD (environment)' });
   });
 
   test('a relative --env-file is resolved against the working directory', () => {
@@ -135,7 +136,7 @@ describe('resolveSettings: invalid values are configuration errors naming their 
 
   test('an invalid value in the env file names the file', () => {
     const file = envFileWith('TOFU_REGISTRY_DB_PORT=99999\n');
-    expect(() => resolveSettings({ env: {}, flags: { envFile: file } })).toThrow(/TOFU_REGISTRY_DB_PORT \(\.env\) "99999"/);
+    expect(() => resolveSettings({ env: {}, flags: { envFile: file } })).toThrow(/TOFU_REGISTRY_DB_PORT \(\.env, line 1\) "99999"/);
   });
 
   test('valid hosts: names, IPv4, IPv6, sockets', () => {

@@ -1,11 +1,11 @@
 import { Option, type Command } from 'commander';
-import { VARIABLES } from '../../core/config/settings.js';
 import { parsePort } from '../../core/config/host.js';
 import { example, nameOption, userOption } from '../options.js';
 import { runCommand } from '../run-command.js';
 import { takeOverSignals } from '../signals.js';
 import { write } from '../terminal.js';
 import { builtin } from '../../core/runtime/import-external.js';
+import { VARIABLES } from '../../core/config/variables.js';
 
 interface DevOptions {
   readonly name?: string;
@@ -49,7 +49,10 @@ export function registerDev(program: Command): void {
       const base = run.context({ database: options.name, user: options.user });
       const { startDevDatabase } = await import('../../core/dev/dev-database.js');
       const serve = argv.length === 0;
-      const dev = await startDevDatabase(base, { dataDir: options.dataDir, port: options.port, serve, database: options.name, user: options.user });
+      // The program's --port (the server to connect to) takes `dev --port` too: for dev it is the port to listen on.
+      const globalPort = run.globals.port;
+      const port = options.port ?? (globalPort === undefined ? undefined : parsePort(globalPort, '--port'));
+      const dev = await startDevDatabase(base, { dataDir: options.dataDir, port, serve, database: options.name, user: options.user });
       const { server, settings } = dev;
       try {
         if (!dev.setup.ok) return { json: { ...dev.setup }, exitCode: dev.setup.exitCode, ok: false, render: () => run.output.info('dev: the provisioned database failed its checks') };

@@ -37,6 +37,10 @@ function renderCheck(output: Output, check: CheckResult): void {
       output.result(p.muted(`- ${name}  ${check.summary.startsWith('skipped') ? check.summary : `skipped, ${check.summary}`}`));
       break;
   }
+  if (check.name === 'configuration') {
+    const sources = (check.details?.sources ?? {}) as Record<string, string>;
+    for (const [key, value] of Object.entries(sources)) output.result(p.muted(`    ${key} ${value}`));
+  }
   for (const warning of check.warnings ?? []) output.result(`    ${p.warning('⚠')} ${warning}`);
   if (check.status !== 'fail') return;
   const { tried, answer } = (check.details ?? {}) as { tried?: string; answer?: string };
@@ -53,6 +57,9 @@ export function renderChecklist(output: Output, result: TestConnectionResult): v
     output.result(`Testing the ${who} "${result.user}" → ${where}, database "${result.database}", sslmode ${result.sslMode}`);
   }
   if (result.waitedMs !== undefined) output.result(p.muted(`(waited ${formatDuration(result.waitedMs)} for the server)`));
+  for (const host of result.hosts ?? []) {
+    output.result(`${host.chosen ? p.success('→') : p.muted('-')} ${describeServer(host.host, host.port)}: ${host.chosen ? 'checked below' : host.outcome}`);
+  }
   for (const check of result.checks) renderCheck(output, check);
   const failedCheck = result.checks.find((check) => check.status === 'fail');
   const warnings = result.checks.reduce((sum, check) => sum + (check.warnings?.length ?? 0), 0);

@@ -1,6 +1,6 @@
 import { isIP, type Socket } from 'node:net';
 import type { ConnectionOptions, PeerCertificate, TLSSocket } from 'node:tls';
-import type { Settings, SslMode } from '../config/settings.js';
+import type { Settings } from '../config/settings.js';
 import { ConfigError, RegistryDbError } from '../errors.js';
 import { toRegistryDbError } from '../db/pg-errors.js';
 import { builtin } from '../runtime/import-external.js';
@@ -8,6 +8,7 @@ import { failed, notApplicable, passed, type CheckOutcome, type CheckState, type
 import { endpoint, errorContext, isLoopback, openSocket, withTimeout } from '../db/network.js';
 import { isSocketHost, networkHost } from '../config/host.js';
 import { sslOptionsFor, type TlsState } from '../db/tls-options.js';
+import { type SslMode } from '../config/variables.js';
 
 // PostgreSQL's SSLRequest: length 8, then the magic code 1234.5679.
 const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);

@@ -39,3 +39,36 @@ export function describeServer(host: string, port: number | undefined): string {
   if (port === undefined) return isSocketHost(host) ? `the socket in ${host}` : host;
   return isSocketHost(host) ? `the socket in ${host} (port ${port})` : `${host}:${port}`;
 }
+
+/** One server of a host list. */
+export interface Endpoint {
+  readonly host: string;
+  readonly port: number;
+}
+
+/**
+ * A host list as libpq reads it: `db1,db2,/run/postgresql` with one port for all or one per
+ * host (`5432,5433,`; an empty entry is the default port). An empty host is the default host.
+ */
+export function parseEndpoints(hostText: string, hostOrigin: string, portText: string | undefined, portOrigin: string, defaults: Endpoint): Endpoint[] {
+  // A variable set to nothing at all is a mistake (TOFU_REGISTRY_DB_HOST=$UNSET in a CI job), not "the default".
+  if (hostText.trim() === '') checkHost('', hostOrigin);
+  if (portText !== undefined && portText.trim() === '') parsePort('', portOrigin);
+  const hosts = hostText.split(',').map((h) => h.trim());
+  const ports = portText === undefined ? [] : portText.split(',').map((p) => p.trim());
+  if (ports.length > 1 && ports.length !== hosts.length) {
+    throw new ConfigError(`${portOrigin} gives ${ports.length} ports for the ${hosts.length} hosts of ${hostOrigin}.`, 'Give one port for all hosts, or one per host (as libpq does).', 'CONFIG_INVALID');
+  }
+  return hosts.map((raw, i) => {
+    const host = raw === '' ? defaults.host : raw;
+    checkHost(host, hosts.length > 1 ? `${hostOrigin} (host ${i + 1})` : hostOrigin);
+    const portEntry = ports.length === 1 ? ports[0]! : (ports[i] ?? '');
+    return { host, port: portEntry === '' ? defaults.port : parsePort(portEntry, ports.length > 1 ? `${portOrigin} (port ${i + 1})` : portOrigin) };
+  });
+}
+
+/** A host list back in libpq's form, for the env file and messages: hosts and ports as two lists (one port when all share it). */
+export function formatEndpoints(endpoints: readonly Endpoint[]): { host: string; port: string } {
+  const ports = endpoints.map((e) => String(e.port));
+  return { host: endpoints.map((e) => e.host).join(','), port: ports.every((p) => p === ports[0]) ? ports[0]! : ports.join(',') };
+}

@@ -1,63 +1,28 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../errors.js';
-import { describe, validateName } from './names.js';
 import { registerSecret } from '../redact.js';
-import { checkHost, parsePort } from './host.js';
-import { readEnvFile } from './env-file.js';
+import { readEnvFileWithLines } from './env-file.js';
+import { parseEndpoints, type Endpoint } from './host.js';
+import { describe, validateName } from './names.js';
+import { settingSources, type FlagValues, type Found, type SettingSources } from './sources.js';
+import { DEFAULTS, SSL_MODES, TARGET_SESSION_ATTRS, VARIABLES, type SslMode, type TargetSessionAttrs } from './variables.js';
 
-export const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'] as const;
-export type SslMode = (typeof SSL_MODES)[number];
+export type { Endpoint } from './host.js';
 
-/** Defaults, defined once: the CLI shows them in --help and the README repeats them. */
-export const DEFAULTS = {
-  type: 'postgres',
-  host: 'localhost',
-  port: 5432,
-  database: 'opentofu',
-  user: 'opentofu_user',
-  sslMode: 'require' as SslMode,
-  adminUser: 'postgres',
-  adminDatabase: 'postgres',
-  envFile: '.env',
-  /** How long a migration waits for a table lock another session holds before failing. */
-  lockTimeoutSeconds: 10,
-  /** Upper bound for any single statement, so nothing hangs forever. */
-  statementTimeoutSeconds: 600,
-  connectTimeoutSeconds: 10,
-} as const;
-
-/** Every variable the tool reads, in the order the README documents them. */
-export const VARIABLES = {
-  type: 'TOFU_REGISTRY_DB_TYPE',
-  host: 'TOFU_REGISTRY_DB_HOST',
-  port: 'TOFU_REGISTRY_DB_PORT',
-  database: 'TOFU_REGISTRY_DB_NAME',
-  user: 'TOFU_REGISTRY_DB_USER',
-  password: 'TOFU_REGISTRY_DB_PASSWORD',
-  sslMode: 'TOFU_REGISTRY_DB_SSLMODE',
-  sslRootCert: 'TOFU_REGISTRY_DB_SSLROOTCERT',
-  adminUser: 'TOFU_REGISTRY_DB_ADMIN_USER',
-  adminPassword: 'TOFU_REGISTRY_DB_ADMIN_PASSWORD',
-  adminDatabase: 'TOFU_REGISTRY_DB_ADMIN_DATABASE',
-  lockTimeout: 'TOFU_REGISTRY_DB_LOCK_TIMEOUT',
-  statementTimeout: 'TOFU_REGISTRY_DB_STATEMENT_TIMEOUT',
-  connectTimeout: 'TOFU_REGISTRY_DB_CONNECT_TIMEOUT',
-} as const;
-
-/** The connection variables that env-file write-back adds where missing. */
-export const CONNECTION_VARIABLES = [
-  VARIABLES.type,
-  VARIABLES.host,
-  VARIABLES.port,
-  VARIABLES.database,
-  VARIABLES.sslMode,
-] as const;
-
-/** Values given on the command line; they win over everything else. */
+/**
+ * Values given on the command line (or by a program using the library); they win over
+ * everything else. Every setting a flag or a variable can set has a typed field here.
+ */
 export interface FlagSettings {
+  /** One host or a list (`db1,db2`), or a Unix-socket folder. */
+  readonly host?: string;
+  /** One port for all hosts, or one per host (`5432,5433`). */
+  readonly port?: number | string;
   readonly database?: string;
   readonly user?: string;
+  readonly sslMode?: SslMode;
+  readonly adminUser?: string;
   readonly envFile?: string;
 }
 
@@ -69,10 +34,11 @@ export interface ConfigSources {
   readonly cwd?: string;
 }
 
-export type AdminPasswordSource = 'TOFU_REGISTRY_DB_ADMIN_PASSWORD' | 'PGPASSWORD' | 'unresolved';
-
-/** Validated settings: every field checked, typed, defaulted. */
+/** Validated settings: every field checked, typed, defaulted, and where it came from. */
 export interface Settings {
+  /** The servers to try, in order (libpq's host list); one for most installations. */
+  readonly hosts: readonly Endpoint[];
+  /** The first of them: what messages name when a single server is meant. */
   readonly host: string;
   readonly port: number;
   readonly database: string;
@@ -81,11 +47,15 @@ export interface Settings {
   readonly password?: string;
   readonly sslMode: SslMode;
   readonly sslRootCert?: string;
+  /** Which server of the list a connection accepts (commands that write always need the primary). */
+  readonly targetSessionAttrs: TargetSessionAttrs;
+  readonly applicationName: string;
   readonly admin: {
     readonly user: string;
-    /** Undefined until resolved from ~/.pgpass or a prompt (see resolveAdminPassword). */
+    /** Undefined until resolved from ~/.pgpass or a prompt. */
     readonly password?: string;
-    readonly passwordSource: AdminPasswordSource;
+    /** Where the password came from, or 'unresolved' (then ~/.pgpass or a prompt). */
+    readonly passwordSource: string;
     readonly database: string;
   };
   readonly lockTimeoutMs: number;
@@ -95,63 +65,15 @@ export interface Settings {
   readonly envFile: string;
   /** Whether the env file existed and was read. */
   readonly envFileLoaded: boolean;
-  /** Where each setting came from, for --verbose and error messages. */
+  /** Where each setting came from ("TOFU_REGISTRY_DB_PORT (.env, line 3)", "PGHOST (environment)", "default"). */
   readonly origins: Readonly<Record<string, string>>;
-}
-
-interface Lookup {
-  readonly value: string | undefined;
-  readonly origin: string;
+  /** What was overridden or read past, for --verbose and test-connection. */
+  readonly notes: readonly string[];
 }
 
 /**
- * Where values come from, in the spec's order: flags, then the process environment, then the
- * env file, then defaults (the env file never overrides a variable already set). Every value
- * read is checked for NUL bytes and remembers its origin, for messages.
- */
-class Sources {
-  readonly origins: Record<string, string> = {};
-
-  constructor(
-    readonly env: Readonly<Record<string, string | undefined>>,
-    private readonly fileValues: Readonly<Record<string, string>> | undefined,
-    private readonly envFileName: string,
-  ) {}
-
-  /** The env file's own value of a variable, if it has one. */
-  inFile(variable: string): string | undefined {
-    return this.fileValues?.[variable];
-  }
-
-  get fileName(): string {
-    return this.envFileName;
-  }
-
-  lookup(variable: string): Lookup {
-    const fromEnv = this.env[variable];
-    if (fromEnv !== undefined) return { value: fromEnv, origin: `${variable} (environment)` };
-    const fromFile = this.fileValues?.[variable];
-    if (fromFile !== undefined) return { value: fromFile, origin: `${variable} (${this.envFileName})` };
-    return { value: undefined, origin: `${variable} (default)` };
-  }
-
-  flagOr(flag: string, value: string | undefined, variable: string): Lookup {
-    return value !== undefined ? { value, origin: flag } : this.lookup(variable);
-  }
-
-  /** The value found (or the fallback), recorded under `key` with its origin. */
-  text(key: string, found: Lookup, fallback?: string): string | undefined {
-    this.origins[key] = found.origin;
-    if (found.value !== undefined && found.value.includes('\0')) {
-      throw new ConfigError(`${found.origin} contains a NUL byte.`);
-    }
-    return found.value ?? fallback;
-  }
-}
-
-/**
- * Resolves settings in the spec's order: flags, then the process environment, then the
- * env file, then defaults. The env file never overrides a variable already set.
+ * Resolves settings in one documented order (config/sources.ts): flags, TOFU_REGISTRY_DB_*
+ * variables, connection URIs, the env file's, libpq's service file and PG* variables, defaults.
  */
 export function resolveSettings(sources: ConfigSources = {}): Settings {
   const env = sources.env ?? process.env;
@@ -161,58 +83,80 @@ export function resolveSettings(sources: ConfigSources = {}): Settings {
     throw new ConfigError('--env-file is empty.', 'Give a path, for example --env-file ./.env.');
   }
   const envFile = path.resolve(cwd, flags.envFile ?? DEFAULTS.envFile);
-  const fileValues = readEnvFile(envFile);
-  const found = new Sources(env, fileValues, path.basename(envFile));
-  const type = found.text('type', found.lookup(VARIABLES.type), DEFAULTS.type)!;
+  const file = readEnvFileWithLines(envFile);
+  const flagValues: FlagValues = {
+    host: flags.host,
+    port: flags.port === undefined ? undefined : String(flags.port),
+    database: flags.database,
+    user: flags.user,
+    sslMode: flags.sslMode,
+    adminUser: flags.adminUser,
+  };
+  const found = settingSources({ flags: flagValues, env, file, fileName: path.basename(envFile) });
+  const type = found.text('type', DEFAULTS.type)!;
   if (type !== 'postgres') {
     throw new ConfigError(`${found.origins.type} is ${describe(type)}: only "postgres" is supported.`, `Set ${VARIABLES.type}=postgres or remove it.`);
   }
   return {
-    ...resolveConnection(found, flags, cwd),
+    ...resolveServer(found, cwd),
+    ...resolveRole(found),
     admin: resolveAdmin(found),
     ...resolveTimeouts(found),
     envFile,
-    envFileLoaded: fileValues !== undefined,
+    envFileLoaded: file !== undefined,
     origins: found.origins,
+    notes: found.notes,
   };
 }
 
-/** Where the application role connects, and as whom. */
-function resolveConnection(found: Sources, flags: FlagSettings, cwd: string): Pick<Settings, 'host' | 'port' | 'database' | 'user' | 'password' | 'sslMode' | 'sslRootCert'> {
-  const { origins } = found;
-  const host = found.text('host', found.lookup(VARIABLES.host), DEFAULTS.host)!;
-  checkHost(host, origins.host!);
-  const portText = found.text('port', found.lookup(VARIABLES.port));
-  const port = portText === undefined ? DEFAULTS.port : parsePort(portText, origins.port!);
-  const database = validateName(found.text('database', found.flagOr('--name', flags.database, VARIABLES.database), DEFAULTS.database)!, origins.database!);
-  const user = validateName(found.text('user', found.flagOr('--user', flags.user, VARIABLES.user), DEFAULTS.user)!, origins.user!);
-  const password = pairedPassword(found, user);
-  registerSecret(password);
-  const sslModeText = found.text('sslMode', found.lookup(VARIABLES.sslMode), DEFAULTS.sslMode)!;
-  if (!(SSL_MODES as readonly string[]).includes(sslModeText)) {
-    throw new ConfigError(
-      `${origins.sslMode} is ${describe(sslModeText)}: expected one of ${SSL_MODES.join(', ')}.`,
-      'These are libpq\'s sslmode values; "require" encrypts, "verify-full" also checks the certificate and host name.',
-    );
+function oneOf<T extends string>(found: SettingSources, key: 'sslMode' | 'targetSessionAttrs', allowed: readonly T[], fallback: T, hint: string): T {
+  const value = found.text(key, fallback)!;
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new ConfigError(`${found.origins[key]} is ${describe(value)}: expected one of ${allowed.join(', ')}.`, hint);
   }
-  const sslRootCertText = found.text('sslRootCert', found.lookup(VARIABLES.sslRootCert)) || undefined;
-  const sslRootCert = sslRootCertText === undefined ? undefined : checkRootCert(sslRootCertText, origins.sslRootCert!, cwd);
-  return { host, port, database, user, password, sslMode: sslModeText as SslMode, sslRootCert };
+  return value as T;
+}
+
+/** Where the server is, and how to reach it: shared by both roles. */
+function resolveServer(found: SettingSources, cwd: string): Pick<Settings, 'hosts' | 'host' | 'port' | 'sslMode' | 'sslRootCert' | 'targetSessionAttrs' | 'applicationName'> {
+  const hostText = found.text('host', DEFAULTS.host)!;
+  const portText = found.text('port');
+  const hosts = parseEndpoints(hostText, found.origins.host!, portText, found.origins.port!, { host: DEFAULTS.host, port: DEFAULTS.port });
+  const sslMode = oneOf(found, 'sslMode', SSL_MODES, DEFAULTS.sslMode, 'These are libpq\'s sslmode values; "require" encrypts, "verify-full" also checks the certificate and host name.');
+  const rootCertText = found.text('sslRootCert') || undefined;
+  const targetSessionAttrs = oneOf(found, 'targetSessionAttrs', TARGET_SESSION_ATTRS, DEFAULTS.targetSessionAttrs, 'These are libpq\'s target_session_attrs values.');
+  const applicationName = found.text('applicationName', DEFAULTS.applicationName)!;
+  return {
+    hosts,
+    host: hosts[0]!.host,
+    port: hosts[0]!.port,
+    sslMode,
+    sslRootCert: rootCertText === undefined ? undefined : checkRootCert(rootCertText, found.origins.sslRootCert!, cwd),
+    targetSessionAttrs,
+    applicationName,
+  };
+}
+
+/** The application role: the registry database, its name and its password. */
+function resolveRole(found: SettingSources): Pick<Settings, 'database' | 'user' | 'password'> {
+  const database = validateName(found.text('database', DEFAULTS.database)!, found.origins.database!);
+  const user = validateName(found.text('user', DEFAULTS.user)!, found.origins.user!);
+  return { database, user, password: pairedPassword(found, found.find('password'), user, 'password') };
 }
 
 /**
- * The application role's password, only where it belongs to `user`: a password from the env
- * file is the password of the role that file names (its TOFU_REGISTRY_DB_USER, else the
- * default), so `--user other_role` (or TOFU_REGISTRY_DB_USER=other_role in the environment)
- * never pairs other_role with it. A password from the environment is the operator's word.
+ * A password only where it belongs to the role it will log in as: a password from the env file
+ * is the password of the role that file names (its TOFU_REGISTRY_DB_USER, else the default), one
+ * from a URI that of the URI's user; so `--user other_role` never pairs other_role with it. A
+ * password in the environment's TOFU_REGISTRY_DB_* variables is the operator's word.
  */
-function pairedPassword(found: Sources, user: string): string | undefined {
-  const password = found.text('password', found.lookup(VARIABLES.password)) || undefined;
-  if (password === undefined || found.env[VARIABLES.password] !== undefined) return password;
-  registerSecret(password); // someone's password, even when not this role's
-  const fileRole = envFileRole({ [VARIABLES.user]: found.inFile(VARIABLES.user) });
-  if (fileRole === user) return password;
-  found.origins.password = `${VARIABLES.password} (${found.fileName}: role "${fileRole}"'s, not "${user}"'s)`;
+function pairedPassword(found: SettingSources, password: Found | undefined, user: string, key: 'password' | 'adminPassword'): string | undefined {
+  if (password === undefined || password.value === '') return undefined;
+  registerSecret(password.value); // someone's password, even when not this role's
+  if (password.pairedUser === undefined) return password.value;
+  const owner = password.pairedUser === '' ? DEFAULTS.user : password.pairedUser;
+  if (owner === user) return password.value;
+  found.origins[key] = `${password.origin}: role "${owner}"'s, not "${user}"'s`;
   return undefined;
 }
 
@@ -227,34 +171,22 @@ export function envFilePasswordOf(fileValues: Readonly<Record<string, string | u
   return password !== undefined && envFileRole(fileValues) === role ? password : undefined;
 }
 
-/** The admin role: its name (else PGUSER), password (else PGPASSWORD, else resolved later) and maintenance database. */
-function resolveAdmin(found: Sources): Settings['admin'] {
-  const { origins, env } = found;
-  const userLookup = found.lookup(VARIABLES.adminUser);
-  const fromPgUser = userLookup.value === undefined && env.PGUSER !== undefined ? { value: env.PGUSER, origin: 'PGUSER (environment)' } : userLookup;
-  const user = validateName(found.text('adminUser', fromPgUser, DEFAULTS.adminUser)!, origins.adminUser!);
-  const passwordLookup = found.lookup(VARIABLES.adminPassword);
-  let password: string | undefined;
-  let passwordSource: AdminPasswordSource = 'unresolved';
-  if (passwordLookup.value) {
-    password = found.text('adminPassword', passwordLookup);
-    passwordSource = VARIABLES.adminPassword;
-  } else if (env.PGPASSWORD) {
-    password = found.text('adminPassword', { value: env.PGPASSWORD, origin: 'PGPASSWORD (environment)' });
-    passwordSource = 'PGPASSWORD';
-  }
-  registerSecret(password);
-  const database = validateName(found.text('adminDatabase', found.lookup(VARIABLES.adminDatabase), DEFAULTS.adminDatabase)!, origins.adminDatabase!);
-  return { user, password, passwordSource, database };
+/** The admin role: its name, its password (else ~/.pgpass or a prompt, later) and its maintenance database. */
+function resolveAdmin(found: SettingSources): Settings['admin'] {
+  const user = validateName(found.text('adminUser', DEFAULTS.adminUser)!, found.origins.adminUser!);
+  const passwordFound = found.find('adminPassword');
+  const password = pairedPassword(found, passwordFound, user, 'adminPassword');
+  const database = validateName(found.text('adminDatabase', DEFAULTS.adminDatabase)!, found.origins.adminDatabase!);
+  return { user, password, passwordSource: password === undefined ? 'unresolved' : passwordFound!.origin, database };
 }
 
-function resolveTimeouts(found: Sources): Pick<Settings, 'lockTimeoutMs' | 'statementTimeoutMs' | 'connectTimeoutMs'> {
-  const seconds = (key: string, variable: string, fallback: number): number =>
-    parseSeconds(found.text(key, found.lookup(variable)), found.origins[key]!, fallback);
+function resolveTimeouts(found: SettingSources): Pick<Settings, 'lockTimeoutMs' | 'statementTimeoutMs' | 'connectTimeoutMs'> {
+  const seconds = (key: 'lockTimeout' | 'statementTimeout' | 'connectTimeout', fallback: number): number =>
+    parseSeconds(found.text(key), found.origins[key]!, fallback);
   return {
-    lockTimeoutMs: seconds('lockTimeout', VARIABLES.lockTimeout, DEFAULTS.lockTimeoutSeconds),
-    statementTimeoutMs: seconds('statementTimeout', VARIABLES.statementTimeout, DEFAULTS.statementTimeoutSeconds),
-    connectTimeoutMs: seconds('connectTimeout', VARIABLES.connectTimeout, DEFAULTS.connectTimeoutSeconds),
+    lockTimeoutMs: seconds('lockTimeout', DEFAULTS.lockTimeoutSeconds),
+    statementTimeoutMs: seconds('statementTimeout', DEFAULTS.statementTimeoutSeconds),
+    connectTimeoutMs: seconds('connectTimeout', DEFAULTS.connectTimeoutSeconds),
   };
 }
 

@@ -2,6 +2,8 @@ import { closeClient, connect, type Connection } from './connection.js';
 import { loggerOf, type CoreContext } from './context.js';
 import { passwordFromPgpass } from './pgpass.js';
 import type { Settings } from '../config/settings.js';
+import type { TargetSessionAttrs } from '../config/variables.js';
+import { ConfigError } from '../errors.js';
 
 /**
  * The admin role's connections: its password (configured, else ~/.pgpass, else a prompt, asked
@@ -66,13 +68,26 @@ async function closeShared(shared: Map<string, Promise<Connection>>): Promise<vo
   await Promise.all(connections.map((c) => (c.status === 'fulfilled' ? closeClient(c.value.client) : undefined)));
 }
 
-async function openAdmin(context: CoreContext, target: string): Promise<Connection> {
-  loggerOf(context).debug(
-    `connecting as ${context.settings.admin.user} to ${context.settings.host}:${context.settings.port}/${target} (sslmode ${context.settings.sslMode})`,
+async function openAdmin(context: CoreContext, database: string): Promise<Connection> {
+  const { settings } = context;
+  const servers = settings.hosts.map((e) => `${e.host}:${e.port}`).join(',');
+  loggerOf(context).debug(`connecting as ${settings.admin.user} to ${servers}/${database} (sslmode ${settings.sslMode}, target ${writeTarget(settings)})`);
+  const connection = await connect(settings, { role: 'admin', database, passwordProvider: adminPasswordProvider(context, database), target: writeTarget(settings) });
+  for (const attempt of connection.attempts) loggerOf(context).debug(`passed over ${attempt.endpoint.host}:${attempt.endpoint.port}: ${attempt.outcome}`);
+  return connection;
+}
+
+/**
+ * The server a command that writes connects to: the primary, whatever the host list's order.
+ * A target that can only reach a standby cannot serve it: said before connecting.
+ */
+export function writeTarget(settings: Settings): TargetSessionAttrs {
+  const configured = settings.targetSessionAttrs;
+  if (configured === 'primary' || configured === 'read-write') return configured;
+  if (configured === 'any') return 'primary';
+  throw new ConfigError(
+    `${settings.origins.targetSessionAttrs ?? 'target_session_attrs'} is "${configured}", and this command writes: it needs the primary.`,
+    'Leave target_session_attrs out (the tool then finds the primary in the host list), or set it to primary or read-write.',
+    'TARGET_NOT_WRITABLE',
   );
-  return connect(context.settings, {
-    role: 'admin',
-    database: target,
-    passwordProvider: adminPasswordProvider(context, target),
-  });
 }

@@ -10,6 +10,21 @@ export interface ErrorContext {
   readonly sslMode?: string;
   /** What was being done, e.g. "applying migration 001_initial.sql". */
   readonly action?: string;
+  /** Where the host, port and user came from ("PGPORT (environment)"): hints name the setting to fix. */
+  readonly origins?: { readonly host?: string; readonly port?: string; readonly user?: string; readonly password?: string };
+}
+
+/** The setting to fix, by where its value came from, else by its variable. */
+function setting(context: ErrorContext, key: 'host' | 'port' | 'user' | 'password', variable: string): string {
+  const origin = context.origins?.[key];
+  if (!origin) return variable;
+  return origin === 'default' ? `${variable} (not set: the default is used)` : origin;
+}
+
+/** " (user from …; password from …)": where the login's name and password came from, when known. */
+function loginSources(context: ErrorContext): string {
+  const parts = [context.origins?.user && `user from ${context.origins.user}`, context.origins?.password && `password from ${context.origins.password}`].filter(Boolean);
+  return parts.length > 0 ? ` (${parts.join('; ')})` : '';
 }
 
 interface PgLikeError {
@@ -92,15 +107,15 @@ interface Facts {
 function networkError({ code, message, where, pgAnswer, context, make, path }: Facts): RegistryDbError | undefined {
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_NONAME') {
     return make('unreachable', 'DNS_FAILED', `Cannot resolve host "${context.host}"${pgAnswer}.`,
-      'Check TOFU_REGISTRY_DB_HOST for typos, and that this machine can resolve it (VPN, /etc/hosts, DNS).');
+      `Check ${setting(context, 'host', 'TOFU_REGISTRY_DB_HOST')} for typos, and that this machine can resolve it (VPN, /etc/hosts, DNS).`);
   }
   if (code === 'ECONNREFUSED') {
     return make('unreachable', 'CONNECTION_REFUSED', `Nothing accepts connections at ${where}${pgAnswer}.`,
-      'Check TOFU_REGISTRY_DB_PORT and that PostgreSQL is running and listening on that address (listen_addresses).');
+      `Check ${setting(context, 'port', 'TOFU_REGISTRY_DB_PORT')} and that PostgreSQL is running and listening on that address (listen_addresses).`);
   }
   if (code === 'ENOENT' && context.host !== undefined && isSocketHost(context.host) && path === undefined) {
     return make('unreachable', 'SOCKET_MISSING', `No PostgreSQL socket at ${where}${pgAnswer}.`,
-      'Check TOFU_REGISTRY_DB_HOST (the socket directory) and TOFU_REGISTRY_DB_PORT, and that the server runs.');
+      `Check ${setting(context, 'host', 'TOFU_REGISTRY_DB_HOST')} (the socket directory) and ${setting(context, 'port', 'TOFU_REGISTRY_DB_PORT')}, and that the server runs.`);
   }
   if (code === 'ETIMEDOUT' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || /timeout expired|connection timeout/i.test(message)) {
     return make('unreachable', 'CONNECTION_TIMEOUT', `No answer from ${where}${pgAnswer}: ${message}.`,
@@ -127,7 +142,7 @@ function networkError({ code, message, where, pgAnswer, context, make, path }: F
 function serverError({ code, message, where, pgAnswer, context, make }: Facts): RegistryDbError | undefined {
   switch (code) {
     case '28P01':
-      return make('auth', 'AUTH_FAILED', `Password authentication failed for role "${context.user}"${pgAnswer}.`,
+      return make('auth', 'AUTH_FAILED', `Password authentication failed for role "${context.user}"${loginSources(context)}${pgAnswer}.`,
         'Check the password this role logs in with: TOFU_REGISTRY_DB_PASSWORD for the application role (create-user --rotate-password sets a new one); TOFU_REGISTRY_DB_ADMIN_PASSWORD, else PGPASSWORD, else ~/.pgpass for the admin.');
     case '28000':
       if (/role .* does not exist/i.test(message)) {

@@ -1,10 +1,11 @@
 import { updateEnvFile, type EnvFileUpdateResult } from '../config/env-file-update.js';
-import { resolveSettings, VARIABLES, type Settings } from '../config/settings.js';
+import { resolveSettings, type Settings } from '../config/settings.js';
 import type { CoreContext } from '../db/context.js';
 import { loggerOf } from '../db/context.js';
 import { setup, type SetupResult } from '../provision/setup.js';
 import { DEV_COMMENT, devEnvFileVerdict, devEnvValues, notOwnedError } from './dev-env-file.js';
 import { startEmbeddedServer, type EmbeddedServer } from './embedded-server.js';
+import { DATABASE_URL, VARIABLES } from '../config/variables.js';
 
 /**
  * `dev`: an embedded PostgreSQL, provisioned by setup, and its credentials written to the env
@@ -36,7 +37,7 @@ export interface DevDatabase {
 
 /** TOFU_REGISTRY_DB_* and libpq's PG* variables of the caller: none may steer dev's settings away from its own server. */
 function withoutConnectionVariables(env: NodeJS.ProcessEnv): Record<string, string | undefined> {
-  const kept = Object.entries(env).filter(([key]) => !(key.startsWith('TOFU_REGISTRY_DB_') || key.startsWith('PG')) || key === VARIABLES.database || key === VARIABLES.user);
+  const kept = Object.entries(env).filter(([key]) => !(key.startsWith('TOFU_REGISTRY_DB_') || key.startsWith('PG') || key === DATABASE_URL) || key === VARIABLES.database || key === VARIABLES.user);
   return Object.fromEntries(kept);
 }
 

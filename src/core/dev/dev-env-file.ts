@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { readEnvFile } from '../config/env-file.js';
 import type { EnvValue } from '../config/env-text.js';
 import { describe } from '../config/names.js';
-import { VARIABLES } from '../config/settings.js';
 import { ConfigError } from '../errors.js';
+import { DATABASE_URL, VARIABLES } from '../config/variables.js';
 
 /**
  * Which env file `dev` may write. `./.env` is usually the registry API's own file, holding a
@@ -16,7 +16,7 @@ export const DEV_COMMENT = 'Written by `tofu-registry-db dev`: an embedded Postg
 const DEV_MARKER = '# Written by `tofu-registry-db dev`';
 
 /** The variables that say where a connection goes: a file that sets any of them describes a server. */
-const SERVER_VARIABLES = [VARIABLES.host, VARIABLES.port, VARIABLES.sslMode, VARIABLES.sslRootCert, VARIABLES.password] as const;
+const SERVER_VARIABLES = [VARIABLES.host, VARIABLES.port, VARIABLES.sslMode, VARIABLES.sslRootCert, VARIABLES.password, VARIABLES.url, VARIABLES.adminUrl, DATABASE_URL] as const;
 
 export type DevEnvFileVerdict =
   | { readonly owned: true; readonly exists: boolean }

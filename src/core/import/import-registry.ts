@@ -25,7 +25,7 @@ import { KIND_FOLDERS, walkRegistryTree } from './registry-tree.js';
 import type { ColumnLimits } from './row-mapper.js';
 import { stageFile } from './file-stager.js';
 import { runQuery } from '../db/query.js';
-import { adminPasswordProvider } from '../db/admin-connection.js';
+import { adminPasswordProvider, writeTarget } from '../db/admin-connection.js';
 import { assertPrimary } from '../db/primary.js';
 
 export interface ImportOptions {
@@ -154,6 +154,7 @@ export async function importRegistry(context: CoreContext, options: ImportOption
     role: options.admin ? 'admin' : 'app',
     database: settings.database,
     passwordProvider: options.admin ? adminPasswordProvider(context, settings.database) : undefined,
+    target: writeTarget(settings),
   });
   const run = (sql: string) => runQuery(connection, logger, sql);
   let copy: CopyWriter | undefined;

@@ -1,6 +1,6 @@
 import { loggerOf, recordChange, type CoreContext } from '../db/context.js';
 import { readEnvFile } from '../config/env-file.js';
-import { envFileRole, VARIABLES } from '../config/settings.js';
+import { envFileRole } from '../config/settings.js';
 import { disconnect } from '../db/connection.js';
 import { ConfigError, RegistryDbError } from '../errors.js';
 import { toRegistryDbError } from '../db/pg-errors.js';
@@ -10,6 +10,7 @@ import { runQuery } from '../db/query.js';
 import { dropRoleSql } from '../sql/roles.js';
 import { connectAsAdmin } from '../db/admin-connection.js';
 import { standbyError } from '../db/primary.js';
+import { VARIABLES } from '../config/variables.js';
 
 export interface DropOptions {
   readonly dryRun?: boolean;

@@ -1,8 +1,9 @@
 import { readEnvFile } from '../config/env-file.js';
-import { envFilePasswordOf, VARIABLES, type Settings } from '../config/settings.js';
+import { envFilePasswordOf, type Settings } from '../config/settings.js';
 import { ConfigError, RegistryDbError } from '../errors.js';
 import { registerSecret } from '../redact.js';
 import type { AdminFacts } from './create-database.js';
+import { VARIABLES } from '../config/variables.js';
 
 /**
  * What setup knows before it changes anything, read with create-db's own facts: an admin that

@@ -1,9 +1,12 @@
 import path from 'node:path';
 import type { EnvFileUpdateResult } from '../../config/env-file-update.js';
 import type { EnvValue } from '../../config/env-text.js';
-import { envFilePasswordOf, envFileRole, VARIABLES, type Settings } from '../../config/settings.js';
+import { envFilePasswordOf, envFileRole, type Settings } from '../../config/settings.js';
+import { buildConnectionUri } from '../../config/conninfo.js';
+import { formatEndpoints } from '../../config/host.js';
 import { ConfigError } from '../../errors.js';
 import { scramVerifierMatches } from '../scram.js';
+import { DATABASE_URL, VARIABLES } from '../../config/variables.js';
 
 /**
  * What create-user writes into the env file. The rule: afterwards the file describes exactly
@@ -33,7 +36,9 @@ export interface CreateUserEnvFile {
 export function passwordToWrite(settings: Settings, inFile: Readonly<Record<string, string>>, newPassword: string | undefined): string | undefined {
   if (newPassword !== undefined) return newPassword;
   if (settings.password !== undefined && settings.origins.password?.endsWith('(environment)')) return settings.password;
-  return envFilePasswordOf(inFile, settings.user);
+  // The file as read under the lock (a concurrent run may have written it), else what the settings
+  // paired with this role (a URI's password).
+  return envFilePasswordOf(inFile, settings.user) ?? (inFile[VARIABLES.password] === undefined ? settings.password : undefined);
 }
 
 /**
@@ -60,20 +65,48 @@ function rootCertValue(settings: Settings, inFile: Readonly<Record<string, strin
   return settings.sslRootCert;
 }
 
-/** Every connection value of the run, and the role's password where one is known (see passwordToWrite). */
+/**
+ * target_session_attrs for the file: a host list needs the primary (the API writes), so one that
+ * was left at "any" is written as read-write; a value the operator chose is kept.
+ */
+function targetValue(settings: Settings, inFile: Readonly<Record<string, string>>): EnvValue | undefined {
+  if (settings.targetSessionAttrs !== 'any') return settings.targetSessionAttrs;
+  if (settings.hosts.length > 1) return 'read-write';
+  return inFile[VARIABLES.targetSessionAttrs] === undefined ? undefined : null;
+}
+
+/**
+ * Every connection value of the run, and the role's password where one is known (see
+ * passwordToWrite). A file that keeps its connection as a URI (TOFU_REGISTRY_DB_URL, or
+ * DATABASE_URL) gets that URI rewritten, with the host list, instead of separate variables.
+ */
 export function envFileValues(settings: Settings, inFile: Readonly<Record<string, string>>, password: string | undefined): Record<string, EnvValue> {
-  const values: Record<string, EnvValue> = {
+  const endpoints = formatEndpoints(settings.hosts);
+  const target = targetValue(settings, inFile);
+  const singles: Record<string, EnvValue> = {
     [VARIABLES.type]: 'postgres',
-    [VARIABLES.host]: settings.host,
-    [VARIABLES.port]: String(settings.port),
+    [VARIABLES.host]: endpoints.host,
+    [VARIABLES.port]: endpoints.port,
     [VARIABLES.database]: settings.database,
     [VARIABLES.sslMode]: settings.sslMode,
     [VARIABLES.sslRootCert]: rootCertValue(settings, inFile),
+    ...(target !== undefined ? { [VARIABLES.targetSessionAttrs]: target } : {}),
     [VARIABLES.user]: settings.user,
   };
-  if (password !== undefined) values[VARIABLES.password] = password;
-  else if (inFile[VARIABLES.password] !== undefined) values[VARIABLES.password] = null; // an empty value: none
-  return values;
+  if (password !== undefined) singles[VARIABLES.password] = password;
+  else if (inFile[VARIABLES.password] !== undefined) singles[VARIABLES.password] = null; // an empty value: none
+  const uriVariable = [VARIABLES.url, DATABASE_URL].find((v) => inFile[v] !== undefined);
+  if (uriVariable === undefined) return singles;
+  // The file's own style: its URI carries the connection; separate variables it already has are kept in step.
+  const uri = buildConnectionUri({
+    hosts: settings.hosts,
+    database: settings.database,
+    user: settings.user,
+    password,
+    params: { sslmode: settings.sslMode, sslrootcert: settings.sslRootCert, ...(typeof target === 'string' ? { target_session_attrs: target } : {}) },
+  });
+  const kept = Object.fromEntries(Object.entries(singles).filter(([key]) => inFile[key] !== undefined));
+  return { ...kept, [uriVariable]: uri };
 }
 
 /** Warnings about the env file that no write can fix: a password it lacks, or one that is wrong. */
