@@ -130,7 +130,7 @@ describe('a migration COMMIT that travels with the next migration', () => {
       let roundTrips = 0;
       (connection.client as unknown as { connection: { on(e: string, f: () => void): void } }).connection.on('readyForQuery', () => roundTrips++);
       const files = await loadMigrationFiles(dir);
-      const result = await applyPendingMigrations(connection, files, { lockTimeoutMs: 5000, statementTimeoutMs: 60000, logger: silentLogger, freshDatabase: true });
+      const result = await applyPendingMigrations(connection, files, { lockTimeoutMs: 5000, statementTimeoutMs: 60000, networkTimeoutMs: 30000, logger: silentLogger, freshDatabase: true });
       expect(result.appliedCount).toBe(5);
       expect(roundTrips).toBe(2 * 5 + 1);
       expect(await bookkept(db)).toEqual(['1', '2', '3', '4', '5']);

@@ -25,6 +25,12 @@ export const DEFAULTS = {
   /** Upper bound for any single statement, so nothing hangs forever. */
   statementTimeoutSeconds: 600,
   connectTimeoutSeconds: 10,
+  /**
+   * How long a connection may stay silent while the tool waits for an answer before it checks
+   * the server and gives up, and how long the server keeps a transaction of the tool's open
+   * without a word from it (db/network-timeouts.ts).
+   */
+  networkTimeoutSeconds: 30,
 } as const;
 
 /** Every variable the tool reads, in the order the README documents them. */
@@ -43,6 +49,7 @@ export const VARIABLES = {
   lockTimeout: 'TOFU_REGISTRY_DB_LOCK_TIMEOUT',
   statementTimeout: 'TOFU_REGISTRY_DB_STATEMENT_TIMEOUT',
   connectTimeout: 'TOFU_REGISTRY_DB_CONNECT_TIMEOUT',
+  networkTimeout: 'TOFU_REGISTRY_DB_NETWORK_TIMEOUT',
 } as const;
 
 /** The connection variables that env-file write-back adds where missing. */
@@ -91,6 +98,7 @@ export interface Settings {
   readonly lockTimeoutMs: number;
   readonly statementTimeoutMs: number;
   readonly connectTimeoutMs: number;
+  readonly networkTimeoutMs: number;
   /** Absolute path of the env file (it may not exist). */
   readonly envFile: string;
   /** Whether the env file existed and was read. */
@@ -212,13 +220,14 @@ function resolveAdmin(found: Sources): Settings['admin'] {
   return { user, password, passwordSource, database };
 }
 
-function resolveTimeouts(found: Sources): Pick<Settings, 'lockTimeoutMs' | 'statementTimeoutMs' | 'connectTimeoutMs'> {
+function resolveTimeouts(found: Sources): Pick<Settings, 'lockTimeoutMs' | 'statementTimeoutMs' | 'connectTimeoutMs' | 'networkTimeoutMs'> {
   const seconds = (key: string, variable: string, fallback: number): number =>
     parseSeconds(found.text(key, found.lookup(variable)), found.origins[key]!, fallback);
   return {
     lockTimeoutMs: seconds('lockTimeout', VARIABLES.lockTimeout, DEFAULTS.lockTimeoutSeconds),
     statementTimeoutMs: seconds('statementTimeout', VARIABLES.statementTimeout, DEFAULTS.statementTimeoutSeconds),
     connectTimeoutMs: seconds('connectTimeout', VARIABLES.connectTimeout, DEFAULTS.connectTimeoutSeconds),
+    networkTimeoutMs: seconds('networkTimeout', VARIABLES.networkTimeout, DEFAULTS.networkTimeoutSeconds),
   };
 }
 

@@ -2,6 +2,8 @@ import { closeClient, connect, type Connection } from './connection.js';
 import { loggerOf, type CoreContext } from './context.js';
 import { passwordFromPgpass } from './pgpass.js';
 import type { Settings } from '../config/settings.js';
+import { describeServer } from '../config/host.js';
+import { watchConnection } from './liveness.js';
 
 /**
  * The admin role's connections: its password (configured, else ~/.pgpass, else a prompt, asked
@@ -36,13 +38,13 @@ export async function connectAsAdmin(context: CoreContext, database?: string): P
   if (shared) {
     let connection = shared.get(target);
     if (!connection) {
-      connection = openAdmin(context, target).then((c) => ({ ...c, shared: true }));
+      connection = openAdminConnection(context, target).then((c) => ({ ...c, shared: true }));
       connection.catch(() => shared.delete(target));
       shared.set(target, connection);
     }
     return connection;
   }
-  return openAdmin(context, target);
+  return openAdminConnection(context, target);
 }
 
 /**
@@ -66,13 +68,17 @@ async function closeShared(shared: Map<string, Promise<Connection>>): Promise<vo
   await Promise.all(connections.map((c) => (c.status === 'fulfilled' ? closeClient(c.value.client) : undefined)));
 }
 
-async function openAdmin(context: CoreContext, target: string): Promise<Connection> {
-  loggerOf(context).debug(
-    `connecting as ${context.settings.admin.user} to ${context.settings.host}:${context.settings.port}/${target} (sslmode ${context.settings.sslMode})`,
-  );
-  return connect(context.settings, {
-    role: 'admin',
-    database: target,
-    passwordProvider: adminPasswordProvider(context, target),
-  });
+/**
+ * A new admin connection of its own (never shared), watched for a silent network path
+ * (db/liveness.ts): what migrate uses for a second session (a lease's heartbeat, checking
+ * whether a COMMIT whose answer was lost happened).
+ */
+export async function openAdminConnection(context: CoreContext, target: string): Promise<Connection> {
+  const logger = loggerOf(context);
+  const { settings } = context;
+  logger.debug(`connecting as ${settings.admin.user} to ${settings.host}:${settings.port}/${target} (sslmode ${settings.sslMode})`);
+  const open = (): Promise<Connection> => connect(settings, { role: 'admin', database: target, passwordProvider: adminPasswordProvider(context, target) });
+  const connection = await open();
+  watchConnection(connection, { networkTimeoutMs: settings.networkTimeoutMs, probe: open, logger, server: describeServer(settings.host, settings.port) });
+  return connection;
 }

@@ -3,6 +3,7 @@ import type { Settings, SslMode } from '../config/settings.js';
 import { ConfigError } from '../errors.js';
 import { registerSecret } from '../redact.js';
 import { trackOpenClient, untrackClient } from './cancel.js';
+import { clientKeepAlive } from './network-timeouts.js';
 import { toRegistryDbError } from './pg-errors.js';
 import { readTlsState, sslAttempts, sslOptionsFor, type TlsState } from './tls-options.js';
 
@@ -102,8 +103,8 @@ export async function connect(settings: Settings, options: ConnectOptions): Prom
       ssl,
       connectionTimeoutMillis: settings.connectTimeoutMs,
       application_name: 'tofu-registry-db',
-      // Keep connections quiet: no keep-alive needed for short commands.
-      keepAlive: false,
+      // A server that vanished without a word is noticed by TCP (db/network-timeouts.ts).
+      ...clientKeepAlive(settings.networkTimeoutMs),
     };
     const client = new pg.Client(config);
     client.on('error', () => undefined); // surfaced through the failing query instead
