@@ -18,7 +18,9 @@ export type TriggeredFault =
   /** The message reaches the server; nothing flows either way afterwards (the answer is lost, silently). */
   | 'lose-answer'
   /** The message reaches the server, the server's side is closed after it, the client's side is reset (RST). */
-  | 'reset-after';
+  | 'reset-after'
+  /** The message never reaches the server, and nothing flows either way afterwards: lost on its way. */
+  | 'drop';
 
 export interface FaultProxy {
   readonly host: string;
@@ -72,7 +74,7 @@ export async function startFaultProxy(target: { readonly host: string; readonly 
     if (trigger.fault === 'reset-after') {
       link.server.end(chunk); // after the message: the server reads it, then end of stream
       link.client.resetAndDestroy();
-    } else {
+    } else if (trigger.fault === 'lose-answer') {
       link.server.write(chunk);
     }
     trigger.fired();
