@@ -120,6 +120,7 @@ describe('--! no-transaction migrations', () => {
       const failure = (await migrate(context(), { migrationsDir: dir }).catch((e: unknown) => e)) as RegistryDbError;
       expect({ code: failure.code, sqlState: failure.sqlState }).toEqual({ code: 'MIGRATION_FAILED', sqlState: '23505' });
       expect(failure.message).toContain('002_unique.sql:3:1');
+      expect(failure.hint).toContain('The index build it started stays behind, INVALID');
       expect(await inspect(db)).toEqual({ versions: ['1'], runs: ['before'], leases: 0, indexes: { items_v_key: false } });
       await withSuperClient(db, (c) => c.query('UPDATE items SET v = 2 WHERE id = 2'));
       const rerun = await migrate(context(), { migrationsDir: dir });

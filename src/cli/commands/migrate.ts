@@ -21,7 +21,6 @@ export function renderMigrateResult(output: Output, result: MigrateResult): void
     if (migration.outcome === 'applied') {
       const how = migration.transaction ? '' : ', outside a transaction';
       output.result(`${p.success('✔')} Applied ${migration.fileName} ${p.muted(`(${Math.round(migration.durationMs)} ms${how})`)}`);
-      for (const note of migration.notes ?? []) output.result(`    ${p.warning('⚠')} ${note}`);
     }
   }
   output.result(

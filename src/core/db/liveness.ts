@@ -88,7 +88,7 @@ async function checkSession(client: ClientInternals, options: LivenessOptions): 
     probe = await options.probe();
   } catch (error) {
     // Any answer from the server (a password prompt, a full server) means it can be reached.
-    if (error instanceof RegistryDbError && error.errorClass === 'unreachable') return { lost: true, reason: `a new connection failed too (${error.message})` };
+    if (error instanceof RegistryDbError && error.errorClass === 'unreachable') return { lost: true, reason: `a new connection failed too (${error.message.replace(/\.$/, '')})` };
     return ALIVE;
   }
   try {

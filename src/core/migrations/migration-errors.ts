@@ -77,6 +77,8 @@ export interface SentStatement {
   readonly total: number;
   /** The server's position minus this is the position in the file (the statement's offset less the tag before it). */
   readonly positionShift: number;
+  /** It was a CREATE INDEX or REINDEX … CONCURRENTLY, which may leave an INVALID index. */
+  readonly indexBuild?: boolean;
 }
 
 /**
@@ -114,7 +116,8 @@ export function migrationError(file: MigrationFile, error: unknown, completed?: 
     `Migration ${location} failed (SQLSTATE ${pgError.code}): ${pgError.message}${pgError.detail ? ` (${pgError.detail})` : ''}${excerpt}`,
     {
       hint: sent
-        ? `${partlyRan(file, sent)} Fix the file, keeping each statement safe to run again (IF NOT EXISTS), and run migrate again: the file runs again from its first statement.`
+        ? `${partlyRan(file, sent)}${sent.indexBuild ? ' The index build it started stays behind, INVALID (unused by queries, still updated by writes): the next migrate drops it and builds it again.' : ''} ` +
+          'Fix the file, keeping each statement safe to run again (IF NOT EXISTS), and run migrate again: the file runs again from its first statement.'
         : pgError.code === '25001'
           ? `${file.fileName} holds a statement that cannot run in a transaction block: put it in a file of its own that starts with the line "${NO_TRANSACTION_MARKER}". Nothing of it was applied.`
           : `Nothing of ${file.fileName} was applied (it ran in a transaction that was rolled back). Fix the file and run migrate again.`,

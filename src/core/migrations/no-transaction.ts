@@ -85,6 +85,7 @@ export async function applyWithoutTransaction(
     // Given back only when nothing of ours can still run; otherwise it expires, and the next
     // runner cancels what still runs before it takes over.
     if (serverAnswered && !heartbeat.lost) await runQuery(connection, options.logger, releaseLeaseSql(file.version, token)).catch(() => undefined);
+    if (serverAnswered && taken.ownSession) await runQuery(connection, options.logger, resetSessionTimeoutsSql()).catch(() => undefined);
     if (heartbeat.lost && !(error instanceof RegistryDbError && error.code === 'MIGRATION_LEASE_LOST')) throw leaseLostError(file, heartbeat.lost);
     throw error;
   } finally {
@@ -176,7 +177,7 @@ async function runStatements(connection: Connection, file: MigrationFile, token:
       await runQuery(connection, options.logger, tag + text);
     } catch (error) {
       const positionShift = Array.from(file.sql.slice(0, statement.start)).length - tag.length;
-      throw migrationError(file, error, undefined, { index, total: statements.length, positionShift });
+      throw migrationError(file, error, undefined, { index, total: statements.length, positionShift, indexBuild: build !== undefined });
     }
   }
   return notes;
