@@ -85,6 +85,19 @@ describe('--! no-transaction migrations', () => {
     }
   });
 
+  test('without the marker, CREATE INDEX CONCURRENTLY fails in its transaction as before, and the hint names the marker', async () => {
+    const db = await freshDatabase('notx_nomarker');
+    const dir = tempDir();
+    writeFileSync(path.join(dir, '001_items.sql'), 'CREATE TABLE items (id int);\nCREATE INDEX CONCURRENTLY items_id_idx ON items (id);\n');
+    try {
+      const failure = (await migrate(contextFor(adminEnv({ TOFU_REGISTRY_DB_NAME: db })), { migrationsDir: dir }).catch((e: unknown) => e)) as RegistryDbError;
+      expect({ code: failure.code, exit: failure.exitCode, sqlState: failure.sqlState }).toEqual({ code: 'MIGRATION_FAILED', exit: 5, sqlState: '25001' });
+      expect(failure.hint).toContain('put it in a file of its own that starts with the line "--! no-transaction"');
+    } finally {
+      await dropDatabaseAndRole(db);
+    }
+  });
+
   test('a statement that fails: the error names its line, says the statements before it stay, and the lease is given back', async () => {
     const db = await freshDatabase('notx_fail');
     const dir = tempDir();
