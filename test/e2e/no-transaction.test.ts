@@ -28,6 +28,10 @@ test('--dry-run prints the no-transaction file as it runs (lease, statements on 
   const db = uniqueName('notx_cli');
   const env = adminEnv({ TOFU_REGISTRY_DB_NAME: db });
   const dir = folder();
+  // create-db --dry-run of a database that does not exist yet prints every file the same way.
+  const planned = await runCli([...envFileArg(), 'create-db', '--dry-run', '--dir', dir], env);
+  expect(planned.code).toBe(0);
+  expect(planned.stdout).toMatch(/COMMIT;\nCREATE INDEX CONCURRENTLY items_id_idx ON items \(id\);\nBEGIN;/);
   expect((await runCli([...envFileArg(), 'create-db', '--no-migrate'], env)).code).toBe(0);
   try {
     const dry = await runCli([...envFileArg(), 'migrate', '--dry-run', '--dir', dir], env);

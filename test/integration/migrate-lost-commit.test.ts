@@ -88,6 +88,19 @@ describe('the answer to a COMMIT is lost', () => {
     expect(rerun.appliedCount).toBe(1);
   }, 30_000);
 
+  test('the COMMIT that records a no-transaction file, its answer reset: the file is reported applied, not run again', async () => {
+    writeFileSync(path.join(dir, '001_runs.sql'), 'CREATE TABLE runs (n int);\n');
+    writeFileSync(path.join(dir, '002_once.sql'), '--! no-transaction\nINSERT INTO runs VALUES (1);\nCREATE INDEX CONCURRENTLY runs_n_idx ON runs (n);\n');
+    // The COMMITs sent: 001's (alone, before the lease is taken), the lease's, then the record's.
+    const fired = proxy.afterClientSends('COMMIT', 'reset-after', 3);
+    const result = await migrate(viaProxy(), { migrationsDir: dir });
+    await fired;
+    expect(result.results.map((r) => `${r.fileName}:${r.outcome}`)).toEqual(['001_runs.sql:applied', '002_once.sql:applied']);
+    expect(result.results[1]).toMatchObject({ transaction: false, answerLost: true });
+    expect(await bookkept(db)).toEqual(['1', '2']);
+    expect(await withSuperClient(db, async (c) => (await c.query('SELECT count(*)::int AS n FROM runs')).rows[0].n)).toBe(1);
+  }, 30_000);
+
   test('the CLI: exit 0, and a warning, when the last COMMIT took effect', async () => {
     writeFileSync(path.join(dir, '001_one.sql'), 'CREATE TABLE one (id int);\n');
     const env = adminEnv({ TOFU_REGISTRY_DB_NAME: db, TOFU_REGISTRY_DB_PORT: String(proxy.port), TOFU_REGISTRY_DB_NETWORK_TIMEOUT: NETWORK_TIMEOUT });

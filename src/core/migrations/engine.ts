@@ -88,12 +88,7 @@ export async function applyPendingMigrations(
       appliedCount: 0,
       upToDateCount,
       dryRun: true,
-      plannedSql: pending
-        .map((file, i) => {
-          const createBookkeeping = i === 0 && applied.length === 0;
-          return file.transaction ? migrationTransactionSql(file, { createBookkeeping }) : noTransactionScript(file, { createBookkeeping, durationMs: leaseTimings(options.networkTimeoutMs).durationMs });
-        })
-        .join('\n\n'),
+      plannedSql: pending.map((file, i) => migrationScript(file, { createBookkeeping: i === 0 && applied.length === 0, networkTimeoutMs: options.networkTimeoutMs })).join('\n\n'),
     };
   }
 
@@ -138,12 +133,19 @@ export async function applyPendingMigrations(
       // The run's last COMMIT took effect though its answer was lost: the schema is up to date.
       if (finalCommit && error.check?.verdict === 'committed') return finished(connection, results, pending, upToDateCount);
     } else {
-      results.push(resultOf(pending[index]!, 'failed', elapsed()));
+      const unknown = error instanceof RegistryDbError && error.code === 'MIGRATION_OUTCOME_UNKNOWN'; // a no-transaction file's record
+      results.push(resultOf(pending[index]!, unknown ? 'unknown' : 'failed', elapsed()));
     }
     results.push(...pending.slice(results.length).map((f) => notExecuted(f)));
     throw await failureOf(connection, error, pending[index], results);
   }
   return finished(connection, results, pending, upToDateCount);
+}
+
+/** What --dry-run prints for one migration: the script that does what a runner does, as printed. */
+export function migrationScript(file: MigrationFile, options: { readonly createBookkeeping: boolean; readonly networkTimeoutMs: number }): string {
+  if (file.transaction) return migrationTransactionSql(file, { createBookkeeping: options.createBookkeeping });
+  return noTransactionScript(file, { createBookkeeping: options.createBookkeeping, durationMs: leaseTimings(options.networkTimeoutMs).durationMs });
 }
 
 function resultOf(file: MigrationFile, outcome: MigrationOutcome, durationMs: number): MigrationResult {
