@@ -110,6 +110,8 @@ describe('resolveSettings: invalid values are configuration errors naming their 
     ['missing root certificate', { TOFU_REGISTRY_DB_SSLROOTCERT: '/nonexistent/ca.pem' }, /TOFU_REGISTRY_DB_SSLROOTCERT.*not a readable file/],
     ['lock timeout not a number', { TOFU_REGISTRY_DB_LOCK_TIMEOUT: 'soon' }, /TOFU_REGISTRY_DB_LOCK_TIMEOUT/],
     ['lock timeout zero', { TOFU_REGISTRY_DB_LOCK_TIMEOUT: '0' }, /TOFU_REGISTRY_DB_LOCK_TIMEOUT/],
+    ['network timeout not a number', { TOFU_REGISTRY_DB_NETWORK_TIMEOUT: '30s' }, /TOFU_REGISTRY_DB_NETWORK_TIMEOUT \(environment\) "30s" is not a number of seconds/],
+    ['network timeout above a day', { TOFU_REGISTRY_DB_NETWORK_TIMEOUT: '86401' }, /TOFU_REGISTRY_DB_NETWORK_TIMEOUT/],
   ];
   test.each(cases)('%s', (_label, env, message) => {
     let error: unknown;
@@ -121,6 +123,11 @@ describe('resolveSettings: invalid values are configuration errors naming their 
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).exitCode).toBe(2);
     expect((error as ConfigError).message).toMatch(message);
+  });
+
+  test('TOFU_REGISTRY_DB_NETWORK_TIMEOUT: 30 s unless set', () => {
+    expect(resolveSettings({ env: {}, flags: { envFile: noFile() } }).networkTimeoutMs).toBe(30_000);
+    expect(resolveSettings({ env: { TOFU_REGISTRY_DB_NETWORK_TIMEOUT: '2.5' }, flags: { envFile: noFile() } }).networkTimeoutMs).toBe(2500);
   });
 
   test('invalid flag values name the flag', () => {

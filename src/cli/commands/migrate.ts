@@ -19,7 +19,8 @@ export function renderMigrateResult(output: Output, result: MigrateResult): void
   }
   for (const migration of result.results) {
     if (migration.outcome === 'applied') {
-      output.result(`${p.success('✔')} Applied ${migration.fileName} ${p.muted(`(${Math.round(migration.durationMs)} ms)`)}`);
+      const how = migration.transaction ? '' : ', outside a transaction';
+      output.result(`${p.success('✔')} Applied ${migration.fileName} ${p.muted(`(${Math.round(migration.durationMs)} ms${how})`)}`);
     }
   }
   output.result(
@@ -69,7 +70,11 @@ export function registerMigrate(program: Command): void {
           const p = output.palette;
           const marks = { applied: p.success('applied'), pending: p.warning('pending'), changed: p.error('CHANGED'), missing: p.error('missing file') };
           for (const m of result.migrations) {
-            output.result(`${marks[m.state].padEnd(8)}  ${m.fileName}${m.appliedAt ? p.muted(`  ${m.appliedAt}`) : ''}`);
+            const marker = m.transaction === false ? p.muted('  (no transaction)') : '';
+            const lease = m.lease
+              ? p.warning(m.lease.live ? `  being applied by another runner (lease until ${m.lease.until})` : `  interrupted (lease expired ${m.lease.until}): the next migrate runs it again`)
+              : '';
+            output.result(`${marks[m.state].padEnd(8)}  ${m.fileName}${marker}${m.appliedAt ? p.muted(`  ${m.appliedAt}`) : ''}${lease}`);
           }
           output.result(`${result.migrations.length} migrations: ${result.pendingCount} pending, ${result.changedCount} changed`);
         },

@@ -5,6 +5,7 @@ import { runBatch } from '../db/batch.js';
 import { failed, passed, type CheckOutcome, type CheckState } from './check.js';
 import { quoteLiteral } from '../sql/quote.js';
 import { compareMigrations, MIGRATIONS_TABLE, readAppliedMigrations } from '../migrations/bookkeeping.js';
+import { LEASES_TABLE } from '../migrations/lease.js';
 
 /** The tables of the original design, which the registry API reads and writes. */
 export const REGISTRY_TABLES = ['modules', 'providers', 'cache'] as const;
@@ -36,13 +37,13 @@ export function catalogLookupSql(): string[] {
        has_database_privilege(current_database(), 'CREATE') AS database_create,
        has_database_privilege(current_database(), 'TEMPORARY') AS database_temporary
   FROM pg_roles r WHERE r.rolname = current_user`;
-  // Every table in public but the migration bookkeeping, which the API never touches;
+  // Every table in public but the migration bookkeeping and leases, which the API never touches;
   // owned includes membership in the owning role, which gives the same powers.
   const privilegesSql = `SELECT c.relname AS name, pg_has_role(c.relowner, 'USAGE') AS owned,
        has_table_privilege(c.oid, 'SELECT') AS select, has_table_privilege(c.oid, 'INSERT') AS insert,
        has_table_privilege(c.oid, 'UPDATE') AS update, has_table_privilege(c.oid, 'DELETE') AS delete
   FROM pg_class c
- WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p') AND c.relname <> ${quoteLiteral(MIGRATIONS_TABLE)}
+ WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p') AND c.relname NOT IN (${quoteLiteral(MIGRATIONS_TABLE)}, ${quoteLiteral(LEASES_TABLE)})
  ORDER BY c.relname`;
   const sequencesSql = `SELECT c.relname AS name, pg_has_role(c.relowner, 'USAGE') AS owned,
        has_sequence_privilege(c.oid, 'USAGE') AS usage, has_sequence_privilege(c.oid, 'SELECT') AS select

@@ -61,6 +61,12 @@ export interface Settings {
   readonly lockTimeoutMs: number;
   readonly statementTimeoutMs: number;
   readonly connectTimeoutMs: number;
+  /**
+   * How long a connection may stay silent while the tool waits for an answer before it checks
+   * the server and gives up, and how long the server keeps a transaction of the tool's open
+   * without a word from it (db/network-timeouts.ts).
+   */
+  readonly networkTimeoutMs: number;
   /** Absolute path of the env file (it may not exist). */
   readonly envFile: string;
   /** Whether the env file existed and was read. */
@@ -180,13 +186,14 @@ function resolveAdmin(found: SettingSources): Settings['admin'] {
   return { user, password, passwordSource: password === undefined ? 'unresolved' : passwordFound!.origin, database };
 }
 
-function resolveTimeouts(found: SettingSources): Pick<Settings, 'lockTimeoutMs' | 'statementTimeoutMs' | 'connectTimeoutMs'> {
-  const seconds = (key: 'lockTimeout' | 'statementTimeout' | 'connectTimeout', fallback: number): number =>
+function resolveTimeouts(found: SettingSources): Pick<Settings, 'lockTimeoutMs' | 'statementTimeoutMs' | 'connectTimeoutMs' | 'networkTimeoutMs'> {
+  const seconds = (key: 'lockTimeout' | 'statementTimeout' | 'connectTimeout' | 'networkTimeout', fallback: number): number =>
     parseSeconds(found.text(key), found.origins[key]!, fallback);
   return {
     lockTimeoutMs: seconds('lockTimeout', DEFAULTS.lockTimeoutSeconds),
     statementTimeoutMs: seconds('statementTimeout', DEFAULTS.statementTimeoutSeconds),
     connectTimeoutMs: seconds('connectTimeout', DEFAULTS.connectTimeoutSeconds),
+    networkTimeoutMs: seconds('networkTimeout', DEFAULTS.networkTimeoutSeconds),
   };
 }
 

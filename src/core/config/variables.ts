@@ -29,6 +29,12 @@ export const DEFAULTS = {
   /** Upper bound for any single statement, so nothing hangs forever. */
   statementTimeoutSeconds: 600,
   connectTimeoutSeconds: 10,
+  /**
+   * How long a connection may stay silent while the tool waits for an answer before it checks
+   * the server and gives up, and how long the server keeps a transaction of the tool's open
+   * without a word from it (db/network-timeouts.ts).
+   */
+  networkTimeoutSeconds: 30,
 } as const;
 
 /** Every variable the tool reads, in the order the README documents them. */
@@ -51,6 +57,7 @@ export const VARIABLES = {
   lockTimeout: 'TOFU_REGISTRY_DB_LOCK_TIMEOUT',
   statementTimeout: 'TOFU_REGISTRY_DB_STATEMENT_TIMEOUT',
   connectTimeout: 'TOFU_REGISTRY_DB_CONNECT_TIMEOUT',
+  networkTimeout: 'TOFU_REGISTRY_DB_NETWORK_TIMEOUT',
 } as const;
 
 /** The fallback for the application role's connection URI, as dbmate and most tools read it. */

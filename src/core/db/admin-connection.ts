@@ -4,6 +4,8 @@ import { passwordFromPgpass } from './pgpass.js';
 import type { Settings } from '../config/settings.js';
 import type { TargetSessionAttrs } from '../config/variables.js';
 import { ConfigError } from '../errors.js';
+import { describeServer } from '../config/host.js';
+import { watchConnection } from './liveness.js';
 
 /**
  * The admin role's connections: its password (configured, else ~/.pgpass, else a prompt, asked
@@ -38,13 +40,13 @@ export async function connectAsAdmin(context: CoreContext, database?: string): P
   if (shared) {
     let connection = shared.get(target);
     if (!connection) {
-      connection = openAdmin(context, target).then((c) => ({ ...c, shared: true }));
+      connection = openAdminConnection(context, target).then((c) => ({ ...c, shared: true }));
       connection.catch(() => shared.delete(target));
       shared.set(target, connection);
     }
     return connection;
   }
-  return openAdmin(context, target);
+  return openAdminConnection(context, target);
 }
 
 /**
@@ -68,12 +70,24 @@ async function closeShared(shared: Map<string, Promise<Connection>>): Promise<vo
   await Promise.all(connections.map((c) => (c.status === 'fulfilled' ? closeClient(c.value.client) : undefined)));
 }
 
-async function openAdmin(context: CoreContext, database: string): Promise<Connection> {
+/**
+ * A new admin connection of its own (never shared), to the primary of the host list (see
+ * writeTarget), watched for a silent network path (db/liveness.ts): also what migrate uses for a
+ * second session (a lease's heartbeat, checking whether a COMMIT whose answer was lost happened).
+ */
+export async function openAdminConnection(context: CoreContext, database: string): Promise<Connection> {
+  const logger = loggerOf(context);
   const { settings } = context;
+  const target = writeTarget(settings);
   const servers = settings.hosts.map((e) => `${e.host}:${e.port}`).join(',');
-  loggerOf(context).debug(`connecting as ${settings.admin.user} to ${servers}/${database} (sslmode ${settings.sslMode}, target ${writeTarget(settings)})`);
-  const connection = await connect(settings, { role: 'admin', database, passwordProvider: adminPasswordProvider(context, database), target: writeTarget(settings) });
-  for (const attempt of connection.attempts) loggerOf(context).debug(`passed over ${attempt.endpoint.host}:${attempt.endpoint.port}: ${attempt.outcome}`);
+  logger.debug(`connecting as ${settings.admin.user} to ${servers}/${database} (sslmode ${settings.sslMode}, target ${target})`);
+  const connection = await connect(settings, { role: 'admin', database, passwordProvider: adminPasswordProvider(context, database), target });
+  for (const attempt of connection.attempts) logger.debug(`passed over ${attempt.endpoint.host}:${attempt.endpoint.port}: ${attempt.outcome}`);
+  // The watchdog's probe asks the very server this connection reached about it.
+  const { endpoint } = connection;
+  const sameServer = { ...settings, hosts: [endpoint], host: endpoint.host, port: endpoint.port };
+  const probe = (): Promise<Connection> => connect(sameServer, { role: 'admin', database, passwordProvider: adminPasswordProvider(context, database), target: 'any' });
+  watchConnection(connection, { networkTimeoutMs: settings.networkTimeoutMs, probe, logger, server: describeServer(endpoint.host, endpoint.port) });
   return connection;
 }
 

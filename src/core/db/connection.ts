@@ -3,6 +3,7 @@ import type { Endpoint, Settings } from '../config/settings.js';
 import { ConfigError, type RegistryDbError } from '../errors.js';
 import { registerSecret } from '../redact.js';
 import { trackOpenClient, untrackClient } from './cancel.js';
+import { clientKeepAlive } from './network-timeouts.js';
 import { toRegistryDbError } from './pg-errors.js';
 import { readTlsState, sslAttempts, sslOptionsFor, type TlsState } from './tls-options.js';
 import type { SslMode, TargetSessionAttrs } from '../config/variables.js';
@@ -145,8 +146,8 @@ async function connectEndpoint(settings: Settings, endpoint: Endpoint, login: Lo
       ssl,
       connectionTimeoutMillis: settings.connectTimeoutMs,
       application_name: settings.applicationName,
-      // Keep connections quiet: no keep-alive needed for short commands.
-      keepAlive: false,
+      // A server that vanished without a word is noticed by TCP (db/network-timeouts.ts).
+      ...clientKeepAlive(settings.networkTimeoutMs),
     };
     const client = new pg.Client(config);
     client.on('error', () => undefined); // surfaced through the failing query instead

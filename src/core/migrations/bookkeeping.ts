@@ -28,6 +28,13 @@ export interface MigrationStatus {
   readonly fileName: string;
   readonly state: MigrationState;
   readonly appliedAt?: string;
+  /** False for a file marked `--! no-transaction` (undefined for a missing file). */
+  readonly transaction?: boolean;
+  /**
+   * A pending no-transaction file that a runner is applying (live) or was applying when it
+   * stopped (expired: the next run cancels what is left of it and runs the file again).
+   */
+  readonly lease?: { readonly since: string; readonly until: string; readonly live: boolean };
 }
 
 export interface AppliedRow {
@@ -47,23 +54,27 @@ export const CREATE_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS public.${MIGR
 )`;
 
 /**
- * Right after the bookkeeping table is created: nobody but its owner may change it. Default
+ * Right after one of the tool's tables is created: nobody but its owner may change it. Default
  * privileges (create-user's, when it ran before the first migration) would otherwise give the
  * application role INSERT, UPDATE and DELETE on it, as on every other table; it keeps SELECT.
  */
-export const BOOKKEEPING_WRITES_REVOKED = `DO $tofu$
+export function writesRevokedSql(table: string): string {
+  return `DO $tofu$
 DECLARE grantee text;
 BEGIN
   FOR grantee IN
     SELECT DISTINCT CASE WHEN acl.grantee = 0 THEN 'PUBLIC' ELSE acl.grantee::regrole::text END
       FROM pg_class c, aclexplode(c.relacl) acl
-     WHERE c.oid = 'public.${MIGRATIONS_TABLE}'::regclass AND acl.grantee <> c.relowner
+     WHERE c.oid = 'public.${table}'::regclass AND acl.grantee <> c.relowner
        AND acl.privilege_type IN ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE')
   LOOP
-    EXECUTE format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON public.${MIGRATIONS_TABLE} FROM %s', grantee);
+    EXECUTE format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON public.${table} FROM %s', grantee);
   END LOOP;
 END
 $tofu$`;
+}
+
+export const BOOKKEEPING_WRITES_REVOKED = writesRevokedSql(MIGRATIONS_TABLE);
 
 /** Reads the transaction's id in the message that opens a migration: the guard after the file compares it. */
 export const TRANSACTION_ID_SQL = 'SELECT txid_current()::text AS xid';
@@ -108,13 +119,14 @@ export function compareMigrations(files: readonly MigrationFile[], applied: read
   const statuses: MigrationStatus[] = files.map((file) => {
     const row = byVersion.get(file.version);
     byVersion.delete(file.version);
-    if (!row) return { version: file.version, name: file.name, fileName: file.fileName, state: 'pending' };
+    if (!row) return { version: file.version, name: file.name, fileName: file.fileName, state: 'pending', transaction: file.transaction };
     return {
       version: file.version,
       name: file.name,
       fileName: file.fileName,
       state: row.checksum === file.checksum ? 'applied' : 'changed',
       appliedAt: row.applied_at.toISOString(),
+      transaction: file.transaction,
     };
   });
   for (const row of byVersion.values()) {

@@ -3,7 +3,7 @@ import { disconnect } from '../db/connection.js';
 import { refuseSystemDatabase } from '../config/names.js';
 import { applyPendingMigrations, migrationStatus, type MigrateResult, type MigrationResult } from './engine.js';
 import { bundledMigrationsDir, loadMigrationFiles, type MigrationFile } from './files.js';
-import { connectAsAdmin } from '../db/admin-connection.js';
+import { connectAsAdmin, openAdminConnection } from '../db/admin-connection.js';
 import { assertPrimary } from '../db/primary.js';
 import { type MigrationStatus } from './bookkeeping.js';
 
@@ -33,6 +33,8 @@ export async function runMigrations(
     const result = await applyPendingMigrations(connection, files, {
       lockTimeoutMs: context.settings.lockTimeoutMs,
       statementTimeoutMs: context.settings.statementTimeoutMs,
+      networkTimeoutMs: context.settings.networkTimeoutMs,
+      openConnection: () => openAdminConnection(context, context.settings.database),
       dryRun: options.dryRun,
       freshDatabase: options.freshDatabase,
       logger,

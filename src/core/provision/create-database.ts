@@ -10,7 +10,7 @@ import { quoteIdent } from '../sql/quote.js';
 import { runQuery } from '../db/query.js';
 import { connectAsAdmin, withSharedConnections } from '../db/admin-connection.js';
 import { standbyError } from '../db/primary.js';
-import { migrationTransactionSql } from '../migrations/bookkeeping.js';
+import { migrationScript } from '../migrations/engine.js';
 import { checkTransactionControl } from '../migrations/migration-errors.js';
 
 export interface CreateDatabaseOptions {
@@ -95,7 +95,7 @@ async function createDatabaseSteps(context: CoreContext, options: CreateDatabase
         return {
           database,
           created: false,
-          plannedSql: [`${createDatabaseSql(database)};`, ...files.map((file, i) => migrationTransactionSql(file, { createBookkeeping: i === 0 }))].join('\n\n'),
+          plannedSql: [`${createDatabaseSql(database)};`, ...files.map((file, i) => migrationScript(file, { createBookkeeping: i === 0, networkTimeoutMs: context.settings.networkTimeoutMs }))].join('\n\n'),
         };
       }
       if (!facts.superuser && !facts.createdb) {

@@ -10,6 +10,7 @@ import { assertPrimary } from '../../db/primary.js';
 import { rollbackQuietly, runQuery } from '../../db/query.js';
 import type { Logger } from '../../logger.js';
 import { MIGRATIONS_TABLE } from '../../migrations/bookkeeping.js';
+import { LEASES_TABLE } from '../../migrations/lease.js';
 import { REDACTED, redactSecrets } from '../../redact.js';
 import { runCritical } from '../../runtime/critical-section.js';
 import { appRoleGrantsSql } from '../../sql/grants.js';
@@ -143,7 +144,7 @@ async function decide(run: Run): Promise<Decision> {
     role: settings.user,
     owner: settings.admin.user,
     revokeCreateOnSchemaFromPublic: plan.revokeCreateOnSchemaFromPublic,
-    readOnlyTables: facts.bookkeeping_exists ? [MIGRATIONS_TABLE] : [],
+    readOnlyTables: [...(facts.bookkeeping_exists ? [MIGRATIONS_TABLE] : []), ...(facts.leases_exist ? [LEASES_TABLE] : [])],
   });
   const inFile = options.writeEnv ? (readEnvFile(settings.envFile) ?? {}) : {};
   let envWarnings: string[] = [];

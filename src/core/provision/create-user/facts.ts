@@ -2,6 +2,7 @@ import { ConfigError } from '../../errors.js';
 import { describe } from '../../config/names.js';
 import type { Settings } from '../../config/settings.js';
 import { MIGRATIONS_TABLE } from '../../migrations/bookkeeping.js';
+import { LEASES_TABLE } from '../../migrations/lease.js';
 import { quoteLiteral } from '../../sql/quote.js';
 
 /**
@@ -26,6 +27,8 @@ export const CREATE_USER_LOCK = `${0x746f6675}, 1`; // decimal: hex literals nee
 export interface RoleFacts {
   server_version: number;
   bookkeeping_exists: boolean;
+  /** The lease table of no-transaction migrations (migrations/lease.ts): read-only for the role, as the bookkeeping. */
+  leases_exist: boolean;
   admin_superuser: boolean;
   admin_createrole: boolean;
   admin_owns_database: boolean;
@@ -55,6 +58,7 @@ export function roleFactsSql(role: string): string {
   const name = quoteLiteral(role);
   return `SELECT current_setting('server_version_num')::int AS server_version,
        to_regclass('${SCHEMA}.${MIGRATIONS_TABLE}') IS NOT NULL AS bookkeeping_exists,
+       to_regclass('${SCHEMA}.${LEASES_TABLE}') IS NOT NULL AS leases_exist,
        a.rolsuper AS admin_superuser, a.rolcreaterole AS admin_createrole,
        pg_has_role(current_user, d.datdba, 'USAGE') AS admin_owns_database,
        pg_get_userbyid(d.datdba) AS database_owner,
@@ -106,7 +110,7 @@ export function grantCheckSql(role: string): string {
        has_schema_privilege(${name}, '${SCHEMA}', 'CREATE') AS can_create_in_schema,
        ARRAY(SELECT format('%s (owner %s)', c.relname, pg_get_userbyid(c.relowner)) FROM pg_class c
               WHERE c.relnamespace = '${SCHEMA}'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
-                AND NOT (has_table_privilege(${name}, c.oid, 'SELECT') AND (c.relname = '${MIGRATIONS_TABLE}' OR (has_table_privilege(${name}, c.oid, 'INSERT')
+                AND NOT (has_table_privilege(${name}, c.oid, 'SELECT') AND (c.relname IN ('${MIGRATIONS_TABLE}', '${LEASES_TABLE}') OR (has_table_privilege(${name}, c.oid, 'INSERT')
                      AND has_table_privilege(${name}, c.oid, 'UPDATE') AND has_table_privilege(${name}, c.oid, 'DELETE'))))
               ORDER BY 1) AS tables_missing,
        ARRAY(SELECT format('%s (owner %s)', c.relname, pg_get_userbyid(c.relowner)) FROM pg_class c
