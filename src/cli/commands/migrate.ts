@@ -40,11 +40,20 @@ export function registerMigrate(program: Command): void {
   command.action((options: MigrateOptions, cmd: Command) =>
     runCommand('migrate', cmd, async (run) => {
       const context = run.context({ database: options.name });
-      const [{ migrate }, { waitForServer }] = await Promise.all([import('../../core/migrations/migrate.js'), import('../../core/db/wait-for-server.js')]);
-      if (options.wait !== undefined) await waitForServer(context, options.wait);
-      const result = await migrate(context, { migrationsDir: options.dir, dryRun: options.dryRun });
+      const [{ migrate }, { retryWhileUnreachable }] = await Promise.all([import('../../core/migrations/migrate.js'), import('../../core/db/wait-for-server.js')]);
+      const run_ = () => migrate(context, { migrationsDir: options.dir, dryRun: options.dryRun });
+      // --wait: until a primary answers, and again after a failover cuts a run off.
+      const { result, retries } = options.wait === undefined ? { result: await run_(), retries: [] } : await retryWhileUnreachable(context, options.wait, run_);
       return {
-        json: { database: result.database, dryRun: result.dryRun, applied: result.appliedCount, upToDate: result.upToDateCount, migrations: result.results, ...(result.dryRun ? { sql: result.plannedSql } : {}) },
+        json: {
+          database: result.database,
+          dryRun: result.dryRun,
+          applied: result.appliedCount,
+          upToDate: result.upToDateCount,
+          migrations: result.results,
+          ...(retries.length > 0 ? { retries } : {}),
+          ...(result.dryRun ? { sql: result.plannedSql } : {}),
+        },
         render: (output) => renderMigrateResult(output, result),
       };
     }),

@@ -85,6 +85,7 @@ export function registerSetup(program: Command): void {
           database: result.database,
           user: result.user ? { ...user, ...(printed ? { password: printed } : {}) } : null,
           connection: result.connection,
+          ...(result.retries ? { retries: result.retries } : {}),
           ...(result.plannedSql !== undefined ? { sql: result.plannedSql } : {}),
           ...(result.connection && !result.connection.ok ? { error: result.connection.checks.find((c) => c.status === 'fail')?.error } : {}),
         },

@@ -2,7 +2,7 @@ import { type CoreContext } from '../db/context.js';
 import { createDatabase, type CreateDatabaseResult } from './create-database.js';
 import { createUser, type CreateUserResult } from './create-user/create-user.js';
 import { testConnection, type TestConnectionResult } from '../checks/test-connection.js';
-import { waitForServer } from '../db/wait-for-server.js';
+import { retryWhileUnreachable, type Retry } from '../db/wait-for-server.js';
 import { withSharedConnections } from '../db/admin-connection.js';
 import { checkEnvFileWritable } from '../config/env-file-update.js';
 import { checkSetupPreflight, knownPassword, passwordUnknownError } from './setup-preflight.js';
@@ -30,6 +30,8 @@ export interface SetupResult {
   /** 0, or the exit code of the first failed check. */
   readonly exitCode: number;
   readonly plannedSql?: string;
+  /** With waitSeconds: the failures it rode out (a failover, a switchover) before succeeding. */
+  readonly retries?: readonly Retry[];
 }
 
 /**
@@ -39,7 +41,11 @@ export interface SetupResult {
 export async function setup(context: CoreContext, options: SetupOptions = {}): Promise<SetupResult> {
   // One admin connection per database for the whole run: create-db's maintenance
   // connection, and one registry connection shared by the migrations and create-user.
-  return withSharedConnections(context, (shared) => setupSteps(shared, options));
+  const once = () => withSharedConnections(context, (shared) => setupSteps(shared, options));
+  if (options.waitSeconds === undefined) return once();
+  // --wait: until a primary answers, and again after a failover cuts a step off (each is idempotent).
+  const { result, retries } = await retryWhileUnreachable(context, options.waitSeconds, once);
+  return retries.length > 0 ? { ...result, retries } : result;
 }
 
 async function setupSteps(context: CoreContext, options: SetupOptions): Promise<SetupResult> {
@@ -48,7 +54,6 @@ async function setupSteps(context: CoreContext, options: SetupOptions): Promise<
   // An env file that cannot be written is a usage error found before anything changes: not
   // after the database was created, when create-user would find it.
   if (writeEnv && !options.dryRun) await checkEnvFileWritable(settings.envFile);
-  if (options.waitSeconds !== undefined) await waitForServer(context, options.waitSeconds);
   const unknown = !options.dryRun && !options.rotatePassword && settings.password === undefined;
   const rotatePassword = Boolean(options.rotatePassword || (unknown && options.rotateIfUnknown === true));
   const database = await createDatabase(context, {
