@@ -5,7 +5,7 @@
  * PostgreSQL does). Needs Debian's patroni, etcd-server and postgresql-15 (.ci/run installs them).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { serverIds } from '../../src/core/dev/os-user.js';
 import { freePort, sharedTempDir, SYSTEM_PG15_BIN } from './pg-server.js';
@@ -33,6 +33,14 @@ export interface HaCluster {
   crashLeader(): Promise<HaNode>;
   restart(node: HaNode): void;
   stop(): Promise<void>;
+}
+
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
 }
 
 export function haAvailable(): boolean {
@@ -151,13 +159,13 @@ export async function startHaCluster(size = 3): Promise<HaCluster> {
         const leader = await cluster.leader();
         if (!leader) return undefined;
         for (const node of nodes) {
-          if (node !== leader && node.process.exitCode === null && (await restStatus(node, '/replica').catch(() => 0)) !== 200) return undefined;
+          if (node !== leader && node.process.exitCode === null && node.process.signalCode === null && (await restStatus(node, '/replica').catch(() => 0)) !== 200) return undefined;
         }
         return leader;
       });
     },
     async switchover() {
-      const from = await cluster.waitHealthy();
+      const from = await until('a leader', 60_000, () => cluster.leader());
       const to = nodes.find((n) => n !== from)!;
       const response = await fetch(`http://127.0.0.1:${from.restPort}/switchover`, {
         method: 'POST',
@@ -169,8 +177,11 @@ export async function startHaCluster(size = 3): Promise<HaCluster> {
       return { from, to };
     },
     async crashLeader() {
-      const leader = await cluster.waitHealthy();
-      process.kill(-leader.process.pid!, 'SIGKILL');
+      const leader = await until('a leader', 60_000, () => cluster.leader());
+      // Patroni starts PostgreSQL in a session of its own: both are killed, as a crash of the machine would.
+      const postmaster = Number(readFileSync(path.join(dir, leader.name, 'postmaster.pid'), 'utf8').split('\n')[0]);
+      killQuietly(-leader.process.pid!);
+      killQuietly(postmaster); // its backends exit when they see the postmaster gone
       return leader;
     },
     restart(node) {
@@ -178,16 +189,15 @@ export async function startHaCluster(size = 3): Promise<HaCluster> {
     },
     async stop() {
       for (const node of nodes) {
-        try {
-          process.kill(-node.process.pid!, 'SIGKILL');
-        } catch {
-          // already gone
-        }
+        const pidFile = path.join(dir, node.name, 'postmaster.pid');
+        const postmaster = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').split('\n')[0]) : 0;
+        killQuietly(-node.process.pid!);
+        if (postmaster > 0) killQuietly(postmaster);
       }
       etcd.kill('SIGKILL');
-      // Postgres children of a killed Patroni are in its group and died with it.
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      rmSync(dir, { recursive: true, force: true });
+      // The backends of a killed postmaster take a moment to notice and exit.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
     },
   };
   return cluster;
