@@ -21,8 +21,10 @@ export async function waitForServer(context: CoreContext, seconds: number, role:
       await disconnect(connection);
       return Date.now() - started;
     } catch (error) {
-      if (!(error instanceof RegistryDbError) || error.errorClass !== 'unreachable' || Date.now() >= deadline) {
-        if (error instanceof RegistryDbError && error.errorClass === 'unreachable') {
+      // Another program on the port will not turn into PostgreSQL by waiting.
+      const retryable = error instanceof RegistryDbError && error.errorClass === 'unreachable' && error.code !== 'NOT_POSTGRESQL';
+      if (!retryable || Date.now() >= deadline) {
+        if (retryable) {
           throw error.rewrap(`${error.message} (gave up after waiting ${seconds}s, ${attempt} attempts)`);
         }
         // Anything but "unreachable" means the server answered: stop waiting.
