@@ -21,6 +21,15 @@ describe('permissionRemedy: the statement to run, for the admin', () => {
     expect(permissionRemedy({ message, detail }, admin)).toContain(expected);
   });
 
+  test('a trusted extension needs CREATE on the database, not a superuser (the server\'s hint tells)', () => {
+    const remedy = permissionRemedy(
+      { message: 'permission denied to create extension "pg_trgm"', serverHint: 'Must have CREATE privilege on current database to create this extension.' },
+      admin,
+    );
+    expect(remedy).toContain('As its owner or a superuser, run: GRANT CREATE ON DATABASE "opentofu" TO "registry_admin";');
+    expect(remedy).not.toContain('Only a superuser');
+  });
+
   test('names are quoted as identifiers', () => {
     expect(permissionRemedy({ message: 'permission denied for schema public' }, { user: 'a"b', role: 'admin' })).toContain('TO "a""b";');
   });

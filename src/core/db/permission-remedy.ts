@@ -1,3 +1,4 @@
+import { RegistryDbError } from '../errors.js';
 import { quoteIdent, quoteLiteral } from '../sql/quote.js';
 
 /**
@@ -58,6 +59,10 @@ export function permissionRemedy(problem: PermissionProblem, subject: Permission
       : undefined;
   }
   if ((match = /^permission denied to create extension "([^"]+)"$/.exec(message))) {
+    // A trusted extension (PostgreSQL 13+: pg_trgm, citext, …) needs only CREATE on the database.
+    if (/CREATE privilege on current database/i.test(problem.serverHint ?? '') && who && subject.database) {
+      return `Extension "${match[1]}" is trusted: ${roleText} may install it with CREATE on the database. As its owner or a superuser, run: GRANT CREATE ON DATABASE ${quoteIdent(subject.database)} TO ${who};`;
+    }
     const where = subject.database ? ` in database ${quoteIdent(subject.database)}` : '';
     return `Only a superuser may install extension "${match[1]}" (it is not marked trusted). Have a superuser run CREATE EXTENSION IF NOT EXISTS ${quoteIdent(match[1]!)};${where}, and write the migration's statement as CREATE EXTENSION IF NOT EXISTS so that it then passes; or run migrate as a superuser.`;
   }
@@ -90,4 +95,17 @@ export function permissionRemedy(problem: PermissionProblem, subject: Permission
 /** A role's sessions, for a hint: `SELECT … FROM pg_stat_activity WHERE usename = 'x'`. */
 export function sessionsQuery(column: 'usename' | 'datname', name: string): string {
   return `SELECT pid, usename, datname, application_name, state FROM pg_stat_activity WHERE ${column} = ${quoteLiteral(name)}`;
+}
+
+/**
+ * A refused privilege mapped without knowing whose session it was (a migration's statement,
+ * say): its hint told again with the concrete statement for that role.
+ */
+export function withPermissionRemedy(error: unknown, subject: PermissionSubject): unknown {
+  if (!(error instanceof RegistryDbError) || error.code !== 'PERMISSION_DENIED') return error;
+  const cause = error.cause as { message?: unknown; detail?: unknown; hint?: unknown } | undefined;
+  if (typeof cause?.message !== 'string') return error;
+  const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+  const remedy = permissionRemedy({ message: cause.message, detail: text(cause.detail), serverHint: text(cause.hint) }, subject);
+  return remedy ? error.rewrap(error.message, { hint: remedy }) : error;
 }
