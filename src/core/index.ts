@@ -29,7 +29,7 @@ export { scramSha256Verifier } from './provision/scram.js';
 export { testConnection, configurationFailure, CHECK_NAMES } from './checks/test-connection.js';
 export type { TestConnectionOptions, TestConnectionResult, CheckName, CheckResult, CheckStatus } from './checks/test-connection.js';
 export { setup } from './provision/setup.js';
-export type { SetupOptions, SetupResult } from './provision/setup.js';
+export type { SetupOptions, SetupResult, SetupSuccess, SetupFailure, SetupStep } from './provision/setup.js';
 export { dropDatabaseAndRole as drop } from './provision/drop.js';
 export type { DropOptions, DropResult } from './provision/drop.js';
 export { startEmbeddedServer } from './dev/embedded-server.js';

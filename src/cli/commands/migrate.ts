@@ -66,6 +66,7 @@ export function registerMigrate(program: Command): void {
         // A changed applied migration is a schema problem (exit 5) even when only listing.
         exitCode: result.changedCount > 0 ? 5 : 0,
         ok: result.changedCount === 0,
+        failure: { message: `${result.changedCount} applied migration(s) changed since they ran: ${result.migrations.filter((m) => m.state === 'changed').map((m) => m.fileName).join(', ')}.`, hint: 'Migrations are forward-only: restore the original file and put the change in a new migration.' },
         render(output) {
           const p = output.palette;
           const marks = { applied: p.success('applied'), pending: p.warning('pending'), changed: p.error('CHANGED'), missing: p.error('missing file') };
