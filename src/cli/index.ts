@@ -10,6 +10,7 @@ import { registerDrop } from './commands/drop.js';
 import { registerImport } from './commands/import.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerSetup } from './commands/setup.js';
+import { registerStatus } from './commands/status.js';
 import { registerTestConnection } from './commands/test-connection.js';
 import { colorWanted, Output } from './output.js';
 import { environmentHelp } from './environment-help.js';
@@ -43,6 +44,7 @@ export function buildProgram(): Command {
   registerCreateUser(program);
   registerTestConnection(program);
   registerMigrate(program);
+  registerStatus(program);
   registerSetup(program);
   registerDrop(program);
   registerDev(program);

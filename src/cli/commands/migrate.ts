@@ -3,6 +3,7 @@ import type { MigrateResult } from '../../core/migrations/engine.js';
 import { dirOption, dryRunOption, example, nameOption, waitOption } from '../options.js';
 import type { Output } from '../output.js';
 import { runCommand } from '../run-command.js';
+import { registerMigrateNew } from './migrate-new.js';
 
 interface MigrateOptions {
   readonly name?: string;
@@ -36,7 +37,7 @@ export function registerMigrate(program: Command): void {
   dirOption(command);
   dryRunOption(command);
   waitOption(command);
-  example(command, 'tofu-registry-db migrate', 'tofu-registry-db migrate status --json', 'tofu-registry-db migrate --dry-run --dir ./sql');
+  example(command, 'tofu-registry-db migrate', 'tofu-registry-db migrate status --json', 'tofu-registry-db migrate --dry-run --dir ./sql', 'tofu-registry-db migrate new add_downloads_index --dir ./sql');
   command.action((options: MigrateOptions, cmd: Command) =>
     runCommand('migrate', cmd, async (run) => {
       const context = run.context({ database: options.name });
@@ -82,4 +83,5 @@ export function registerMigrate(program: Command): void {
       };
     }),
   );
+  registerMigrateNew(command);
 }
