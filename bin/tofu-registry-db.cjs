@@ -1,4 +1,4 @@
-#!/usr/bin/env sh
+#!/bin/sh
 ':' //; export _TOFU_REGISTRY_DB_DEFERRED_CA="${NODE_EXTRA_CA_CERTS-}"; unset NODE_EXTRA_CA_CERTS; exec node -- "$0" "$@"
 // The two lines above are read by sh, and line 2 is also JavaScript (a string, then a comment),
 // so Node runs this file as it is. sh starts Node the way the launcher needs:
@@ -14,9 +14,10 @@
 //   roots when a connection verifies against the system roots (sslrootcert=system), the only
 //   case where Node would have used it.
 // - Why sh and not `#!/usr/bin/env -S NAME=VALUE node --`: BusyBox's env (Alpine, the node:alpine
-//   images) has no -S, and no single-word #! line can both set a variable and pass `--`. Only
-//   POSIX sh is used (BusyBox ash, dash, bash). `/usr/bin/env sh` rather than /bin/sh: npm's
-//   Windows wrappers (cmd-shim) then run `sh` from PATH (Git for Windows, MSYS2, Cygwin).
+//   images) has no -S, and no #! line without it can both set a variable and pass `--`. Only
+//   POSIX sh is used (BusyBox ash, dash, bash). /bin/sh itself, not `/usr/bin/env sh`: as many
+//   programs start as with the former env line (sh, then node); env first cost one more exec.
+//   On Windows, npm's wrappers (cmd-shim) would run /bin/sh: there, run `node -- <this file>`.
 // Run as `node -- bin/tofu-registry-db.cjs` (npm start, the tests), lines 1-2 do nothing and
 // NODE_EXTRA_CA_CERTS is Node's as usual.
 'use strict';
