@@ -176,6 +176,26 @@ describe('something other than PostgreSQL on the port', () => {
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 
+  test('a server that answers the SSL request with an error: its SQLSTATE and words, at the tls check and in the commands', async () => {
+    // What PostgreSQL sends when it refuses at once: ErrorResponse with severity, SQLSTATE and message.
+    const fields = Buffer.concat([Buffer.from('SFATAL\0C53300\0Msorry, too many clients already\0'), Buffer.from([0])]);
+    const length = Buffer.alloc(4);
+    length.writeInt32BE(fields.length + 4);
+    const refusing = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.once('data', () => socket.end(Buffer.concat([Buffer.from('E'), length, fields])));
+    });
+    const port = await listen(refusing);
+    try {
+      const result = await testConnection(registry.context({ TOFU_REGISTRY_DB_PORT: String(port), TOFU_REGISTRY_DB_SSLMODE: 'require' }));
+      const check = failedAt(result, 'tls');
+      expect(check.error).toMatchObject({ code: 'TOO_MANY_CONNECTIONS', sqlstate: '53300' });
+      await expect(migrate(registry.context({ TOFU_REGISTRY_DB_PORT: String(port), TOFU_REGISTRY_DB_SSLMODE: 'require' }))).rejects.toMatchObject({ code: 'TOO_MANY_CONNECTIONS' });
+    } finally {
+      await new Promise((resolve) => refusing.close(resolve));
+    }
+  });
+
   test.each([
     ['require', 'tls'],
     ['disable', 'authentication'],

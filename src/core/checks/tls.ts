@@ -9,7 +9,7 @@ import { endpoint, errorContext, isLoopback, openSocket, withTimeout } from '../
 import { isSocketHost, networkHost } from '../config/host.js';
 import { sslOptionsFor, type TlsState } from '../db/tls-options.js';
 import { type SslMode } from '../config/variables.js';
-import type { ListenerFacts } from '../db/listener.js';
+import { errorResponseIn, type ListenerFacts } from '../db/listener.js';
 
 // PostgreSQL's SSLRequest: length 8, then the magic code 1234.5679.
 const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
@@ -130,6 +130,8 @@ async function sslAnswer(socket: Socket, settings: Settings): Promise<'S' | 'N'>
   }
   const first = String.fromCharCode(listener.answer[0]!);
   if (listener.answer.length === 1 && (first === 'S' || first === 'N')) return first;
+  // An ErrorResponse instead (a server that refuses at once): its own SQLSTATE and words.
+  if (first === 'E') throw toRegistryDbError(errorResponseIn(listener.answer), errorContext(settings));
   throw toRegistryDbError(new Error(`received invalid response to SSL negotiation: ${first}`), { ...errorContext(settings), listener });
 }
 

@@ -58,3 +58,20 @@ export function watchListener(client: Client, sent: ListenerFacts['sent'], timeo
   stream.once('data', (chunk: Buffer) => (facts.answer = Buffer.from(chunk.subarray(0, 256))));
   return facts;
 }
+
+/**
+ * PostgreSQL's ErrorResponse ('E', a length, then fields of a type byte and a string each) as
+ * pg reports an error: the message, and the SQLSTATE as `code`. A server can send one instead
+ * of S or N to an SSLRequest, when it refuses at once.
+ */
+export function errorResponseIn(answer: Buffer): Error {
+  const fields = new Map<string, string>();
+  let at = 5;
+  while (at < answer.length && answer[at] !== 0) {
+    const end = answer.indexOf(0, at + 1);
+    if (end === -1) break;
+    fields.set(String.fromCharCode(answer[at]!), answer.subarray(at + 1, end).toString('utf8'));
+    at = end + 1;
+  }
+  return Object.assign(new Error(fields.get('M') ?? 'the server refused the SSL request'), { code: fields.get('C') });
+}

@@ -1,7 +1,7 @@
 import { InterruptedError, isSqlState, keepCause, RegistryDbError, type ErrorClass } from '../errors.js';
 import { describeServer, isSocketHost } from '../config/host.js';
 import { quoteIdent } from '../sql/quote.js';
-import { answerKind, answerText, isPostgresAnswer, type ListenerFacts } from './listener.js';
+import { answerKind, answerText, errorResponseIn, isPostgresAnswer, type ListenerFacts } from './listener.js';
 import { permissionRemedy, sessionsQuery } from './permission-remedy.js';
 
 /** Where the failing connection or statement was aimed: used to write messages and hints. */
@@ -126,6 +126,10 @@ function listenerError({ code, message, where, context, make }: Facts): Registry
   const listener = context.listener;
   if (!listener?.connected) return undefined;
   const request = listener.sent === 'SSLRequest' ? "PostgreSQL's SSL request" : "PostgreSQL's startup message";
+  // pg reports an ErrorResponse to its SSLRequest only as "an error establishing an SSL connection": what the server said is in the answer.
+  if (listener.sent === 'SSLRequest' && listener.answer?.[0] === 0x45 && !isSqlState(code)) {
+    return toRegistryDbError(errorResponseIn(listener.answer), { ...context, listener: undefined });
+  }
   if (listener.answer && !isPostgresAnswer(listener)) {
     const first = String.fromCharCode(listener.answer[0]!);
     const psql = listener.sent === 'SSLRequest'
