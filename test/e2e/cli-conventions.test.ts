@@ -7,7 +7,7 @@ import { cpSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSyn
 import http from 'node:http';
 import type net from 'node:net';
 import path from 'node:path';
-import { DEFAULTS, VARIABLES } from '../../src/core/config/settings.js';
+import { DEFAULTS, PG_VARIABLES, VARIABLES } from '../../src/core/config/variables.js';
 import { provisionRegistry, type Registry } from '../support/app-role.js';
 import { adminEnv, REPO_ROOT, runCli, tempDir } from '../support/fixtures.js';
 
@@ -31,9 +31,11 @@ describe('-v and the environment in --help', () => {
       expect(line).toBeDefined();
       const expected = defaults[key] ?? defaults[`${key}Seconds`];
       if (expected !== undefined) expect(line).toContain(String(expected));
+      const libpq = (PG_VARIABLES as Readonly<Record<string, string>>)[key];
+      if (libpq !== undefined) expect(line).toContain(libpq);
     }
     expect(section).toMatch(/TOFU_REGISTRY_DB_ADMIN_USER +PGUSER, else postgres/);
-    expect(section).toMatch(/TOFU_REGISTRY_DB_SSLMODE +require/);
+    expect(section).toMatch(/TOFU_REGISTRY_DB_SSLMODE +PGSSLMODE, else require/);
     expect(section).toMatch(/TOFU_REGISTRY_DB_LOCK_TIMEOUT +10 \(seconds\)/);
   });
 });

@@ -1,6 +1,7 @@
 import type { QueryResult } from 'pg';
 import { readEnvFile } from '../config/env-file.js';
-import { VARIABLES, type Settings } from '../config/settings.js';
+import type { Settings } from '../config/settings.js';
+import { VARIABLES } from '../config/variables.js';
 import { connectAsAdmin } from '../db/admin-connection.js';
 import { runBatch } from '../db/batch.js';
 import { disconnect, type Connection } from '../db/connection.js';
