@@ -9,7 +9,7 @@
  *   that the data fits (its version, flags and the source) and falls back to compiling when
  *   it does not. The cache is written when a successful run exits, after the command ran, so it
  *   holds the functions the command used, not only the top level: one file per command
- *   (and per `--help`, `--version`, `migrate status`).
+ *   (and per `--help`, `--version`, `migrate status`, `migrate new`).
  * - Where: <tmpdir>/tofu-registry-db-compile-cache-<uid>/<id>--<command>.v8, created 0700 and
  *   used only when it is a real directory that this user owns and nobody else can write
  *   (as Node's own compile cache does in the temporary directory). <id> is the build's
@@ -30,7 +30,7 @@ const vm = require('node:vm');
 const Module = require('node:module');
 
 /** The commands of src/cli/index.ts (a test keeps them in step); anything else shares one file. */
-const COMMANDS = ['create-db', 'create-user', 'test-connection', 'migrate', 'setup', 'drop', 'dev', 'import'];
+const COMMANDS = ['create-db', 'create-user', 'test-connection', 'migrate', 'setup', 'drop', 'dev', 'import', 'status'];
 
 /**
  * Which cache file a run uses: its command (found the way src/cli/index.ts finds it, skipping
@@ -44,11 +44,12 @@ function commandOf(args) {
     const arg = args[i];
     if (arg === '--') break;
     if (arg === '--help' || arg === '-h' || arg === 'help') help = true;
-    else if (arg === '--version') return 'version';
+    else if (arg === '--version' || arg === '-v') return 'version';
     else if (arg === '--env-file' || arg === '--host' || arg === '--port' || arg === '--sslmode' || arg === '--admin-user') i++;
     else if (arg.startsWith('-')) continue;
     else if (command === undefined) command = COMMANDS.includes(arg) ? arg : 'other';
     else if (command === 'migrate' && arg === 'status') command = 'migrate-status';
+    else if (command === 'migrate' && arg === 'new') command = 'migrate-new';
   }
   if (help) return `${command ?? 'main'}-help`;
   return command ?? 'main';

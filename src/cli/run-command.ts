@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { resolveSettings, type FlagSettings, type Settings } from '../core/config/settings.js';
 import type { SslMode } from '../core/config/variables.js';
 import type { CoreContext } from '../core/db/context.js';
-import { InterruptedError, RegistryDbError, isRegistryDbError } from '../core/errors.js';
+import { ConfigError, InterruptedError, RegistryDbError, isRegistryDbError } from '../core/errors.js';
 import { ChangeJournal } from '../core/runtime/journal.js';
 import { toRegistryDbError } from '../core/db/pg-errors.js';
 import { importExternal } from '../core/runtime/import-external.js';
@@ -19,6 +19,7 @@ export interface GlobalOptions {
   readonly adminUser?: string;
   readonly json?: boolean;
   readonly yes?: boolean;
+  readonly quiet?: boolean;
   readonly verbose?: boolean;
   readonly color?: boolean;
 }
@@ -40,6 +41,8 @@ export interface RenderedResult {
   /** Exit code when the command ran but reports failure (test-connection). Default 0. */
   readonly exitCode?: number;
   readonly ok?: boolean;
+  /** With ok false: what --quiet prints instead of the rendering (the failed check's message and hint). */
+  readonly failure?: { readonly message: string; readonly hint?: string | null };
 }
 
 function isInteractive(globals: GlobalOptions): boolean {
@@ -64,9 +67,15 @@ export async function runCommand(
   const output = new Output({
     json: Boolean(globals.json),
     verbose: Boolean(globals.verbose),
+    quiet: Boolean(globals.quiet),
     color: colorWanted(globals.color !== false) && !globals.json,
   });
   await output.init();
+  if (globals.quiet && globals.verbose) {
+    reportError(output, name, new ConfigError('--quiet and --verbose ask for opposite things.', 'Give one of them.', 'USAGE'));
+    process.exitCode = 2;
+    return;
+  }
   const interactive = isInteractive(globals);
   // One journal per run: the steps record what they change, and a failure reports it.
   const journal = new ChangeJournal();
@@ -105,6 +114,7 @@ export async function runCommand(
     output.stopSpinner();
     const ok = result.ok ?? true;
     if (output.options.json) output.json({ ok, command: name, ...result.json });
+    else if (output.options.quiet && !ok && result.failure) printError(output, result.failure.message, result.failure.hint);
     else result.render(output);
     process.exitCode = result.exitCode ?? 0;
   } catch (error) {
@@ -134,14 +144,19 @@ export function reportError(output: Output, name: string, failure: RegistryDbErr
     });
     return;
   }
-  const p = output.palette;
-  output.info(`${p.error('✖')} ${failure.message}`);
-  if (changes.length > 0) {
-    output.info(`  ${p.strong('changed before the failure:')}`);
-    for (const change of changes) output.info(`    - ${change}`);
-  }
-  if (failure.hint) output.info(`  ${p.strong('hint:')} ${failure.hint}`);
+  printError(output, failure.message, failure.hint, changes);
   if (output.options.verbose && failure.errorClass === 'internal' && original instanceof Error && original.stack) {
     output.debug(original.stack);
   }
+}
+
+/** An error on stderr, as every command shows one: ✖ what happened, what the run had changed before it, then the hint. */
+function printError(output: Output, message: string, hint: string | null | undefined, changes: readonly string[] = []): void {
+  const p = output.palette;
+  output.error(`${p.error('✖')} ${message}`);
+  if (changes.length > 0) {
+    output.error(`  ${p.strong('changed before the failure:')}`);
+    for (const change of changes) output.error(`    - ${change}`);
+  }
+  if (hint) output.error(`  ${p.strong('hint:')} ${hint}`);
 }

@@ -238,7 +238,9 @@ describe('testConnection against the test server', () => {
     const result = await testConnection(registry.context({ TOFU_REGISTRY_DB_USER: server.superuser, TOFU_REGISTRY_DB_PASSWORD: server.password }));
     expect(result.ok).toBe(true);
     expect(check(result, 'privileges').status).toBe('warn');
-    expect(check(result, 'privileges').warnings?.join('\n')).toContain('is a superuser');
+    // The test server's superuser is the bootstrap one: a role of the API's own, never NOSUPERUSER.
+    expect(check(result, 'privileges').warnings?.join('\n')).toContain('is the bootstrap superuser');
+    expect(check(result, 'privileges').warnings?.join('\n')).not.toContain('NOSUPERUSER');
   });
 
   test('the round trip leaves no rows and no tables behind, and existing rows are untouched', async () => {

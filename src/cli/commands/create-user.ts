@@ -44,7 +44,7 @@ function renderCreateUser(output: Output, result: CreateUserResult, showPassword
     } else {
       output.result(`${p.muted('-')} Env file left alone (--no-write-env)`);
     }
-    if (showPassword && result.password !== undefined) output.result(`Password: ${result.password}`);
+    if (showPassword && result.password !== undefined) output.asked(`Password: ${result.password}`);
   }
   for (const warning of [...result.warnings, ...(env?.warnings ?? [])]) output.warn(warning);
 }

@@ -55,7 +55,7 @@ export function registerDev(program: Command): void {
       const dev = await startDevDatabase(base, { dataDir: options.dataDir, port, serve, database: options.name, user: options.user });
       const { server, settings } = dev;
       try {
-        if (!dev.setup.ok) return { json: { ...dev.setup }, exitCode: dev.setup.exitCode, ok: false, render: () => run.output.info('dev: the provisioned database failed its checks') };
+        if (!dev.setup.ok) throw dev.setup.error; // setup returns its failures; reported here as any command's
         const summary = {
           host: server.host,
           port: server.port,

@@ -3,6 +3,7 @@ import type { MigrateResult } from '../../core/migrations/engine.js';
 import { dirOption, dryRunOption, example, nameOption, waitOption } from '../options.js';
 import type { Output } from '../output.js';
 import { runCommand } from '../run-command.js';
+import { registerMigrateNew } from './migrate-new.js';
 
 interface MigrateOptions {
   readonly name?: string;
@@ -36,7 +37,7 @@ export function registerMigrate(program: Command): void {
   dirOption(command);
   dryRunOption(command);
   waitOption(command);
-  example(command, 'tofu-registry-db migrate', 'tofu-registry-db migrate status --json', 'tofu-registry-db migrate --dry-run --dir ./sql');
+  example(command, 'tofu-registry-db migrate', 'tofu-registry-db migrate status --json', 'tofu-registry-db migrate --dry-run --dir ./sql', 'tofu-registry-db migrate new add_downloads_index --dir ./sql');
   command.action((options: MigrateOptions, cmd: Command) =>
     runCommand('migrate', cmd, async (run) => {
       const context = run.context({ database: options.name });
@@ -75,6 +76,7 @@ export function registerMigrate(program: Command): void {
         // A changed applied migration is a schema problem (exit 5) even when only listing.
         exitCode: result.changedCount > 0 ? 5 : 0,
         ok: result.changedCount === 0,
+        failure: { message: `${result.changedCount} applied migration(s) changed since they ran: ${result.migrations.filter((m) => m.state === 'changed').map((m) => m.fileName).join(', ')}.`, hint: 'Migrations are forward-only: restore the original file and put the change in a new migration.' },
         render(output) {
           const p = output.palette;
           const marks = { applied: p.success('applied'), pending: p.warning('pending'), changed: p.error('CHANGED'), missing: p.error('missing file') };
@@ -90,4 +92,5 @@ export function registerMigrate(program: Command): void {
       };
     }),
   );
+  registerMigrateNew(command);
 }

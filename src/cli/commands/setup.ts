@@ -22,7 +22,7 @@ function renderSetup(output: Output, result: SetupResult, showPassword: boolean)
   const p = output.palette;
   if (result.plannedSql !== undefined) return output.result(result.plannedSql);
   const { database, user, connection } = result;
-  if (!user) return;
+  if (!database || !user) return;
   const migrations = database.migrations;
   const applied = migrations ? `${migrations.appliedCount} migration(s) applied, ${migrations.upToDateCount} already up to date` : '';
   output.result(`${p.success('✔')} database    ${p.strong(database.database)} ${database.created ? 'created' : 'exists'}; ${applied}`);
@@ -47,7 +47,7 @@ function renderSetup(output: Output, result: SetupResult, showPassword: boolean)
   const passed = count('pass') + count('warn');
   const notes = [count('warn') ? `${count('warn')} with warnings` : '', count('skip') ? `${count('skip')} not needed` : ''].filter(Boolean).join(', ');
   output.result(`${p.success('✔')} connection  ${passed} of ${checks.length} checks passed${notes ? ` (${notes})` : ''} ${p.muted(`(${Math.round(total)} ms)`)}`);
-  if (showPassword && user.password !== undefined) output.result(`Password: ${user.password}`);
+  if (showPassword && user.password !== undefined) output.asked(`Password: ${user.password}`);
   output.result(`Ready: ${user.role}@${connection?.host}:${connection?.port}/${database.database} (sslmode ${connection?.sslMode})`);
 }
 
@@ -78,6 +78,8 @@ export function registerSetup(program: Command): void {
         waitSeconds: options.wait,
         passwordKept: json || Boolean(options.showPassword),
       });
+      // Failed before its checks ran: reported as any command's error (a failed migration's results included).
+      if (!result.ok && !result.connection) throw result.error;
       const { password, plannedSql, ...user } = result.user ?? {};
       const printed = passwordToPrint(password, options, json);
       return {
@@ -92,6 +94,7 @@ export function registerSetup(program: Command): void {
         render: (output) => renderSetup(output, result, Boolean(options.showPassword)),
         exitCode: result.exitCode,
         ok: result.ok,
+        ...(!result.ok ? { failure: result.error } : {}),
       };
     }),
   );

@@ -3,13 +3,15 @@ import type { CoreContext } from '../../core/db/context.js';
 import { ConfigError } from '../../core/errors.js';
 import { describeServer } from '../../core/config/host.js';
 import type { CheckResult, TestConnectionResult } from '../../core/checks/test-connection.js';
-import { example, waitOption } from '../options.js';
+import { example, nameOption, waitOption } from '../options.js';
 import type { Output } from '../output.js';
 import { runCommand } from '../run-command.js';
 
 interface TestConnectionOptions {
   readonly admin?: boolean;
   readonly wait?: number;
+  readonly name?: string;
+  readonly dir?: string;
 }
 
 const NAME_WIDTH = 'authentication'.length;
@@ -75,14 +77,16 @@ export function registerTestConnection(program: Command): void {
     .command('test-connection')
     .description('check the connection step by step (configuration, DNS, TCP, TLS, login, database, server, schema, privileges, round trip) and explain the first failure');
   command.option('--admin', 'check the admin connection instead of the application role');
+  nameOption(command);
+  command.option('--dir <path>', 'the migrations the schema check expects applied (default: the bundled sql/; give the --dir that migrate used)');
   waitOption(command);
-  example(command, 'tofu-registry-db test-connection', 'tofu-registry-db test-connection --admin --wait 30 --json');
+  example(command, 'tofu-registry-db test-connection', 'tofu-registry-db test-connection --admin --wait 30 --json', 'tofu-registry-db test-connection --name registry_ci --dir ./migrations');
   command.action((options: TestConnectionOptions, cmd: Command) =>
     runCommand('test-connection', cmd, async (run) => {
       // A setting that does not even resolve is still reported as the checklist: check 1 fails.
       let context: CoreContext | ConfigError;
       try {
-        context = run.context();
+        context = run.context({ database: options.name });
       } catch (error) {
         if (!(error instanceof ConfigError)) throw error;
         context = error;
@@ -90,13 +94,14 @@ export function registerTestConnection(program: Command): void {
       const { configurationFailure, testConnection } = await import('../../core/checks/test-connection.js');
       const result = context instanceof ConfigError
         ? configurationFailure(context, { admin: options.admin })
-        : await testConnection(context, { admin: options.admin, waitSeconds: options.wait });
+        : await testConnection(context, { admin: options.admin, waitSeconds: options.wait, migrationsDir: options.dir });
       const failedCheck = result.checks.find((check) => check.status === 'fail');
       return {
         json: { ...result, ...(failedCheck?.error ? { error: failedCheck.error } : {}) },
         render: (output) => renderChecklist(output, result),
         exitCode: result.exitCode,
         ok: result.ok,
+        ...(failedCheck?.error ? { failure: { message: `${failedCheck.name}: ${failedCheck.error.message}`, hint: failedCheck.error.hint } } : {}),
       };
     }),
   );

@@ -27,7 +27,8 @@ export function catalogLookupSql(): string[] {
   const bookkeepingSql = `SELECT count(c.oid) > 0 AS present,
        COALESCE(bool_and(has_table_privilege(c.oid, 'SELECT')), false) AND has_schema_privilege('public', 'USAGE') AS readable
   FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relname = ${quoteLiteral(MIGRATIONS_TABLE)}`;
-  const roleSql = `SELECT r.rolsuper AS superuser, r.rolcreatedb AS createdb, r.rolcreaterole AS createrole,
+  // oid 10 is the bootstrap superuser (the role initdb made): it can never lose SUPERUSER.
+  const roleSql = `SELECT r.rolsuper AS superuser, r.oid = 10 AS bootstrap, r.rolcreatedb AS createdb, r.rolcreaterole AS createrole,
        r.rolbypassrls AS bypassrls, r.rolreplication AS replication,
        ARRAY(SELECT m.roleid::regrole::text FROM pg_auth_members m WHERE m.member = r.oid ORDER BY 1) AS member_of,
        COALESCE((SELECT has_table_privilege(c.oid, 'INSERT') OR has_table_privilege(c.oid, 'UPDATE') OR has_table_privilege(c.oid, 'DELETE')
@@ -136,6 +137,10 @@ export interface PrivilegeFacts {
   readonly role: Role;
   readonly user: string;
   readonly superuser: boolean;
+  /** The bootstrap superuser (oid 10, the role initdb created), which cannot be demoted. */
+  readonly bootstrap?: boolean;
+  /** The admin role of these settings: demoting it would leave create-db and migrate without their role. */
+  readonly isAdmin?: boolean;
   readonly createdb: boolean;
   readonly createrole: boolean;
   readonly bypassrls?: boolean;
@@ -172,7 +177,13 @@ function excessPrivileges(facts: PrivilegeFacts, database: string): string[] {
   const role = `"${facts.user}"`;
   const excess: string[] = [];
   if (facts.superuser) {
-    return [`${role} is a superuser: it bypasses every permission check (fix: use a dedicated role, \`tofu-registry-db create-user\`, or ALTER ROLE ${role} NOSUPERUSER)`];
+    const dedicated = `give the API a role of its own: \`tofu-registry-db create-user --user <name>\` creates one with only what it needs, then set TOFU_REGISTRY_DB_USER to it`;
+    // The bootstrap superuser cannot be demoted (PostgreSQL refuses), and demoting the admin would cripple create-db and migrate.
+    if (facts.bootstrap || facts.isAdmin) {
+      const which = facts.bootstrap ? 'the bootstrap superuser (the role initdb created), which always keeps SUPERUSER' : 'the admin role (TOFU_REGISTRY_DB_ADMIN_USER) and a superuser';
+      return [`${role} is ${which}: the API would bypass every permission check (fix: ${dedicated})`];
+    }
+    return [`${role} is a superuser: it bypasses every permission check (fix: ${dedicated}; or, if nothing else needs it to be one, ALTER ROLE ${role} NOSUPERUSER as another superuser)`];
   }
   if (facts.createdb) excess.push(`${role} has CREATEDB (fix: ALTER ROLE ${role} NOCREATEDB)`);
   if (facts.createrole) excess.push(`${role} has CREATEROLE (fix: ALTER ROLE ${role} NOCREATEROLE)`);
@@ -254,6 +265,8 @@ export async function checkPrivileges(state: CheckState): Promise<CheckOutcome> 
       role: state.role,
       user: state.user,
       superuser: role.superuser,
+      bootstrap: role.bootstrap,
+      isAdmin: state.user === state.settings.admin.user,
       createdb: role.createdb,
       createrole: role.createrole,
       bypassrls: role.bypassrls,

@@ -137,8 +137,8 @@ async function logIn(state: CheckState, pending: Promise<Connection> | undefined
     if (database === state.settings.database) state.connection = state.login;
   } catch (error) {
     const failure = toRegistryDbError(error, { host: state.settings.host, port: state.settings.port, user: state.user, database, sslMode: state.settings.sslMode });
-    // PostgreSQL authenticates before it looks up the database, so these mean the login worked.
-    if (failure.sqlState === '3D000' || failure.sqlState === '42501') {
+    // PostgreSQL authenticates before it looks up the database (and counts its connections), so these mean the login worked.
+    if (failure.sqlState === '3D000' || failure.sqlState === '42501' || failure.code === 'DATABASE_CONNECTION_LIMIT') {
       state.databaseFailure = failure;
       return passed(`role "${state.user}" logged in (then the server refused database "${database}": see the next check)`, { user: state.user });
     }

@@ -5,6 +5,7 @@ import { registerSecret } from '../redact.js';
 import { trackOpenClient, untrackClient } from './cancel.js';
 import { clientKeepAlive } from './network-timeouts.js';
 import { toRegistryDbError } from './pg-errors.js';
+import { watchListener, type ListenerFacts } from './listener.js';
 import { readTlsState, sslAttempts, sslOptionsFor, type TlsState } from './tls-options.js';
 import type { SslMode, TargetSessionAttrs } from '../config/variables.js';
 import { noServerMatches, sessionKind, withAttempts } from './session-target.js';
@@ -134,6 +135,7 @@ async function connectEndpoint(settings: Settings, endpoint: Endpoint, login: Lo
   const pg = await loadPg();
   const tries = sslAttempts(settings.sslMode);
   let lastError: unknown;
+  let listener: ListenerFacts | undefined;
   for (let i = 0; i < tries.length; i++) {
     const encrypt = tries[i]!;
     const ssl = sslOptionsFor({ ...settings, host: endpoint.host }, encrypt);
@@ -152,6 +154,7 @@ async function connectEndpoint(settings: Settings, endpoint: Endpoint, login: Lo
     const client = new pg.Client(config);
     client.on('error', () => undefined); // surfaced through the failing query instead
     watchParameters(client);
+    listener = watchListener(client, ssl === false ? 'StartupMessage' : 'SSLRequest', settings.connectTimeoutMs);
     try {
       await client.connect();
       trackOpenClient(client);
@@ -170,6 +173,8 @@ async function connectEndpoint(settings: Settings, endpoint: Endpoint, login: Lo
     user: login.user,
     database: login.database,
     sslMode: settings.sslMode,
+    role: login.role,
+    listener,
     origins: {
       host: settings.origins.host,
       port: settings.origins.port,

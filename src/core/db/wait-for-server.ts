@@ -8,6 +8,9 @@ import { connectAsAdmin } from './admin-connection.js';
  * "cannot reach" failures (refused, DNS, timeout, starting up) are retried; a wrong
  * password or a missing database will not fix itself, so those return at once.
  */
+/** "Unreachable" failures in which something did answer: not worth waiting for. */
+const ANSWERED = new Set(['NOT_POSTGRESQL', 'TLS_UNAVAILABLE', 'TLS_VERIFY_FAILED']);
+
 export async function waitForServer(context: CoreContext, seconds: number, role: Role = 'admin'): Promise<number> {
   const started = Date.now();
   const deadline = started + seconds * 1000;
@@ -21,8 +24,10 @@ export async function waitForServer(context: CoreContext, seconds: number, role:
       await disconnect(connection);
       return Date.now() - started;
     } catch (error) {
-      if (!(error instanceof RegistryDbError) || error.errorClass !== 'unreachable' || Date.now() >= deadline) {
-        if (error instanceof RegistryDbError && error.errorClass === 'unreachable') {
+      // The server answered, and waiting will not change what: another program on the port, or TLS it does not offer or that does not verify.
+      const retryable = error instanceof RegistryDbError && error.errorClass === 'unreachable' && !ANSWERED.has(error.code);
+      if (!retryable || Date.now() >= deadline) {
+        if (retryable) {
           throw error.rewrap(`${error.message} (gave up after waiting ${seconds}s, ${attempt} attempts)`);
         }
         // Anything but "unreachable" means the server answered: stop waiting.

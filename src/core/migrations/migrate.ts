@@ -5,6 +5,7 @@ import { applyPendingMigrations, migrationStatus, type MigrateResult, type Migra
 import { bundledMigrationsDir, loadMigrationFiles, type MigrationFile } from './files.js';
 import { connectAsAdmin, openAdminConnection } from '../db/admin-connection.js';
 import { assertPrimary } from '../db/primary.js';
+import { withPermissionRemedy } from '../db/permission-remedy.js';
 import { type MigrationStatus } from './bookkeeping.js';
 
 export interface MigrateCommandOptions {
@@ -45,7 +46,8 @@ export async function runMigrations(
   } catch (error) {
     const results = (error as { data?: { results?: readonly MigrationResult[] } }).data?.results;
     if (results) recordApplied(context, results);
-    throw error;
+    // Migrations run as the admin: a refused privilege gets the statement that gives it to that role.
+    throw withPermissionRemedy(error, { user: connection.user, role: 'admin', database: connection.database });
   } finally {
     await disconnect(connection);
   }

@@ -51,6 +51,12 @@ export interface RoleFacts {
   role_owns: string[];
   role_member_of: string[];
   foreign_objects: string[];
+  /** The role's CONNECTION LIMIT (-1: none) and its sessions now. */
+  role_connection_limit: number;
+  role_connections: number;
+  /** The database's CONNECTION LIMIT (-1: none) and its sessions now, this one left out. */
+  database_connection_limit: number;
+  database_connections: number;
 }
 
 /** The facts about `role` (a literal, quoted here) as seen by the admin in the registry database. */
@@ -79,6 +85,9 @@ export function roleFactsSql(role: string): string {
              UNION ALL SELECT c.relname::text FROM pg_class c WHERE c.relnamespace = n.oid AND c.relowner = r.oid AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
              ORDER BY 1) AS role_owns,
        ARRAY(SELECT m.roleid::regrole::text FROM pg_auth_members m WHERE m.member = r.oid ORDER BY 1) AS role_member_of,
+       coalesce(r.rolconnlimit, -1) AS role_connection_limit, d.datconnlimit AS database_connection_limit,
+       (SELECT count(*) FROM pg_stat_activity s WHERE s.usename = ${name} AND s.backend_type = 'client backend')::int AS role_connections,
+       (SELECT count(*) FROM pg_stat_activity s WHERE s.datid = d.oid AND s.backend_type = 'client backend' AND s.pid <> pg_backend_pid())::int AS database_connections,
        ARRAY(SELECT format('%s (owner %s)', c.relname, pg_get_userbyid(c.relowner)) FROM pg_class c
               WHERE c.relnamespace = n.oid AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND NOT pg_has_role(current_user, c.relowner, 'USAGE')
               ORDER BY 1) AS foreign_objects

@@ -4,6 +4,7 @@ import { MIGRATIONS_TABLE } from '../../migrations/bookkeeping.js';
 import { DATABASE_PRIVILEGES, SCHEMA_PRIVILEGES, SEQUENCE_PRIVILEGES, TABLE_PRIVILEGES } from '../../sql/grants.js';
 import type { AppRoleAttribute } from '../../sql/roles.js';
 import { SCHEMA, type GrantCheck, type RoleFacts } from './facts.js';
+import { quoteIdent } from '../../sql/quote.js';
 
 /**
  * create-user, step two: the plan. Decided from the facts before anything is sent: refuse what
@@ -143,10 +144,37 @@ function planWarnings(facts: RoleFacts, settings: Settings, attributeFixes: read
   if (facts.role_member_of.length > 0) {
     warnings.push(`Role "${role}" is a member of ${facts.role_member_of.join(', ')} and may use their privileges.`);
   }
+  warnings.push(...connectionLimitWarnings(facts, settings));
   if (facts.public_can_create && !facts.admin_owns_schema) {
     warnings.push(
       `Every role may create objects in schema "${SCHEMA}" (PostgreSQL 14 and older grant CREATE to PUBLIC), and "${admin}" does not own the schema to revoke it: ` +
         `run REVOKE CREATE ON SCHEMA ${SCHEMA} FROM PUBLIC as its owner.`,
+    );
+  }
+  return warnings;
+}
+
+/**
+ * A CONNECTION LIMIT of the role or of the database that leaves the API no connection: 0, or
+ * already used up by other sessions. Said, not changed: an admin may have set it on purpose.
+ */
+function connectionLimitWarnings(facts: RoleFacts, settings: Settings): string[] {
+  const warnings: string[] = [];
+  const room = (limit: number, used: number) => limit >= 0 && used >= limit;
+  if (facts.role_exists && room(facts.role_connection_limit, facts.role_connections)) {
+    const role = settings.user;
+    const now = facts.role_connection_limit === 0 ? 'CONNECTION LIMIT 0' : `CONNECTION LIMIT ${facts.role_connection_limit}, and ${facts.role_connections} session(s) of it are open`;
+    warnings.push(
+      `Role "${role}" has ${now}: the registry API cannot connect as it ("too many connections for role"). ` +
+        `As a superuser (or a role that may alter it) run ALTER ROLE ${quoteIdent(role)} CONNECTION LIMIT -1 (no limit), or a number above the API's pool size.`,
+    );
+  }
+  if (room(facts.database_connection_limit, facts.database_connections)) {
+    const database = settings.database;
+    const now = facts.database_connection_limit === 0 ? 'CONNECTION LIMIT 0' : `CONNECTION LIMIT ${facts.database_connection_limit}, and ${facts.database_connections} other session(s) are open`;
+    warnings.push(
+      `Database "${database}" has ${now}: the registry API cannot connect to it ("too many connections for database"). ` +
+        `As its owner or a superuser run ALTER DATABASE ${quoteIdent(database)} CONNECTION LIMIT -1 (no limit), or a higher number.`,
     );
   }
   return warnings;
