@@ -21,6 +21,7 @@ import {
 } from './bookkeeping.js';
 import type { MigrationFile } from './files.js';
 import { changedMigrationError, checkTransactionControl, describeLockHolders, migrationError } from './migration-errors.js';
+import { refuseUncreatableExtensions } from './extensions.js';
 
 /**
  * The engine: applies pending migrations, each in its own transaction behind the migration
@@ -76,6 +77,8 @@ export async function applyPendingMigrations(
   const pending = files.filter((file) => statuses.find((s) => s.version === file.version)?.state === 'pending');
   const upToDateCount = files.length - pending.length;
   checkTransactionControl(pending);
+  // create-db checked a database it has just created, before creating it.
+  if (!options.freshDatabase) await refuseUncreatableExtensions(connection, pending, logger);
 
   if (options.dryRun) {
     return {

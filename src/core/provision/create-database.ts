@@ -1,5 +1,7 @@
 import { loggerOf, type CoreContext } from '../db/context.js';
-import { disconnect } from '../db/connection.js';
+import { disconnect, type Connection } from '../db/connection.js';
+import { toRegistryDbError } from '../db/pg-errors.js';
+import type { Logger } from '../logger.js';
 import { RegistryDbError } from '../errors.js';
 import { bundledMigrationsDir, loadMigrationFiles } from '../migrations/files.js';
 import { runMigrations } from '../migrations/migrate.js';
@@ -12,6 +14,7 @@ import { connectAsAdmin, withSharedConnections } from '../db/admin-connection.js
 import { standbyError } from '../db/primary.js';
 import { migrationTransactionSql } from '../migrations/bookkeeping.js';
 import { checkTransactionControl } from '../migrations/migration-errors.js';
+import { extensionFactsSql, extensionNames, extensionsCreatedBy, judgeExtensions, probeExtensions, unavailableError, type ExtensionFacts, type ExtensionStatement } from '../migrations/extensions.js';
 
 export interface CreateDatabaseOptions {
   /** Apply migrations after creating (default true). */
@@ -40,6 +43,9 @@ interface AdminFacts {
   superuser: boolean;
   createdb: boolean;
   role_exists: boolean | null;
+  server_version: number;
+  /** The extensions the migrations create, as the maintenance database sees them. */
+  extensions: ExtensionFacts[];
 }
 
 /** Duplicate database: 42P04, or 23505 when two CREATE DATABASE commands race on the catalog. */
@@ -64,15 +70,20 @@ async function createDatabaseSteps(context: CoreContext, options: CreateDatabase
     const factsSql = `SELECT pg_is_in_recovery() AS standby,
        EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists,
        r.rolsuper AS superuser, r.rolcreatedb AS createdb,
-       CASE WHEN $2::text IS NULL THEN NULL ELSE EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $2) END AS role_exists
+       CASE WHEN $2::text IS NULL THEN NULL ELSE EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $2) END AS role_exists,
+       current_setting('server_version_num')::int AS server_version,
+       ${extensionFactsSql('$3')} AS extensions
   FROM pg_roles r WHERE r.rolname = current_user`;
-    const facts = (await runQuery<AdminFacts>(admin, logger, factsSql, [database, options.whenRoleExists?.role ?? null])).rows[0]!;
+    const needed = extensionsCreatedBy(files);
+    const facts = (await runQuery<AdminFacts>(admin, logger, factsSql, [database, options.whenRoleExists?.role ?? null, extensionNames(needed)])).rows[0]!;
     if (facts.standby) throw standbyError(admin);
     if (facts.role_exists) options.whenRoleExists?.check();
     if (!facts.exists) {
-      // Every file will run: one that would end its own transaction is refused before the
-      // database is created (on an existing database, only the pending files are checked).
+      // Every file will run: one that would end its own transaction, or create an extension
+      // the admin may not, is refused before the database is created (on an existing
+      // database, the migration engine checks the pending files).
       checkTransactionControl(files);
+      await refuseExtensionsBeforeCreating(context, needed, facts);
       if (options.dryRun) {
         return {
           database,
@@ -88,7 +99,7 @@ async function createDatabaseSteps(context: CoreContext, options: CreateDatabase
       }
       logger.step(`Creating database ${database}`);
       try {
-        await runQuery(admin, logger, createDatabaseSql(database));
+        await createFromTemplate(admin, logger, database);
         created = true;
       } catch (error) {
         if (!isDuplicateDatabase(error)) throw error;
@@ -101,4 +112,49 @@ async function createDatabaseSteps(context: CoreContext, options: CreateDatabase
   if (options.migrate === false) return { database, created };
   const migrations = await runMigrations(context, files, { dryRun: options.dryRun, freshDatabase: created });
   return { database, created, migrations, plannedSql: migrations.plannedSql };
+}
+
+/**
+ * The extensions the migrations create, checked before CREATE DATABASE: the new database is a
+ * copy of template1, which holds what it will have, and the admin will own it (CREATE on it).
+ * Only a doubt the catalog leaves (PostgreSQL 12, a non-superuser) costs a connection to
+ * template1, closed at once: CREATE DATABASE fails while anyone is connected there.
+ */
+async function refuseExtensionsBeforeCreating(context: CoreContext, needed: readonly ExtensionStatement[], facts: AdminFacts): Promise<void> {
+  if (needed.length === 0) return;
+  const notHere = facts.extensions.map((e) => ({ ...e, installed: false })); // installed in the maintenance database says nothing
+  const { unavailable, doubtful } = judgeExtensions(needed, notHere, { superuser: facts.superuser, createOnDatabase: true });
+  if (unavailable.length > 0) throw unavailableError(unavailable);
+  if (doubtful.length === 0) return;
+  const template = await connectAsAdmin({ ...context, sharedConnections: undefined }, 'template1').catch((error: unknown) => {
+    const failure = error instanceof RegistryDbError ? error : toRegistryDbError(error);
+    const names = doubtful.map((d) => d.extension).join(', ');
+    throw failure.rewrap(`Whether ${names} can be created in the new database is decided in template1 (which it is copied from), and that failed: ${failure.message} Nothing was changed.`, {
+      hint: `Have a superuser run CREATE EXTENSION IF NOT EXISTS ${doubtful.map((d) => quoteIdent(d.extension)).join(', ')} in template1, or create the database first (create-db --no-migrate) and run it there; or let the admin connect to template1.`,
+    });
+  });
+  try {
+    const target = { admin: template.user, database: context.settings.database, databaseExists: false, serverVersion: facts.server_version };
+    await probeExtensions(template, loggerOf(context), doubtful, facts.extensions, target);
+  } finally {
+    await disconnect(template);
+  }
+}
+
+/**
+ * CREATE DATABASE copies template1 and fails (55006) while any other session is connected
+ * there: a concurrent run's brief look (above) passes within a moment, so it is tried again
+ * for about 1.5 s before the error stands.
+ */
+async function createFromTemplate(admin: Connection, logger: Logger, database: string): Promise<void> {
+  for (let wait = 50; ; wait *= 2) {
+    try {
+      await runQuery(admin, logger, createDatabaseSql(database));
+      return;
+    } catch (error) {
+      if ((error as { code?: string }).code !== '55006' || wait > 800) throw error;
+      logger.debug(`template1 is in use by another session; trying CREATE DATABASE again in ${wait} ms`);
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
 }

@@ -25,6 +25,8 @@ export interface ScannedStatement {
   readonly first: string | undefined;
   readonly second: string | undefined;
   readonly third?: string | undefined;
+  /** All its words: keywords and names upper-case, a quoted identifier as written ("…"), '' for a string. */
+  readonly words: readonly string[];
   /** 1-based line of its first word. */
   readonly line: number;
 }
@@ -124,7 +126,7 @@ class StatementCollector {
   private atomic: { line: number } | undefined;
 
   private push(from: readonly { text: string; line: number }[]): void {
-    this.statements.push({ first: from[0]!.text, second: from[1]?.text, third: from[2]?.text, line: from[0]!.line });
+    this.statements.push({ first: from[0]!.text, second: from[1]?.text, third: from[2]?.text, words: from.map((w) => w.text), line: from[0]!.line });
   }
 
   endStatement(): void {
@@ -133,7 +135,7 @@ class StatementCollector {
     if (this.atomic) {
       // The body of BEGIN ATOMIC … END is part of its CREATE FUNCTION: one statement.
       if (first === 'END' && words.length === 1) {
-        this.statements.push({ first: 'CREATE', second: undefined, line: this.atomic.line });
+        this.statements.push({ first: 'CREATE', second: undefined, words: ['CREATE'], line: this.atomic.line });
         this.atomic = undefined;
       }
     } else if (words.some((w, k) => w.text === 'BEGIN' && words[k + 1]?.text === 'ATOMIC')) {
@@ -147,7 +149,7 @@ class StatementCollector {
 
   finish(): ScannedStatement[] {
     this.endStatement();
-    if (this.atomic) this.statements.push({ first: 'CREATE', second: undefined, line: this.atomic.line });
+    if (this.atomic) this.statements.push({ first: 'CREATE', second: undefined, words: ['CREATE'], line: this.atomic.line });
     return this.statements;
   }
 }
@@ -172,8 +174,9 @@ export function scanStatements(sql: string): ScannedStatement[] {
     } else if (c === '/' && next === '*') {
       skipBlockComment(cursor);
     } else if (c === "'" || c === '"') {
+      const start = cursor.i;
       skipQuoted(cursor);
-      collector.words.push({ text: '', line });
+      collector.words.push({ text: c === '"' ? sql.slice(start, cursor.i) : '', line });
     } else if (c === '$' && !IDENT_CHAR.test(sql[cursor.i - 1] ?? '')) {
       if (skipDollarQuoted(cursor)) collector.words.push({ text: '', line });
     } else if (c === ';' && parens === 0) {

@@ -137,6 +137,7 @@ async function decide(run: Run): Promise<Decision> {
     role: settings.user,
     owner: settings.admin.user,
     revokeCreateOnSchemaFromPublic: plan.revokeCreateOnSchemaFromPublic,
+    grantOnSchema: plan.grantOnSchema,
     readOnlyTables: facts.bookkeeping_exists ? [MIGRATIONS_TABLE] : [],
   });
   const inFile = options.writeEnv ? (readEnvFile(settings.envFile) ?? {}) : {};

@@ -32,6 +32,9 @@ export interface RoleFacts {
   database_owner: string;
   schema_exists: boolean;
   admin_owns_schema: boolean;
+  /** May grant USAGE on the schema: its owner, a superuser, or a holder of the grant option. */
+  admin_grants_on_schema: boolean;
+  schema_owner: string | null;
   public_can_create: boolean;
   role_exists: boolean;
   role_superuser: boolean;
@@ -60,6 +63,8 @@ export function roleFactsSql(role: string): string {
        pg_get_userbyid(d.datdba) AS database_owner,
        n.oid IS NOT NULL AS schema_exists,
        coalesce(pg_has_role(current_user, n.nspowner, 'USAGE'), false) AS admin_owns_schema,
+       coalesce(has_schema_privilege(n.oid, 'USAGE WITH GRANT OPTION'), false) AS admin_grants_on_schema,
+       pg_get_userbyid(n.nspowner) AS schema_owner,
        EXISTS (SELECT 1 FROM aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) acl
                 WHERE acl.grantee = 0 AND acl.privilege_type = 'CREATE') AS public_can_create,
        r.oid IS NOT NULL AS role_exists,
