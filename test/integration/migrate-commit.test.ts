@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type pg from 'pg';
 import { closeClient, connect } from '../../src/core/db/connection.js';
 import { createDatabase } from '../../src/core/provision/create-database.js';
 import { RegistryDbError } from '../../src/core/errors.js';
@@ -37,6 +38,19 @@ async function slowThenNext(prefix: string): Promise<{ db: string; dir: string }
   return { db, dir };
 }
 
+/**
+ * Until 001's pg_sleep runs (a fixed delay lost the race on a loaded machine: the other
+ * session took the lock before 001, and 001 waited for it instead).
+ */
+async function untilSleeping(observer: pg.Client): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    const { rows } = await observer.query(`SELECT 1 FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%pg_sleep(0.6)%' AND pid <> pg_backend_pid()`);
+    if (rows.length > 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error('001_slow.sql never started');
+}
+
 describe('a migration COMMIT that travels with the next migration', () => {
   test.each([
     ['in the middle: the COMMIT in the next preamble fails', ['001_one.sql', '002_deferred.sql', '003_three.sql'], ['applied', 'failed', 'not-executed']],
@@ -70,7 +84,7 @@ describe('a migration COMMIT that travels with the next migration', () => {
     const holder = await superClient(db);
     try {
       const running = migrate(context, { migrationsDir: dir }).catch((e: unknown) => e);
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await untilSleeping(holder);
       // Queued behind 001's transaction lock; granted when 001 commits, and held for 3 s.
       const held = holder.query('SELECT pg_advisory_lock($1::bigint)', [MIGRATION_LOCK_KEY.toString()]).then(() => new Promise((resolve) => setTimeout(resolve, 3000)));
       const failure = (await running) as RegistryDbError;
@@ -101,7 +115,7 @@ describe('a migration COMMIT that travels with the next migration', () => {
     try {
       const context = contextFor(adminEnv({ TOFU_REGISTRY_DB_NAME: db, TOFU_REGISTRY_DB_PORT: String(port) }));
       const running = migrate(context, { migrationsDir: dir }).catch((e: unknown) => e);
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await untilSleeping(holder);
       const locked = holder.query('SELECT pg_advisory_lock($1::bigint)', [MIGRATION_LOCK_KEY.toString()]);
       await locked; // granted once 001 committed; 002 now waits for it
       await new Promise((resolve) => setTimeout(resolve, 300));

@@ -1,6 +1,6 @@
 import { loggerOf, type CoreContext } from '../db/context.js';
 import { disconnect } from '../db/connection.js';
-import { ConfigError, RegistryDbError } from '../errors.js';
+import { ConfigError, keepCause, RegistryDbError } from '../errors.js';
 import { toRegistryDbError } from '../db/pg-errors.js';
 import { RESERVED_DATABASES } from '../config/names.js';
 import { dropDatabaseSql, terminateSessionsSql } from '../sql/database.js';
@@ -8,6 +8,7 @@ import { runQuery } from '../db/query.js';
 import { dropRoleSql } from '../sql/roles.js';
 import { connectAsAdmin } from '../db/admin-connection.js';
 import { standbyError } from '../db/primary.js';
+import { quoteIdent } from '../sql/quote.js';
 
 export interface DropOptions {
   readonly dryRun?: boolean;
@@ -108,8 +109,13 @@ export async function dropDatabaseAndRole(context: CoreContext, options: DropOpt
     }
     if (facts.database_exists) {
       logger.step(`Dropping database ${database}`);
-      if (!force) await runQuery(admin, logger, terminateSessionsSql(database));
-      await runQuery(admin, logger, dropDatabaseSql(database, force));
+      try {
+        if (!force) await runQuery(admin, logger, terminateSessionsSql(database));
+        await runQuery(admin, logger, dropDatabaseSql(database, force));
+      } catch (error) {
+        if ((error as { code?: string }).code === '42501') throw sessionsNotEnded(error, database, context.settings.admin.user);
+        throw error;
+      }
     }
     let roleDropped = false;
     if (facts.role_exists && !roleKept) {
@@ -134,4 +140,24 @@ export async function dropDatabaseAndRole(context: CoreContext, options: DropOpt
   } finally {
     await disconnect(admin);
   }
+}
+
+/**
+ * Other roles' sessions on the database (the registry API's) that the admin may not end: only a
+ * superuser, a role with their privileges, or a member of pg_signal_backend may. WITH (FORCE)
+ * (13+) and pg_terminate_backend (before) refuse alike, before anything is dropped.
+ */
+function sessionsNotEnded(error: unknown, database: string, admin: string): RegistryDbError {
+  const detail = (error as { detail?: string }).detail;
+  const failure = new RegistryDbError(
+    'auth',
+    'SESSIONS_NOT_ENDED',
+    `Role "${admin}" may not end the other roles' sessions still connected to database "${database}" (SQLSTATE 42501: ${(error as Error).message}${detail ? `; ${detail}` : ''}): nothing was dropped.`,
+    {
+      hint: `Stop what is connected (the registry API) and run drop again; or, as a superuser, GRANT pg_signal_backend TO ${quoteIdent(admin)} (managed services give their admin role this).`,
+      cause: '42501',
+    },
+  );
+  keepCause(failure, error);
+  return failure;
 }

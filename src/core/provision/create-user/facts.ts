@@ -79,7 +79,7 @@ export function roleFactsSql(role: string): string {
              UNION ALL SELECT 'schema ' || n.nspname WHERE n.nspowner = r.oid
              UNION ALL SELECT c.relname::text FROM pg_class c WHERE c.relnamespace = n.oid AND c.relowner = r.oid AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
              ORDER BY 1) AS role_owns,
-       ARRAY(SELECT m.roleid::regrole::text FROM pg_auth_members m WHERE m.member = r.oid ORDER BY 1) AS role_member_of,
+       ARRAY(SELECT DISTINCT m.roleid::regrole::text FROM pg_auth_members m WHERE m.member = r.oid ORDER BY 1) AS role_member_of,
        ARRAY(SELECT format('%s (owner %s)', c.relname, pg_get_userbyid(c.relowner)) FROM pg_class c
               WHERE c.relnamespace = n.oid AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND NOT pg_has_role(current_user, c.relowner, 'USAGE')
               ORDER BY 1) AS foreign_objects
