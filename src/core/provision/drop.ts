@@ -1,5 +1,6 @@
 import { loggerOf, type CoreContext } from '../db/context.js';
-import { disconnect } from '../db/connection.js';
+import { disconnect, type Connection } from '../db/connection.js';
+import type { Logger } from '../logger.js';
 import { ConfigError, keepCause, RegistryDbError } from '../errors.js';
 import { toRegistryDbError } from '../db/pg-errors.js';
 import { RESERVED_DATABASES } from '../config/names.js';
@@ -107,16 +108,7 @@ export async function dropDatabaseAndRole(context: CoreContext, options: DropOpt
         plannedSql: plan.length ? plan.map((s) => `${s};`).join('\n') : '-- nothing to drop',
       };
     }
-    if (facts.database_exists) {
-      logger.step(`Dropping database ${database}`);
-      try {
-        if (!force) await runQuery(admin, logger, terminateSessionsSql(database));
-        await runQuery(admin, logger, dropDatabaseSql(database, force));
-      } catch (error) {
-        if ((error as { code?: string }).code === '42501') throw sessionsNotEnded(error, database, context.settings.admin.user);
-        throw error;
-      }
-    }
+    if (facts.database_exists) await dropRegistryDatabase(admin, logger, database, force);
     let roleDropped = false;
     if (facts.role_exists && !roleKept) {
       logger.step(`Dropping role ${role}`);
@@ -139,6 +131,18 @@ export async function dropDatabaseAndRole(context: CoreContext, options: DropOpt
     return { database, role, databaseDropped: facts.database_exists, roleDropped, roleKept };
   } finally {
     await disconnect(admin);
+  }
+}
+
+/** The database, with the sessions still on it: WITH (FORCE) from PostgreSQL 13 on, pg_terminate_backend first before. */
+async function dropRegistryDatabase(admin: Connection, logger: Logger, database: string, force: boolean): Promise<void> {
+  logger.step(`Dropping database ${database}`);
+  try {
+    if (!force) await runQuery(admin, logger, terminateSessionsSql(database));
+    await runQuery(admin, logger, dropDatabaseSql(database, force));
+  } catch (error) {
+    if ((error as { code?: string }).code === '42501') throw sessionsNotEnded(error, database, admin.user);
+    throw error;
   }
 }
 
