@@ -93,7 +93,7 @@ describe('PostgreSQL 12, a CREATEDB CREATEROLE admin, pg_trgm not trusted', () =
     expect(JSON.parse(checked.stdout)).toMatchObject({ ok: true });
   });
 
-  test('with pg_trgm put into template1 by a superuser, setup completes as the managed admin', async () => {
+  test('with pg_trgm put into template1 by a superuser, setup completes as the managed admin (four runs at once too)', async () => {
     await asSuperuser('template1', 'CREATE EXTENSION IF NOT EXISTS pg_trgm');
     const database = uniqueName('pg12_ready');
     const envFile = path.join(tempDir(), '.env');
@@ -103,5 +103,8 @@ describe('PostgreSQL 12, a CREATEDB CREATEROLE admin, pg_trgm not trusted', () =
     expect(await appliedIn(database)).toEqual(['1', '2', '3']);
     const indexes = await asSuperuser<{ indexname: string }>(database, "SELECT indexname FROM pg_indexes WHERE indexname LIKE '%trgm%' ORDER BY 1");
     expect(indexes).toHaveLength(4);
+    // Each run looks into template1 before its CREATE DATABASE, which waits for such sessions to end.
+    const runs = await Promise.all(Array.from({ length: 4 }, () => runCli(['--json', '--env-file', path.join(tempDir(), '.env'), 'setup'], envFor(uniqueName('pg12_par'), uniqueName('pg12_app')))));
+    expect(runs.map((r) => r.code)).toEqual([0, 0, 0, 0]);
   });
 });

@@ -1,7 +1,6 @@
 import { loggerOf, type CoreContext } from '../db/context.js';
-import { disconnect, type Connection } from '../db/connection.js';
+import { disconnect } from '../db/connection.js';
 import { toRegistryDbError } from '../db/pg-errors.js';
-import type { Logger } from '../logger.js';
 import { RegistryDbError } from '../errors.js';
 import { bundledMigrationsDir, loadMigrationFiles } from '../migrations/files.js';
 import { runMigrations } from '../migrations/migrate.js';
@@ -99,7 +98,7 @@ async function createDatabaseSteps(context: CoreContext, options: CreateDatabase
       }
       logger.step(`Creating database ${database}`);
       try {
-        await createFromTemplate(admin, logger, database);
+        await runQuery(admin, logger, createDatabaseSql(database));
         created = true;
       } catch (error) {
         if (!isDuplicateDatabase(error)) throw error;
@@ -118,7 +117,8 @@ async function createDatabaseSteps(context: CoreContext, options: CreateDatabase
  * The extensions the migrations create, checked before CREATE DATABASE: the new database is a
  * copy of template1, which holds what it will have, and the admin will own it (CREATE on it).
  * Only a doubt the catalog leaves (PostgreSQL 12, a non-superuser) costs a connection to
- * template1, closed at once: CREATE DATABASE fails while anyone is connected there.
+ * template1, closed at once: a concurrent run's CREATE DATABASE, which copies template1, waits
+ * (up to 5 s) for such sessions to end before it fails.
  */
 async function refuseExtensionsBeforeCreating(context: CoreContext, needed: readonly ExtensionStatement[], facts: AdminFacts): Promise<void> {
   if (needed.length === 0) return;
@@ -138,23 +138,5 @@ async function refuseExtensionsBeforeCreating(context: CoreContext, needed: read
     await probeExtensions(template, loggerOf(context), doubtful, facts.extensions, target);
   } finally {
     await disconnect(template);
-  }
-}
-
-/**
- * CREATE DATABASE copies template1 and fails (55006) while any other session is connected
- * there: a concurrent run's brief look (above) passes within a moment, so it is tried again
- * for about 1.5 s before the error stands.
- */
-async function createFromTemplate(admin: Connection, logger: Logger, database: string): Promise<void> {
-  for (let wait = 50; ; wait *= 2) {
-    try {
-      await runQuery(admin, logger, createDatabaseSql(database));
-      return;
-    } catch (error) {
-      if ((error as { code?: string }).code !== '55006' || wait > 800) throw error;
-      logger.debug(`template1 is in use by another session; trying CREATE DATABASE again in ${wait} ms`);
-      await new Promise((resolve) => setTimeout(resolve, wait));
-    }
   }
 }
