@@ -30,7 +30,7 @@ export function catalogLookupSql(): string[] {
   // oid 10 is the bootstrap superuser (the role initdb made): it can never lose SUPERUSER.
   const roleSql = `SELECT r.rolsuper AS superuser, r.oid = 10 AS bootstrap, r.rolcreatedb AS createdb, r.rolcreaterole AS createrole,
        r.rolbypassrls AS bypassrls, r.rolreplication AS replication,
-       ARRAY(SELECT m.roleid::regrole::text FROM pg_auth_members m WHERE m.member = r.oid ORDER BY 1) AS member_of,
+       ARRAY(SELECT DISTINCT m.roleid::regrole::text FROM pg_auth_members m WHERE m.member = r.oid ORDER BY 1) AS member_of,
        COALESCE((SELECT has_table_privilege(c.oid, 'INSERT') OR has_table_privilege(c.oid, 'UPDATE') OR has_table_privilege(c.oid, 'DELETE')
                    FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relname = ${quoteLiteral(MIGRATIONS_TABLE)}), false) AS bookkeeping_writable,
        has_schema_privilege('public', 'USAGE') AS schema_usage,

@@ -11,6 +11,7 @@ import { applyInTransaction, CommitFailed, commitMigration } from './in-transact
 import { changedMigrationError, checkTransactionControl, describeLockHolders, migrationError } from './migration-errors.js';
 import { applyWithoutTransaction } from './no-transaction.js';
 import { leaseTimings, noTransactionScript, readLeases } from './lease.js';
+import { refuseUncreatableExtensions } from './extensions.js';
 
 /**
  * The engine: applies pending migrations, each in its own transaction behind the migration
@@ -80,6 +81,8 @@ export async function applyPendingMigrations(
   const pending = files.filter((file) => statuses.find((s) => s.version === file.version)?.state === 'pending');
   const upToDateCount = files.length - pending.length;
   checkTransactionControl(pending);
+  // create-db checked a database it has just created, before creating it.
+  if (!options.freshDatabase) await refuseUncreatableExtensions(connection, pending, logger);
 
   if (options.dryRun) {
     return {

@@ -1,5 +1,6 @@
 import { loggerOf, recordChange, type CoreContext } from '../db/context.js';
 import { disconnect } from '../db/connection.js';
+import { toRegistryDbError } from '../db/pg-errors.js';
 import { RegistryDbError } from '../errors.js';
 import { bundledMigrationsDir, loadMigrationFiles } from '../migrations/files.js';
 import { runMigrations } from '../migrations/migrate.js';
@@ -12,6 +13,7 @@ import { connectAsAdmin, withSharedConnections } from '../db/admin-connection.js
 import { standbyError } from '../db/primary.js';
 import { migrationScript } from '../migrations/engine.js';
 import { checkTransactionControl } from '../migrations/migration-errors.js';
+import { extensionFactsSql, extensionNames, extensionsCreatedBy, judgeExtensions, probeExtensions, unavailableError, type ExtensionFacts, type ExtensionStatement } from '../migrations/extensions.js';
 
 export interface CreateDatabaseOptions {
   /** Apply migrations after creating (default true). */
@@ -42,6 +44,8 @@ export interface AdminFacts {
   readonly role_exists: boolean | null;
   /** Whether the admin holds ADMIN OPTION on that role (PostgreSQL 16+ needs it to change the role). */
   readonly admin_option: boolean | null;
+  /** The extensions the migrations create, as the maintenance database sees them. */
+  readonly extensions: ExtensionFacts[];
 }
 
 export interface CreateDatabaseResult {
@@ -59,7 +63,8 @@ const ADMIN_FACTS_SQL = `SELECT pg_is_in_recovery() AS standby,
        CASE WHEN d.oid IS NULL THEN NULL ELSE pg_has_role(current_user, d.datdba, 'USAGE') END AS owns_database,
        pg_get_userbyid(d.datdba) AS database_owner,
        CASE WHEN $2::text IS NULL THEN NULL ELSE r.oid IS NOT NULL END AS role_exists,
-       CASE WHEN r.oid IS NULL THEN NULL ELSE pg_has_role(current_user, r.oid, 'MEMBER WITH ADMIN OPTION') END AS admin_option
+       CASE WHEN r.oid IS NULL THEN NULL ELSE pg_has_role(current_user, r.oid, 'MEMBER WITH ADMIN OPTION') END AS admin_option,
+       ${extensionFactsSql('$3')} AS extensions
   FROM pg_roles a
   LEFT JOIN pg_database d ON d.datname = $1
   LEFT JOIN pg_roles r ON r.rolname = $2
@@ -84,13 +89,16 @@ async function createDatabaseSteps(context: CoreContext, options: CreateDatabase
   const admin = await connectAsAdmin(context);
   let created = false;
   try {
-    const facts = (await runQuery<AdminFacts>(admin, logger, ADMIN_FACTS_SQL, [database, options.preflight?.role ?? null])).rows[0]!;
+    const needed = extensionsCreatedBy(files);
+    const facts = (await runQuery<AdminFacts>(admin, logger, ADMIN_FACTS_SQL, [database, options.preflight?.role ?? null, extensionNames(needed)])).rows[0]!;
     if (facts.standby) throw standbyError(admin);
     options.preflight?.check(facts);
     if (!facts.exists) {
-      // Every file will run: one that would end its own transaction is refused before the
-      // database is created (on an existing database, only the pending files are checked).
+      // Every file will run: one that would end its own transaction, or create an extension
+      // the admin may not, is refused before the database is created (on an existing
+      // database, the migration engine checks the pending files).
       checkTransactionControl(files);
+      await refuseExtensionsBeforeCreating(context, needed, facts);
       if (options.dryRun) {
         return {
           database,
@@ -120,4 +128,32 @@ async function createDatabaseSteps(context: CoreContext, options: CreateDatabase
   if (options.migrate === false) return { database, created };
   const migrations = await runMigrations(context, files, { dryRun: options.dryRun, freshDatabase: created });
   return { database, created, migrations, plannedSql: migrations.plannedSql };
+}
+
+/**
+ * The extensions the migrations create, checked before CREATE DATABASE: the new database is a
+ * copy of template1, which holds what it will have, and the admin will own it (CREATE on it).
+ * Only a doubt the catalog leaves (PostgreSQL 12, a non-superuser) costs a connection to
+ * template1, closed at once: a concurrent run's CREATE DATABASE, which copies template1, waits
+ * (up to 5 s) for such sessions to end before it fails.
+ */
+async function refuseExtensionsBeforeCreating(context: CoreContext, needed: readonly ExtensionStatement[], facts: AdminFacts): Promise<void> {
+  if (needed.length === 0) return;
+  const notHere = facts.extensions.map((e) => ({ ...e, installed: false })); // installed in the maintenance database says nothing
+  const { unavailable, doubtful } = judgeExtensions(needed, notHere, { superuser: facts.superuser, createOnDatabase: true });
+  if (unavailable.length > 0) throw unavailableError(unavailable);
+  if (doubtful.length === 0) return;
+  const template = await connectAsAdmin({ ...context, sharedConnections: undefined }, 'template1').catch((error: unknown) => {
+    const failure = error instanceof RegistryDbError ? error : toRegistryDbError(error);
+    const names = doubtful.map((d) => d.extension).join(', ');
+    throw failure.rewrap(`Whether ${names} can be created in the new database is decided in template1 (which it is copied from), and that failed: ${failure.message} Nothing was changed.`, {
+      hint: `Have a superuser run CREATE EXTENSION IF NOT EXISTS ${doubtful.map((d) => quoteIdent(d.extension)).join(', ')} in template1, or create the database first (create-db --no-migrate) and run it there; or let the admin connect to template1.`,
+    });
+  });
+  try {
+    const target = { admin: template.user, database: context.settings.database, databaseExists: false, serverVersion: facts.server_version };
+    await probeExtensions(template, loggerOf(context), doubtful, facts.extensions, target);
+  } finally {
+    await disconnect(template);
+  }
 }

@@ -1,8 +1,9 @@
 import { loggerOf, recordChange, type CoreContext } from '../db/context.js';
 import { readEnvFile } from '../config/env-file.js';
 import { envFileRole } from '../config/settings.js';
-import { disconnect } from '../db/connection.js';
-import { ConfigError, RegistryDbError } from '../errors.js';
+import { disconnect, type Connection } from '../db/connection.js';
+import type { Logger } from '../logger.js';
+import { ConfigError, keepCause, RegistryDbError } from '../errors.js';
 import { toRegistryDbError } from '../db/pg-errors.js';
 import { RESERVED_DATABASES } from '../config/names.js';
 import { dropDatabaseSql, terminateSessionsSql } from '../sql/database.js';
@@ -11,6 +12,7 @@ import { dropRoleSql } from '../sql/roles.js';
 import { connectAsAdmin } from '../db/admin-connection.js';
 import { standbyError } from '../db/primary.js';
 import { VARIABLES } from '../config/variables.js';
+import { quoteIdent } from '../sql/quote.js';
 
 export interface DropOptions {
   readonly dryRun?: boolean;
@@ -90,11 +92,7 @@ export async function dropDatabaseAndRole(context: CoreContext, options: DropOpt
         plannedSql: plan.length ? plan.map((s) => `${s};`).join('\n') : '-- nothing to drop',
       };
     }
-    if (facts.database_exists) {
-      logger.step(`Dropping database ${database}`);
-      if (!force) await runQuery(admin, logger, terminateSessionsSql(database));
-      await runQuery(admin, logger, dropDatabaseSql(database, force));
-    }
+    if (facts.database_exists) await dropRegistryDatabase(admin, logger, database, force);
     let roleDropped = false;
     if (facts.role_exists && !roleKept) {
       logger.step(`Dropping role ${role}`);
@@ -176,4 +174,36 @@ async function forgetCredentials(context: CoreContext): Promise<{ path: string; 
   const result = await updateEnvFile(context.settings.envFile, Object.fromEntries(keys.map((key) => [key, null])));
   if (result.written) recordChange(context, `removed ${result.removedKeys.join(', ')} from ${result.path}`);
   return { path: result.path, removedKeys: result.removedKeys };
+}
+
+/** The database, with the sessions still on it: WITH (FORCE) from PostgreSQL 13 on, pg_terminate_backend first before. */
+async function dropRegistryDatabase(admin: Connection, logger: Logger, database: string, force: boolean): Promise<void> {
+  logger.step(`Dropping database ${database}`);
+  try {
+    if (!force) await runQuery(admin, logger, terminateSessionsSql(database));
+    await runQuery(admin, logger, dropDatabaseSql(database, force));
+  } catch (error) {
+    if ((error as { code?: string }).code === '42501') throw sessionsNotEnded(error, database, admin.user);
+    throw error;
+  }
+}
+
+/**
+ * Other roles' sessions on the database (the registry API's) that the admin may not end: only a
+ * superuser, a role with their privileges, or a member of pg_signal_backend may. WITH (FORCE)
+ * (13+) and pg_terminate_backend (before) refuse alike, before anything is dropped.
+ */
+function sessionsNotEnded(error: unknown, database: string, admin: string): RegistryDbError {
+  const detail = (error as { detail?: string }).detail;
+  const failure = new RegistryDbError(
+    'auth',
+    'SESSIONS_NOT_ENDED',
+    `Role "${admin}" may not end the other roles' sessions still connected to database "${database}" (SQLSTATE 42501: ${(error as Error).message}${detail ? `; ${detail}` : ''}): nothing was dropped.`,
+    {
+      hint: `Stop what is connected (the registry API) and run drop again; or, as a superuser, GRANT pg_signal_backend TO ${quoteIdent(admin)} (managed services give their admin role this).`,
+      cause: '42501',
+    },
+  );
+  keepCause(failure, error);
+  return failure;
 }

@@ -25,6 +25,8 @@ export interface ScannedStatement {
   readonly first: string | undefined;
   readonly second: string | undefined;
   readonly third?: string | undefined;
+  /** All its words: keywords and names upper-case, a quoted identifier as written ("…"), '' for a string. */
+  readonly words: readonly string[];
   /** 1-based line of its first word. */
   readonly line: number;
   /** Where its text starts (its first word) and ends (before its semicolon), as string indexes. */
@@ -133,7 +135,7 @@ class StatementCollector {
   private atomic: { line: number; start: number } | undefined;
 
   private push(from: readonly Word[], end: number): void {
-    this.statements.push({ first: from[0]!.text, second: from[1]?.text, third: from[2]?.text, line: from[0]!.line, start: from[0]!.index, end });
+    this.statements.push({ first: from[0]!.text, second: from[1]?.text, third: from[2]?.text, words: from.map((w) => w.text), line: from[0]!.line, start: from[0]!.index, end });
   }
 
   /** `end`: the index of the semicolon that ends the statement, or the end of the text. */
@@ -143,7 +145,7 @@ class StatementCollector {
     if (this.atomic) {
       // The body of BEGIN ATOMIC … END is part of its CREATE FUNCTION: one statement.
       if (first === 'END' && words.length === 1) {
-        this.statements.push({ first: 'CREATE', second: undefined, line: this.atomic.line, start: this.atomic.start, end });
+        this.statements.push({ first: 'CREATE', second: undefined, words: ['CREATE'], line: this.atomic.line, start: this.atomic.start, end });
         this.atomic = undefined;
       }
     } else if (words.some((w, k) => w.text === 'BEGIN' && words[k + 1]?.text === 'ATOMIC')) {
@@ -157,7 +159,7 @@ class StatementCollector {
 
   finish(end: number): ScannedStatement[] {
     this.endStatement(end);
-    if (this.atomic) this.statements.push({ first: 'CREATE', second: undefined, line: this.atomic.line, start: this.atomic.start, end });
+    if (this.atomic) this.statements.push({ first: 'CREATE', second: undefined, words: ['CREATE'], line: this.atomic.line, start: this.atomic.start, end });
     return this.statements;
   }
 }
@@ -184,7 +186,7 @@ export function scanStatements(sql: string): ScannedStatement[] {
     } else if (c === "'" || c === '"') {
       const index = cursor.i;
       skipQuoted(cursor);
-      collector.words.push({ text: '', line, index });
+      collector.words.push({ text: c === '"' ? sql.slice(index, cursor.i) : '', line, index });
     } else if (c === '$' && !IDENT_CHAR.test(sql[cursor.i - 1] ?? '')) {
       const index = cursor.i;
       if (skipDollarQuoted(cursor)) collector.words.push({ text: '', line, index });

@@ -144,6 +144,7 @@ async function decide(run: Run): Promise<Decision> {
     role: settings.user,
     owner: settings.admin.user,
     revokeCreateOnSchemaFromPublic: plan.revokeCreateOnSchemaFromPublic,
+    grantOnSchema: plan.grantOnSchema,
     readOnlyTables: [...(facts.bookkeeping_exists ? [MIGRATIONS_TABLE] : []), ...(facts.leases_exist ? [LEASES_TABLE] : [])],
   });
   const inFile = options.writeEnv ? (readEnvFile(settings.envFile) ?? {}) : {};

@@ -35,6 +35,9 @@ export interface RoleFacts {
   database_owner: string;
   schema_exists: boolean;
   admin_owns_schema: boolean;
+  /** May grant USAGE on the schema: its owner, a superuser, or a holder of the grant option. */
+  admin_grants_on_schema: boolean;
+  schema_owner: string | null;
   public_can_create: boolean;
   role_exists: boolean;
   role_superuser: boolean;
@@ -70,6 +73,8 @@ export function roleFactsSql(role: string): string {
        pg_get_userbyid(d.datdba) AS database_owner,
        n.oid IS NOT NULL AS schema_exists,
        coalesce(pg_has_role(current_user, n.nspowner, 'USAGE'), false) AS admin_owns_schema,
+       coalesce(has_schema_privilege(n.oid, 'USAGE WITH GRANT OPTION'), false) AS admin_grants_on_schema,
+       pg_get_userbyid(n.nspowner) AS schema_owner,
        EXISTS (SELECT 1 FROM aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) acl
                 WHERE acl.grantee = 0 AND acl.privilege_type = 'CREATE') AS public_can_create,
        r.oid IS NOT NULL AS role_exists,
@@ -84,7 +89,7 @@ export function roleFactsSql(role: string): string {
              UNION ALL SELECT 'schema ' || n.nspname WHERE n.nspowner = r.oid
              UNION ALL SELECT c.relname::text FROM pg_class c WHERE c.relnamespace = n.oid AND c.relowner = r.oid AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
              ORDER BY 1) AS role_owns,
-       ARRAY(SELECT m.roleid::regrole::text FROM pg_auth_members m WHERE m.member = r.oid ORDER BY 1) AS role_member_of,
+       ARRAY(SELECT DISTINCT m.roleid::regrole::text FROM pg_auth_members m WHERE m.member = r.oid ORDER BY 1) AS role_member_of,
        coalesce(r.rolconnlimit, -1) AS role_connection_limit, d.datconnlimit AS database_connection_limit,
        (SELECT count(*) FROM pg_stat_activity s WHERE s.usename = ${name} AND s.backend_type = 'client backend')::int AS role_connections,
        (SELECT count(*) FROM pg_stat_activity s WHERE s.datid = d.oid AND s.backend_type = 'client backend' AND s.pid <> pg_backend_pid())::int AS database_connections,

@@ -17,6 +17,7 @@ export interface RolePlan {
   readonly newPassword: boolean;
   readonly attributeFixes: readonly AppRoleAttribute[];
   readonly revokeCreateOnSchemaFromPublic: boolean;
+  readonly grantOnSchema: boolean;
   readonly warnings: readonly string[];
 }
 
@@ -51,6 +52,7 @@ export function planRoleChange(facts: RoleFacts, settings: Settings, options: Pl
     newPassword,
     attributeFixes,
     revokeCreateOnSchemaFromPublic: facts.public_can_create && facts.admin_owns_schema,
+    grantOnSchema: facts.admin_grants_on_schema,
     warnings: planWarnings(facts, settings, attributeFixes, mayAlter),
   };
 }
@@ -143,6 +145,12 @@ function planWarnings(facts: RoleFacts, settings: Settings, attributeFixes: read
   }
   if (facts.role_member_of.length > 0) {
     warnings.push(`Role "${role}" is a member of ${facts.role_member_of.join(', ')} and may use their privileges.`);
+  }
+  if (facts.schema_exists && !facts.admin_grants_on_schema) {
+    warnings.push(
+      `"${admin}" may not grant on schema "${SCHEMA}" (owner "${facts.schema_owner}", as PostgreSQL 14 and older make it): "${role}" reaches its tables through the USAGE that PUBLIC holds there, ` +
+        `and loses them if that is revoked; as "${facts.schema_owner}" run GRANT USAGE ON SCHEMA ${SCHEMA} TO "${role}" to make it its own.`,
+    );
   }
   warnings.push(...connectionLimitWarnings(facts, settings));
   if (facts.public_can_create && !facts.admin_owns_schema) {
