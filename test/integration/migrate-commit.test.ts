@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type pg from 'pg';
 import { closeClient, connect } from '../../src/core/db/connection.js';
 import { createDatabase } from '../../src/core/provision/create-database.js';
 import { RegistryDbError } from '../../src/core/errors.js';
