@@ -15,7 +15,7 @@ export async function startPrimaryAndStandby(): Promise<{ primary: TestServer; s
   });
   const dataDir = path.join(sharedTempDir('trdb-standby-'), 'data');
   const backup = runAsPostgres(path.join(SYSTEM_PG15_BIN, 'pg_basebackup'), [
-    '-h', primary.host, '-p', String(primary.port), '-U', 'postgres', '-D', dataDir, '-R', '-X', 'stream', '--no-sync',
+    '-h', primary.host, '-p', String(primary.port), '-U', 'postgres', '-D', dataDir, '-R', '-X', 'stream', '--no-sync', '-c', 'fast',
   ]);
   if (backup.status !== 0) {
     await primary.stop();

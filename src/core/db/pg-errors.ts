@@ -144,7 +144,7 @@ function listenerError({ code, message, where, context, make }: Facts): Registry
     const seconds = listener.timeoutMs !== undefined ? ` within ${listener.timeoutMs / 1000} s` : '';
     return make('unreachable', 'SERVER_SILENT',
       `The connection to ${where} opened, and nothing answered ${request}${seconds}.`,
-      'The port accepts connections, so no firewall is in the way; what listens there does not answer PostgreSQL\'s protocol. It may be another service that waits for its client to speak, a proxy or load balancer with no healthy PostgreSQL behind it, or a server that hangs. ' +
+      'The port accepts connections, so no firewall is in the way; what listens there does not answer PostgreSQL\'s protocol. It may be a connection pooler (PgBouncer) that cannot get a connection to its server (it keeps logins waiting; --wait rides that out), another service that waits for its client to speak, a proxy or load balancer with no healthy PostgreSQL behind it, or a server that hangs. ' +
         `Check what listens there (on that host: ss -ltnp), and ${setting(context, 'port', 'TOFU_REGISTRY_DB_PORT')}; TOFU_REGISTRY_DB_CONNECT_TIMEOUT gives a slow server longer.`);
   }
   return undefined;
@@ -251,6 +251,12 @@ function serverError(facts: Facts): RegistryDbError | undefined {
     case '57P03':
       return make('unreachable', 'SERVER_STARTING', `${where} is not accepting connections yet${pgAnswer}: ${message}.`,
         'Retry with --wait <seconds>.');
+  }
+  // PostgreSQL itself answers a wrong password with 28P01; PgBouncer relays its own failed
+  // server login (and its retry pause, server_login_retry) to the client as 08P01.
+  if (code === '08P01' && /password authentication failed|server login has been failing|no server connection|server conn crashed|pgbouncer cannot connect to server|query_wait_timeout/i.test(message)) {
+    return make('unreachable', 'POOLER_SERVER_UNAVAILABLE', `A connection pooler at ${where} could not get a server connection for this login${pgAnswer}: ${message}.`,
+      'PgBouncer (or another pooler) answered, but its own login to PostgreSQL failed: check the pooler\'s [databases] entry and the credentials it uses for the server (auth_file or auth_query) against the server, and that the server is up. It retries after server_login_retry; --wait <seconds> rides that out.');
   }
   if (code.startsWith('08') || code.startsWith('57P')) {
     return make('unreachable', 'CONNECTION_FAILED', `Lost or could not open the connection to ${where}${pgAnswer}: ${message}.`,

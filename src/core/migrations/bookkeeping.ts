@@ -1,5 +1,6 @@
 import type { Connection } from '../db/connection.js';
 import { runQuery } from '../db/query.js';
+import { standbyError } from '../db/primary.js';
 import type { Logger } from '../logger.js';
 import { quoteLiteral } from '../sql/quote.js';
 import type { MigrationFile } from './files.js';
@@ -99,13 +100,21 @@ END $tofu$`;
  * to_regclass() asks first. (Reading the table and treating 42P01 as "none" would save that
  * round trip but write an ERROR to the server log of every database without the table.)
  */
-export async function readAppliedMigrations(connection: Connection, logger: Logger, known: { readonly exists?: boolean } = {}): Promise<AppliedRow[]> {
+export async function readAppliedMigrations(
+  connection: Connection,
+  logger: Logger,
+  known: { readonly exists?: boolean; readonly confirmPrimary?: boolean } = {},
+): Promise<AppliedRow[]> {
   if (known.exists === undefined) {
-    const exists = await runQuery<{ present: boolean }>(
+    // migrate asks in the same statement whether this is the primary: the in_hot_standby the
+    // login reported is trusted to save a round trip, and a pooler may replay a stale "off"
+    // after a switchover (pgbouncer/pgbouncer#859); a no-op run on a standby would exit 0.
+    const exists = await runQuery<{ present: boolean; standby: boolean }>(
       connection,
       logger,
-      `SELECT to_regclass('public.${MIGRATIONS_TABLE}') IS NOT NULL AS present`,
+      `SELECT to_regclass('public.${MIGRATIONS_TABLE}') IS NOT NULL AS present${known.confirmPrimary ? ', pg_is_in_recovery() AS standby' : ''}`,
     );
+    if (known.confirmPrimary && exists.rows[0]?.standby) throw standbyError(connection);
     if (!exists.rows[0]?.present) return [];
   } else if (!known.exists) {
     return [];

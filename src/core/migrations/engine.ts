@@ -74,7 +74,7 @@ export async function applyPendingMigrations(
   options: MigrateOptions,
 ): Promise<MigrateResult> {
   const { logger } = options;
-  const applied = await readAppliedMigrations(connection, logger, options.freshDatabase ? { exists: false } : {});
+  const applied = await readAppliedMigrations(connection, logger, options.freshDatabase ? { exists: false } : { confirmPrimary: true });
   const statuses = compareMigrations(files, applied);
   const changed = statuses.filter((s) => s.state === 'changed');
   if (changed.length > 0) throw changedMigrationError(changed);
