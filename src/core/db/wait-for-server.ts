@@ -3,14 +3,14 @@ import { loggerOf, type CoreContext } from './context.js';
 import { InterruptedError, RegistryDbError } from '../errors.js';
 import { connectAsAdmin } from './admin-connection.js';
 
+/** "Unreachable" failures in which something did answer: not worth waiting for. */
+const ANSWERED = new Set(['NOT_POSTGRESQL', 'TLS_UNAVAILABLE', 'TLS_VERIFY_FAILED', 'TLS_ROOT_CERT_MISSING']);
+
 /**
  * --wait: retry until the server accepts connections or the time runs out. Only
  * "cannot reach" failures (refused, DNS, timeout, starting up) are retried; a wrong
  * password or a missing database will not fix itself, so those return at once.
  */
-/** "Unreachable" failures in which something did answer: not worth waiting for. */
-const ANSWERED = new Set(['NOT_POSTGRESQL', 'TLS_UNAVAILABLE', 'TLS_VERIFY_FAILED']);
-
 export async function waitForServer(context: CoreContext, seconds: number, role: Role = 'admin'): Promise<number> {
   const started = Date.now();
   const deadline = started + seconds * 1000;
@@ -51,7 +51,7 @@ export interface Retry {
 
 /** Failures a failover, a switchover or a restart cause, which the same step run again gets past. */
 function retryable(error: unknown): error is RegistryDbError {
-  return error instanceof RegistryDbError && error.errorClass === 'unreachable';
+  return error instanceof RegistryDbError && error.errorClass === 'unreachable' && !ANSWERED.has(error.code);
 }
 
 /**
