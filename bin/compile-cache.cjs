@@ -2,7 +2,7 @@
 /**
  * Loads the CLI bundle (dist/cli.cjs) with a V8 code cache, so a run does not compile the
  * same half megabyte of JavaScript again: `--version` drops from ~1.35x to ~1.0x the time of
- * `node -e 0`, and the commands that talk to PostgreSQL gain 20-35 ms (bench/README.md).
+ * `node -e 0`, and the commands that talk to PostgreSQL gain too (figures: bench/README.md, History).
  *
  * - Node 22.1+ has this built in (module.enableCompileCache): it is used instead.
  * - Node 20 and 21: the bundle is compiled through vm.Script with the cached data; V8 checks
@@ -14,7 +14,7 @@
  *   used only when it is a real directory that this user owns and nobody else can write
  *   (as Node's own compile cache does in the temporary directory). <id> is the build's
  *   identity (a hash of the bundle that scripts/bundle-cli.mjs writes on its last line; no
- *   hashing here, node:crypto alone costs ~4 ms to load), the Node version and the
+ *   hashing here: loading node:crypto alone would cost start-up time), the Node version and the
  *   architecture, so a rebuilt or upgraded tool never loads stale code. When a file is
  *   written, the files of other ids are removed except the three most recent (two installed
  *   versions used in turn keep their caches). A bundle without the line is not cached.

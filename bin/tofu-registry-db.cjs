@@ -7,7 +7,7 @@
 //   name, as its own option and exits 9 when the file is missing. After `--`, every argument
 //   is the script's, so `tofu-registry-db --env-file x` reaches our parser.
 // - NODE_EXTRA_CA_CERTS: Node 20 reads and parses that file when it starts, whether or not the
-//   process will ever verify a certificate: ~30-55 ms for a 140-certificate bundle, more than
+//   process will ever verify a certificate: for a 140-certificate bundle, more than
 //   half of a bare `node -e 0` on machines that set it (corporate proxies, CI images). sh hands
 //   its value over as _TOFU_REGISTRY_DB_DEFERRED_CA and starts Node without it. Below, it is
 //   put back for child processes, and src/core/db/extra-ca.ts adds the file to the trusted

@@ -97,7 +97,7 @@ function answerText(failure: RegistryDbError): string {
 
 /**
  * Starts the login while the DNS, TCP and TLS checks run: on a remote server that saves
- * their round trips (~30 ms at 10 ms away); on loopback nothing measurable. The authentication check takes
+ * their round trips (bench/README.md, Round trips); on loopback nothing measurable. The authentication check takes
  * its outcome; when an earlier check fails, the attempt is discarded (whatever broke that
  * check breaks it too). Not when logging in could prompt for a password: a prompt must
  * come at its own step.

@@ -49,7 +49,7 @@ let pgModule: typeof import('pg') | undefined;
 export async function loadPg(): Promise<typeof import('pg')> {
   if (pgModule) return pgModule;
   // pg probes for Cloudflare Workers through navigator.userAgent; Node 20 has no navigator,
-  // so the probe builds a fetch Response, which loads undici (~40 ms) for nothing. A
+  // so the probe builds a fetch Response, which loads undici for nothing (bench/README.md, Start-up). A
   // navigator that exists only while pg loads skips that. Node 21+ has a real one.
   const shim = (globalThis as { navigator?: unknown }).navigator === undefined;
   if (shim) Object.defineProperty(globalThis, 'navigator', { value: { userAgent: `Node.js/${process.versions.node}` }, configurable: true });
@@ -187,7 +187,7 @@ async function connectEndpoint(settings: Settings, endpoint: Endpoint, login: Lo
 /**
  * Ends a session, ignoring errors: sends Terminate and resolves once it has been written and
  * our side of the socket is shut. pg's end() resolves only when the server has closed its
- * side too, 5–15 ms later, which nothing here depends on: the socket finishes closing in the
+ * side too, a moment later, which nothing here depends on: the socket finishes closing in the
  * background (and a CLI run that exits right away loses nothing, the kernel delivers it).
  */
 export function closeClient(client: Client): Promise<void> {
