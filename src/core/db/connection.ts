@@ -109,8 +109,10 @@ export async function connect(settings: Settings, options: ConnectOptions): Prom
       } catch (error) {
         const failure = error as RegistryDbError;
         attempts.push({ endpoint, outcome: failure.message, error: failure });
-        // A wrong password or a missing database is the same on every host: libpq stops too.
-        if (failure.errorClass !== 'unreachable' || settings.hosts.length === 1) throw withAttempts(failure, attempts, settings);
+        // A failed login is the same on every host: libpq stops too. Anything else may be this
+        // host's alone: a standby that has not yet replayed the CREATE DATABASE of the primary
+        // answers 3D000, a node being shut down 57P01.
+        if (failure.errorClass === 'auth' || failure.errorClass === 'usage' || settings.hosts.length === 1) throw withAttempts(failure, attempts, settings);
         continue;
       }
       const { client, tls } = opened;

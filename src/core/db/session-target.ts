@@ -65,8 +65,11 @@ export function noServerMatches(settings: Settings, target: TargetSessionAttrs, 
   const reached = attempts.filter((a) => a.error === undefined);
   const data = { hosts: attempts.map((a) => ({ ...a.endpoint, outcome: a.outcome })) };
   if (reached.length === 0) {
-    // Nothing answered: the first host's failure, with the others named.
-    const first = attempts[0]!.error!;
+    // No host let us in: the most telling failure (a server that answered, over one that did
+    // not: a missing database says more than a refused connection), with every host named.
+    const answered = attempts.find((a) => a.error && a.error.errorClass !== 'unreachable');
+    const first = (answered ?? attempts[0]!).error!;
+    if (answered) return first.rewrap(`${first.message} Hosts tried: ${list(attempts)}.`, { data });
     return first.rewrap(`No host of ${settings.origins.host ?? 'the host list'} could be reached: ${list(attempts)}.`, { data });
   }
   if (settings.hosts.length === 1 && target !== 'standby' && target !== 'read-only') {
