@@ -16,18 +16,8 @@ import { DATABASE_URL, VARIABLES } from '../../config/variables.js';
 
 export const ENV_HEADER = 'Written by tofu-registry-db create-user: the application role and how to reach the registry database.';
 
-/** The env file's part of create-user's result. */
-export interface CreateUserEnvFile {
-  readonly path: string;
-  /** False with dryRun, or when the file already held every value. */
-  readonly written: boolean;
-  /** With dryRun: whether it would be created. */
-  readonly created: boolean;
-  readonly addedKeys: readonly string[];
-  readonly changedKeys: readonly string[];
-  readonly removedKeys: readonly string[];
-  readonly warnings: readonly string[];
-}
+/** The env file's part of create-user's result (written: false with dryRun, or when the file already held every value). */
+export type CreateUserEnvFile = Pick<EnvFileUpdateResult, 'path' | 'written' | 'created' | 'addedKeys' | 'changedKeys' | 'removedKeys' | 'warnings'>;
 
 /**
  * The password the file must hold after this run: a new one; else the one the operator gave in
