@@ -28,10 +28,15 @@ describe('tofu-registry-db status (built binary)', () => {
     expect(human.code).toBe(0);
     const lines = human.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(new RegExp(`^Server {6}PostgreSQL \\S+ at 127\\.0\\.0\\.1:${testServer().port}, primary; read as "${testServer().superuser}"$`));
-    expect(lines[1]).toMatch(new RegExp(`^Database {4}${database}: owner ${testServer().superuser}, UTF8, .*rows cache \\S+, modules \\S+, providers \\S+$`));
-    expect(lines[2]).toMatch(/^Migrations {2}(\d+) of \1 applied, 0 pending, 0 changed \(.*sql\)$/);
-    expect(lines[3]).toBe(`App role    ${role}: LOGIN, no connection limit, 0 session(s); CONNECT, USAGE on public, read/write on 3 of 3 tables and 3 of 3 sequences`);
-    expect(lines[4]).toBe(`Env file    ${envFile}: ${role}@127.0.0.1:${testServer().port}/${database}, sslmode disable, password set`);
+    // Every setting with where it came from (issue #20).
+    expect(lines[1]).toBe(
+      `Settings    host 127.0.0.1 (TOFU_REGISTRY_DB_HOST (environment)); port ${testServer().port} (TOFU_REGISTRY_DB_PORT (environment)); ` +
+        `database postgres (default); user ${testServer().superuser} (TOFU_REGISTRY_DB_ADMIN_USER (environment)); sslmode disable (TOFU_REGISTRY_DB_SSLMODE (environment)); target_session_attrs any (default)`,
+    );
+    expect(lines[2]).toMatch(new RegExp(`^Database {4}${database}: owner ${testServer().superuser}, UTF8, .*rows cache \\S+, modules \\S+, providers \\S+$`));
+    expect(lines[3]).toMatch(/^Migrations {2}(\d+) of \1 applied, 0 pending, 0 changed \(.*sql\)$/);
+    expect(lines[4]).toBe(`App role    ${role}: LOGIN, no connection limit, 0 session(s); CONNECT, USAGE on public, read/write on 3 of 3 tables and 3 of 3 sequences`);
+    expect(lines[5]).toBe(`Env file    ${envFile}: ${role}@127.0.0.1:${testServer().port}/${database}, sslmode disable, password set`);
     expect(lines[lines.length - 1]).toBe('✔ Healthy');
     expect(human.stderr).toBe('');
 

@@ -20,6 +20,12 @@ describe('toRegistryDbError: what an error says in --json and in its hint', () =
     expect(denied.hint).toContain('it must own the registry database');
   });
 
+  test('a query on a client whose connection already failed is a lost connection (retried by --wait), not an internal error', () => {
+    // pg's words when the socket died between two queries of a session (a primary that crashed mid-migrate).
+    const lost = toRegistryDbError(new Error('Client has encountered a connection error and is not queryable'), { host: '127.0.0.1', port: 5432 });
+    expect(lost).toMatchObject({ code: 'CONNECTION_RESET', errorClass: 'unreachable', exitCode: 3 });
+  });
+
   test('every SQL error has a hint (null before, for SQLSTATEs without a mapping)', () => {
     const other = toRegistryDbError(Object.assign(new Error('relation "t" already exists'), { code: '42P07' }));
     expect(other).toMatchObject({ code: 'SQL_ERROR', exitCode: 5 });

@@ -61,6 +61,8 @@ export function renderStatus(output: Output, status: StatusResult): void {
   };
   const server = status.server;
   line('Server', `PostgreSQL ${server.version} at ${describeServer(server.host, server.port)}, ${server.standby ? 'standby (read-only)' : 'primary'}; read as "${server.admin}"`);
+  line('Settings', Object.entries(status.settings).map(([key, value]) => `${key} ${value}`).join('; '));
+  for (const passed of status.hostsPassedOver ?? []) line('Passed over', `${describeServer(passed.host, passed.port)}: ${passed.outcome}`);
   line('Database', databaseLine(status));
   line('Migrations', migrationsLine(status));
   line('App role', roleLine(status));

@@ -2,6 +2,7 @@ import { ConfigError, RegistryDbError } from '../errors.js';
 import { loadMigrationFiles } from '../migrations/files.js';
 import { failed, passed, type CheckOutcome, type CheckState } from './check.js';
 import { VARIABLES } from '../config/variables.js';
+import { describeSettingSources } from '../config/describe-settings.js';
 
 /**
  * Settings were validated when they were resolved; what is left to check here is what
@@ -21,7 +22,7 @@ export async function checkConfiguration(state: CheckState): Promise<CheckOutcom
     ...(settings.sslRootCert ? { sslRootCert: settings.sslRootCert } : {}),
     envFile: settings.envFile,
     envFileLoaded: settings.envFileLoaded,
-    sources: settingSourcesOf(state),
+    sources: describeSettingSources(settings, state.role),
   };
   let password: string;
   if (state.role === 'app') {
@@ -56,19 +57,4 @@ export async function checkConfiguration(state: CheckState): Promise<CheckOutcom
     { ...details, password, migrations: state.files.length },
     warnings,
   );
-}
-
-/** Each setting the checks use, with its value and where it came from ("port 5432 (default)"). */
-function settingSourcesOf(state: CheckState): Record<string, string> {
-  const { settings } = state;
-  const admin = state.role === 'admin';
-  const shown: Array<[string, string, string | undefined]> = [
-    ['host', settings.hosts.map((e) => e.host).join(','), settings.origins.host],
-    ['port', [...new Set(settings.hosts.map((e) => e.port))].join(','), settings.origins.port],
-    ['database', admin ? settings.admin.database : settings.database, settings.origins[admin ? 'adminDatabase' : 'database']],
-    ['user', state.user, settings.origins[admin ? 'adminUser' : 'user']],
-    ['sslmode', settings.sslMode, settings.origins.sslMode],
-    ['target_session_attrs', settings.targetSessionAttrs, settings.origins.targetSessionAttrs],
-  ];
-  return Object.fromEntries(shown.map(([key, value, origin]) => [key, `${value} (${origin ?? 'default'})`]));
 }

@@ -15,6 +15,10 @@ export interface StatusResult {
   /** 0, or the exit code of the first problem's class (3 unreachable, 4 auth, 5 schema). */
   readonly exitCode: number;
   readonly server: { readonly host: string; readonly port: number; readonly version: string; readonly versionNum: number; readonly standby: boolean; readonly admin: string };
+  /** The admin's settings with where each came from ("port 5432 (default)"). */
+  readonly settings: Readonly<Record<string, string>>;
+  /** With a host list: the hosts passed over before the one reached, and why. */
+  readonly hostsPassedOver?: readonly { readonly host: string; readonly port: number; readonly outcome: string }[];
   readonly database: {
     readonly name: string;
     readonly exists: boolean;

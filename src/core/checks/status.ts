@@ -3,6 +3,7 @@ import { readEnvFile } from '../config/env-file.js';
 import type { Settings } from '../config/settings.js';
 import { VARIABLES } from '../config/variables.js';
 import { connectAsAdmin } from '../db/admin-connection.js';
+import { describeSettingSources } from '../config/describe-settings.js';
 import { runBatch } from '../db/batch.js';
 import { disconnect, type Connection } from '../db/connection.js';
 import { loggerOf, type CoreContext } from '../db/context.js';
@@ -97,7 +98,9 @@ export async function getStatus(context: CoreContext, options: StatusOptions = {
     const named = (state: string) => statuses.filter((s) => s.state === state).map((s) => s.fileName);
     const rows = Object.fromEntries(tablesResult.rows.map((row) => [row.name, Number(row.rows_estimate)]));
     const result: Omit<StatusResult, 'ok' | 'exitCode' | 'problems' | 'warnings'> = {
-      server: { host: settings.host, port: settings.port, version: facts.version, versionNum: facts.version_num, standby: facts.in_recovery, admin: facts.admin },
+      server: { host: connection.endpoint.host, port: connection.endpoint.port, version: facts.version, versionNum: facts.version_num, standby: facts.in_recovery, admin: facts.admin },
+      settings: describeSettingSources(settings, 'admin'),
+      ...(connection.attempts.length > 0 ? { hostsPassedOver: connection.attempts.map((a) => ({ ...a.endpoint, outcome: a.outcome })) } : {}),
       database: exists
         ? { name: settings.database, exists, owner: facts.owner, encoding: facts.encoding, connectionLimit: facts.connection_limit, sessions: facts.sessions, sizeBytes: Number(facts.size_bytes), rows }
         : { name: settings.database, exists },

@@ -168,7 +168,7 @@ function networkError({ code, message, where, pgAnswer, context, make, path }: F
     return make('unreachable', 'CONNECTION_TIMEOUT', `No answer from ${where}${pgAnswer}: ${message}.`,
       'A firewall or security group may drop the traffic; check the host, port and network path. For a server that is still starting, use --wait.');
   }
-  if (code === 'ECONNRESET' || /Connection terminated unexpectedly/i.test(message)) {
+  if (code === 'ECONNRESET' || /Connection terminated unexpectedly|encountered a connection error and is not queryable/i.test(message)) {
     return make('unreachable', 'CONNECTION_RESET', `${where} closed the connection${pgAnswer}: ${message}.`,
       'The server or a proxy in between dropped the connection; check its logs. A TLS-only proxy may need sslmode=require.');
   }
