@@ -5,7 +5,7 @@
  */
 import { cpSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import type net from 'node:net';
+import net from 'node:net';
 import path from 'node:path';
 import { DEFAULTS, PG_VARIABLES, VARIABLES } from '../../src/core/config/variables.js';
 import { provisionRegistry, type Registry } from '../support/app-role.js';
@@ -184,5 +184,50 @@ describe('a wrong port, as a user sees it', () => {
     const migrated = await runCli([...envFileArgs(), 'migrate'], { ...env, TOFU_REGISTRY_DB_SSLMODE: 'disable' });
     expect(migrated.code).toBe(3);
     expect(migrated.stderr).toContain('startup message with "HTTP/1.1 400 Bad Request"');
+  });
+});
+
+describe('an SSH server on the port (a program that talks first), as a user sees it', () => {
+  const banner = 'SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n';
+  let server: net.Server;
+  let port: number;
+  const sockets = new Set<net.Socket>();
+  beforeAll(async () => {
+    // Like sshd: the banner as soon as the connection opens, then it waits for the client's.
+    server = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+      socket.write(banner);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as net.AddressInfo).port;
+  });
+  afterAll(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  });
+  const sshEnv = (sslMode: string | undefined) =>
+    adminEnv({ TOFU_REGISTRY_DB_PORT: String(port), TOFU_REGISTRY_DB_SSLMODE: sslMode, TOFU_REGISTRY_DB_PASSWORD: 'unused-password-1' });
+  const named = `Something other than PostgreSQL answers at 127.0.0.1:PORT (an SSH server): it answered PostgreSQL's SSL request with "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3"`;
+
+  test.each([undefined, 'prefer', 'require'])('sslmode %s: create-db --json says NOT_POSTGRESQL, exit 3, naming the SSH server', async (sslMode) => {
+    const { code, stdout } = await runCli([...envFileArgs(), 'create-db', '--json'], sshEnv(sslMode));
+    expect(code).toBe(3);
+    const document = JSON.parse(stdout);
+    expect(document.error.code).toBe('NOT_POSTGRESQL');
+    expect(document.error.message).toBe(`${named.replace('PORT', String(port))} (psql: "received invalid response to SSL negotiation: S").`);
+  });
+
+  test('test-connection fails at tls with exit 3, status --verbose without a stack trace', async () => {
+    const started = Date.now();
+    const checked = await runCli([...envFileArgs(), 'test-connection'], sshEnv('require'));
+    expect(checked.code).toBe(3);
+    expect(checked.stdout).toContain(`✖ tls             ${named.replace('PORT', String(port))}`);
+    // The listener is dropped at once, not closed politely after a second's wait.
+    expect(Date.now() - started).toBeLessThan(5_000);
+    const status = await runCli([...envFileArgs(), 'status', '--verbose'], sshEnv('prefer'));
+    expect(status.code).toBe(3);
+    expect(status.stderr).toContain(named.replace('PORT', String(port)));
+    expect(status.stderr).not.toMatch(/^\s*\|?\s*at /m);
   });
 });

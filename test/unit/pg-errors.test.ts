@@ -1,4 +1,5 @@
 import { toRegistryDbError } from '../../src/core/db/pg-errors.js';
+import { isPostgresAnswer } from '../../src/core/db/listener.js';
 
 describe('toRegistryDbError: what an error says in --json and in its hint', () => {
   test('a network error carries its errno, not a "sqlstate" that is none', () => {
@@ -127,6 +128,33 @@ describe('what answered on the port (listener facts)', () => {
     expect(toRegistryDbError(refused, { ...context, listener: { connected: true, sent: 'StartupMessage', answer: Buffer.from('R\0\0\0\x08') } }).code).toBe('AUTH_FAILED');
     const noTls = new Error('The server does not support SSL connections');
     expect(toRegistryDbError(noTls, { ...context, listener: { connected: true, sent: 'SSLRequest', answer: Buffer.from('N') } }).code).toBe('TLS_UNAVAILABLE');
+  });
+
+  test('a program that talks first with PostgreSQL\'s letters (SSH: "S…", VNC: "R…") is still not PostgreSQL', () => {
+    const ssh = Buffer.from('SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n');
+    // What pg says when the answer to its SSLRequest is more than a lone S.
+    const error = toRegistryDbError(new Error('There was an error establishing an SSL connection'), { ...context, listener: { connected: true, sent: 'SSLRequest', answer: ssh } });
+    expect(error).toMatchObject({ code: 'NOT_POSTGRESQL', exitCode: 3 });
+    expect(error.message).toBe(
+      'Something other than PostgreSQL answers at 127.0.0.1:8080 (an SSH server): it answered PostgreSQL\'s SSL request with "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3" (psql: "received invalid response to SSL negotiation: S").',
+    );
+    expect(toRegistryDbError(new Error('Connection terminated unexpectedly'), { ...context, listener: { connected: true, sent: 'StartupMessage', answer: ssh } }).code).toBe('NOT_POSTGRESQL');
+    const vnc = Buffer.from('RFB 003.008\n');
+    expect(toRegistryDbError(new Error('Connection terminated unexpectedly'), { ...context, listener: { connected: true, sent: 'StartupMessage', answer: vnc } }).code).toBe('NOT_POSTGRESQL');
+    // An "E" that is no ErrorResponse is not read as one.
+    const esmtp = Buffer.from('ESMTP ready\r\n');
+    expect(toRegistryDbError(new Error('There was an error establishing an SSL connection'), { ...context, listener: { connected: true, sent: 'SSLRequest', answer: esmtp } }).code).toBe('NOT_POSTGRESQL');
+  });
+
+  test.each([
+    ['a lone S to the SSL request', 'SSLRequest', Buffer.from('S'), true],
+    ['S and more to the SSL request', 'SSLRequest', Buffer.from('SS'), false],
+    ['an ErrorResponse to the SSL request', 'SSLRequest', Buffer.concat([Buffer.from('E'), Buffer.from([0, 0, 0, 40]), Buffer.from('SFATAL\0')]), true],
+    ['AuthenticationSASL after the startup message', 'StartupMessage', Buffer.concat([Buffer.from('R'), Buffer.from([0, 0, 0, 23, 0, 0, 0, 10]), Buffer.from('SCRAM-SHA-256\0\0')]), true],
+    ['a first chunk shorter than a header', 'StartupMessage', Buffer.from('R\0'), true],
+    ['an R with an impossible length', 'StartupMessage', Buffer.from('RFB 003.008\n'), false],
+  ] as const)('isPostgresAnswer: %s', (_name, sent, answer, expected) => {
+    expect(isPostgresAnswer({ sent, answer })).toBe(expected);
   });
 
   test('a connection that opened and got no answer is not blamed on a firewall', () => {

@@ -9,7 +9,7 @@ import { endpoint, errorContext, isLoopback, openSocket, withTimeout } from '../
 import { isSocketHost, networkHost } from '../config/host.js';
 import { sslOptionsFor, type TlsState } from '../db/tls-options.js';
 import { type SslMode } from '../config/variables.js';
-import { errorResponseIn, type ListenerFacts } from '../db/listener.js';
+import { errorResponseIn, isPostgresAnswer, type ListenerFacts } from '../db/listener.js';
 
 // PostgreSQL's SSLRequest: length 8, then the magic code 1234.5679.
 const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
@@ -131,7 +131,9 @@ async function sslAnswer(socket: Socket, settings: Settings): Promise<'S' | 'N'>
   const first = String.fromCharCode(listener.answer[0]!);
   if (listener.answer.length === 1 && (first === 'S' || first === 'N')) return first;
   // An ErrorResponse instead (a server that refuses at once): its own SQLSTATE and words.
-  if (first === 'E') throw toRegistryDbError(errorResponseIn(listener.answer), errorContext(settings));
+  if (first === 'E' && isPostgresAnswer(listener)) throw toRegistryDbError(errorResponseIn(listener.answer), errorContext(settings));
+  // Not PostgreSQL (an SSH server keeps the connection open): no polite close to wait for.
+  socket.destroy();
   throw toRegistryDbError(new Error(`received invalid response to SSL negotiation: ${first}`), { ...errorContext(settings), listener });
 }
 
@@ -142,6 +144,7 @@ async function sslAnswer(socket: Socket, settings: Settings): Promise<'S' | 'N'>
  */
 function closeGracefully(stream: Socket | TLSSocket): Promise<void> {
   return new Promise((resolve) => {
+    if (stream.destroyed) return resolve();
     const timer = setTimeout(() => {
       stream.destroy();
       resolve();

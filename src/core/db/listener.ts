@@ -21,10 +21,27 @@ export interface ListenerFacts {
 /** The first bytes PostgreSQL can send: 'S'/'N' to an SSLRequest ('E' from a server that fails at once); R, E, v or N after a StartupMessage. */
 const POSTGRES_FIRST_BYTES: Readonly<Record<ListenerFacts['sent'], string>> = { SSLRequest: 'SNE', StartupMessage: 'REvN' };
 
-/** Whether the answer is one PostgreSQL (or a pooler speaking its protocol) could have sent. */
+/** A message's length field counts itself; anything PostgreSQL sends first is far below this (a lone ErrorResponse, an authentication request). */
+const LARGEST_FIRST_MESSAGE = 0x10000;
+
+/**
+ * Whether the answer is one PostgreSQL (or a pooler speaking its protocol) could have sent.
+ * The first byte alone is not enough: a program that talks first (an SSH server's
+ * "SSH-2.0-…", a VNC server's "RFB 003.008") starts with a letter PostgreSQL also uses. So
+ * S and N to an SSLRequest must be the whole answer (the server says nothing more until the
+ * client's TLS handshake or startup message; libpq refuses more for the same reason,
+ * CVE-2021-23222), and any other message must carry a plausible length after its type byte.
+ */
 export function isPostgresAnswer(facts: Pick<ListenerFacts, 'sent' | 'answer'>): boolean {
-  if (!facts.answer || facts.answer.length === 0) return true;
-  return POSTGRES_FIRST_BYTES[facts.sent].includes(String.fromCharCode(facts.answer[0]!));
+  const answer = facts.answer;
+  if (!answer || answer.length === 0) return true;
+  const first = String.fromCharCode(answer[0]!);
+  if (!POSTGRES_FIRST_BYTES[facts.sent].includes(first)) return false;
+  if (facts.sent === 'SSLRequest' && (first === 'S' || first === 'N')) return answer.length === 1;
+  // A first chunk shorter than a message header cannot be judged by its length: its letter is all there is.
+  if (answer.length < 5) return true;
+  const length = answer.readUInt32BE(1);
+  return length >= 4 && length < LARGEST_FIRST_MESSAGE;
 }
 
 /** The answer's first line, printable, at most 60 characters: `HTTP/1.1 400 Bad Request`. */

@@ -126,10 +126,6 @@ function listenerError({ code, message, where, context, make }: Facts): Registry
   const listener = context.listener;
   if (!listener?.connected) return undefined;
   const request = listener.sent === 'SSLRequest' ? "PostgreSQL's SSL request" : "PostgreSQL's startup message";
-  // pg reports an ErrorResponse to its SSLRequest only as "an error establishing an SSL connection": what the server said is in the answer.
-  if (listener.sent === 'SSLRequest' && listener.answer?.[0] === 0x45 && !isSqlState(code)) {
-    return toRegistryDbError(errorResponseIn(listener.answer), { ...context, listener: undefined });
-  }
   if (listener.answer && !isPostgresAnswer(listener)) {
     const first = String.fromCharCode(listener.answer[0]!);
     const psql = listener.sent === 'SSLRequest'
@@ -139,6 +135,10 @@ function listenerError({ code, message, where, context, make }: Facts): Registry
     return make('unreachable', 'NOT_POSTGRESQL',
       `Something other than PostgreSQL answers at ${where}${kind ? ` (${kind})` : ''}: it answered ${request} with "${answerText(listener.answer)}" (psql: "${psql}").`,
       `${setting(context, 'host', 'TOFU_REGISTRY_DB_HOST')} and ${setting(context, 'port', 'TOFU_REGISTRY_DB_PORT')} point at another service${kind ? `, ${kind}` : ''}: set them to where PostgreSQL listens (port 5432 unless its "port" setting says otherwise; on the server, SHOW port).`);
+  }
+  // pg reports an ErrorResponse to its SSLRequest only as "an error establishing an SSL connection": what the server said is in the answer.
+  if (listener.sent === 'SSLRequest' && listener.answer?.[0] === 0x45 && !isSqlState(code)) {
+    return toRegistryDbError(errorResponseIn(listener.answer), { ...context, listener: undefined });
   }
   if (!listener.answer && isTimeout(code, message)) {
     const seconds = listener.timeoutMs !== undefined ? ` within ${listener.timeoutMs / 1000} s` : '';
