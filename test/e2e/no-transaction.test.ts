@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { cpSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
 import { startFaultProxy } from '../support/fault-proxy.js';
-import { adminEnv, BIN, dropDatabaseAndRole, runCli, superClient, tempDir, uniqueName, withSuperClient } from '../support/fixtures.js';
+import { adminEnv, BIN, dropDatabaseAndRole, REPO_ROOT, runCli, superClient, tempDir, uniqueName, withSuperClient } from '../support/fixtures.js';
 
 /** Issue #21, item 7, from the command line: what --dry-run and status show, and a runner that dies mid-file. */
 
@@ -107,5 +107,43 @@ test('a runner dies in a partition while its CREATE INDEX CONCURRENTLY waits: th
     await blocker.end().catch(() => undefined);
     await proxy.close();
     await dropDatabaseAndRole(db);
+  }
+}, 90_000);
+
+test('the leases table is the tool\'s own, like the bookkeeping: status, create-user\'s summary and test-connection leave the application role without writes on it and count it nowhere', async () => {
+  const db = uniqueName('notx_lease_priv');
+  const user = `${db}_app`;
+  const env = adminEnv({ TOFU_REGISTRY_DB_NAME: db, TOFU_REGISTRY_DB_USER: user });
+  const envFile = path.join(tempDir(), '.env');
+  // The review's set-up: the bundled migrations and one --! no-transaction file after them.
+  const dir = tempDir();
+  cpSync(path.join(REPO_ROOT, 'sql'), dir, { recursive: true });
+  writeFileSync(path.join(dir, '004_idx.sql'), '--! no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS modules_description_idx ON modules (description);\n');
+  try {
+    // create-user first (its default privileges would give writes on a table made later), then the leases table.
+    expect((await runCli(['--env-file', envFile, 'setup'], env)).code).toBe(0);
+    expect((await runCli(['--env-file', envFile, 'migrate', '--dir', dir], env)).code).toBe(0);
+    const status = await runCli(['--env-file', envFile, 'status', '--dir', dir], env);
+    expect(status.stderr).not.toContain('tofu_registry_migration_leases');
+    expect(status.stdout).toMatch(/read\/write on 3 of 3 tables/);
+    expect(status.code).toBe(0);
+    // create-user on a database that has the leases table: the same grants, and a summary that counts the API's tables.
+    const again = await runCli(['--env-file', envFile, 'create-user'], env);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('SELECT, INSERT, UPDATE, DELETE on all 3 tables in schema public (and only SELECT on the tool\'s own tofu_registry_migration_leases, tofu_registry_migrations)');
+    expect((await runCli(['--env-file', envFile, 'status', '--dir', dir], env)).code).toBe(0);
+    const checked = await runCli(['--env-file', envFile, 'test-connection', '--dir', dir], env);
+    expect(checked.code).toBe(0);
+    expect(checked.stdout).toMatch(/✔ privileges +"[^"]+" can read and write all 3 tables, 3 sequences, and has nothing more/);
+    const writes = await withSuperClient(db, async (c) =>
+      (await c.query(`SELECT has_table_privilege($1, 'tofu_registry_migration_leases', 'SELECT') AS read,
+                             has_table_privilege($1, 'tofu_registry_migration_leases', 'INSERT, UPDATE, DELETE') AS write`, [user])).rows[0]);
+    expect(writes).toEqual({ read: true, write: false });
+    // A role that may write it is warned, as for the bookkeeping.
+    await withSuperClient(db, (c) => c.query(`GRANT INSERT ON tofu_registry_migration_leases TO "${user}"`));
+    const warned = await runCli(['--env-file', envFile, 'test-connection', '--dir', dir], env);
+    expect(warned.stdout).toContain(`"${user}" may change tofu_registry_migration_leases, which only migrate writes`);
+  } finally {
+    await dropDatabaseAndRole(db, user);
   }
 }, 90_000);

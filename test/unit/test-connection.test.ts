@@ -191,7 +191,7 @@ describe('privileges check', () => {
   });
 
   test('BYPASSRLS, REPLICATION, membership in other roles and writes on the bookkeeping: warned too (they passed as "nothing more")', () => {
-    const outcome = judgePrivileges({ ...facts, bypassrls: true, replication: true, memberOf: ['pg_read_all_data'], bookkeepingWritable: true }, 'opentofu');
+    const outcome = judgePrivileges({ ...facts, bypassrls: true, replication: true, memberOf: ['pg_read_all_data'], writableToolTables: ['tofu_registry_migrations'] }, 'opentofu');
     expect(outcome.status).toBe('warn');
     expect(outcome.warnings).toEqual([
       '"opentofu_user" has REPLICATION (fix: ALTER ROLE "opentofu_user" NOREPLICATION)',

@@ -5,7 +5,7 @@ import { runBatch } from '../db/batch.js';
 import { failed, passed, type CheckOutcome, type CheckState } from './check.js';
 import { quoteLiteral } from '../sql/quote.js';
 import { compareMigrations, MIGRATIONS_TABLE, readAppliedMigrations } from '../migrations/bookkeeping.js';
-import { LEASES_TABLE } from '../migrations/lease.js';
+import { isToolTableSql } from '../migrations/tool-tables.js';
 
 /** The tables of the original design, which the registry API reads and writes. */
 export const REGISTRY_TABLES = ['modules', 'providers', 'cache'] as const;
@@ -31,20 +31,20 @@ export function catalogLookupSql(): string[] {
   const roleSql = `SELECT r.rolsuper AS superuser, r.oid = 10 AS bootstrap, r.rolcreatedb AS createdb, r.rolcreaterole AS createrole,
        r.rolbypassrls AS bypassrls, r.rolreplication AS replication,
        ARRAY(SELECT DISTINCT m.roleid::regrole::text FROM pg_auth_members m WHERE m.member = r.oid ORDER BY 1) AS member_of,
-       COALESCE((SELECT has_table_privilege(c.oid, 'INSERT') OR has_table_privilege(c.oid, 'UPDATE') OR has_table_privilege(c.oid, 'DELETE')
-                   FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relname = ${quoteLiteral(MIGRATIONS_TABLE)}), false) AS bookkeeping_writable,
+       ARRAY(SELECT c.relname::text FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND ${isToolTableSql('c.relname')}
+                AND (has_table_privilege(c.oid, 'INSERT') OR has_table_privilege(c.oid, 'UPDATE') OR has_table_privilege(c.oid, 'DELETE')) ORDER BY 1) AS tool_tables_writable,
        has_schema_privilege('public', 'USAGE') AS schema_usage,
        has_schema_privilege('public', 'CREATE') AS schema_create,
        has_database_privilege(current_database(), 'CREATE') AS database_create,
        has_database_privilege(current_database(), 'TEMPORARY') AS database_temporary
   FROM pg_roles r WHERE r.rolname = current_user`;
-  // Every table in public but the migration bookkeeping and leases, which the API never touches;
+  // Every table in public but the tool's own (migrations/tool-tables.ts), which the API never touches;
   // owned includes membership in the owning role, which gives the same powers.
   const privilegesSql = `SELECT c.relname AS name, pg_has_role(c.relowner, 'USAGE') AS owned,
        has_table_privilege(c.oid, 'SELECT') AS select, has_table_privilege(c.oid, 'INSERT') AS insert,
        has_table_privilege(c.oid, 'UPDATE') AS update, has_table_privilege(c.oid, 'DELETE') AS delete
   FROM pg_class c
- WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p') AND c.relname NOT IN (${quoteLiteral(MIGRATIONS_TABLE)}, ${quoteLiteral(LEASES_TABLE)})
+ WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p') AND NOT ${isToolTableSql('c.relname')}
  ORDER BY c.relname`;
   const sequencesSql = `SELECT c.relname AS name, pg_has_role(c.relowner, 'USAGE') AS owned,
        has_sequence_privilege(c.oid, 'USAGE') AS usage, has_sequence_privilege(c.oid, 'SELECT') AS select
@@ -147,8 +147,8 @@ export interface PrivilegeFacts {
   readonly replication?: boolean;
   /** Roles it is a member of (pg_read_all_data and the like give their privileges). */
   readonly memberOf?: readonly string[];
-  /** May change the migration bookkeeping, which only migrate should. */
-  readonly bookkeepingWritable?: boolean;
+  /** The tool's own tables (the migration bookkeeping, the leases) it may change, which only migrate should. */
+  readonly writableToolTables?: readonly string[];
   readonly schemaUsage: boolean;
   readonly schemaCreate: boolean;
   readonly databaseCreate: boolean;
@@ -192,8 +192,9 @@ function excessPrivileges(facts: PrivilegeFacts, database: string): string[] {
   if (facts.memberOf && facts.memberOf.length > 0) {
     excess.push(`${role} is a member of ${listed(facts.memberOf)} and has their privileges too (fix: REVOKE ${facts.memberOf.join(', ')} FROM ${role})`);
   }
-  if (facts.bookkeepingWritable) {
-    excess.push(`${role} may change ${MIGRATIONS_TABLE}, which only migrate writes (fix: REVOKE INSERT, UPDATE, DELETE ON ${MIGRATIONS_TABLE} FROM ${role})`);
+  if (facts.writableToolTables && facts.writableToolTables.length > 0) {
+    const tables = listed(facts.writableToolTables);
+    excess.push(`${role} may change ${tables}, which only migrate writes (fix: REVOKE INSERT, UPDATE, DELETE ON ${tables} FROM ${role})`);
   }
   const owned = [...facts.tables, ...facts.sequences].filter((r) => r.owned).map((r) => r.name);
   if (owned.length > 0) excess.push(`${role} owns ${listed(owned)}, so it may ALTER or DROP them (fix: ALTER TABLE … OWNER TO the admin role)`);
@@ -272,7 +273,7 @@ export async function checkPrivileges(state: CheckState): Promise<CheckOutcome> 
       bypassrls: role.bypassrls,
       replication: role.replication,
       memberOf: role.member_of,
-      bookkeepingWritable: role.bookkeeping_writable,
+      writableToolTables: role.tool_tables_writable,
       schemaUsage: role.schema_usage,
       schemaCreate: role.schema_create,
       databaseCreate: role.database_create,

@@ -1,4 +1,5 @@
 import { MIGRATIONS_TABLE } from '../migrations/bookkeeping.js';
+import { isToolTableSql } from '../migrations/tool-tables.js';
 import { quoteLiteral } from '../sql/quote.js';
 import { REGISTRY_TABLES } from './schema.js';
 
@@ -59,8 +60,8 @@ export function statusCatalogSql(role: string): string[] {
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace LEFT JOIN pg_stat_user_tables st ON st.relid = c.oid
  WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND c.relname IN (${REGISTRY_TABLES.map(quoteLiteral).join(', ')})
  ORDER BY c.relname`;
-  // Every table in public but the bookkeeping (read-only for the role), as test-connection's privileges check.
-  const objects = (kinds: string) => `FROM pg_class c WHERE c.relnamespace = n.oid AND c.relkind IN (${kinds}) AND c.relname <> ${quoteLiteral(MIGRATIONS_TABLE)}`;
+  // Every table in public but the tool's own (migrations/tool-tables.ts), as test-connection's privileges check.
+  const objects = (kinds: string) => `FROM pg_class c WHERE c.relnamespace = n.oid AND c.relkind IN (${kinds}) AND NOT ${isToolTableSql('c.relname')}`;
   const roleSql = `SELECT r.rolcanlogin AS login, r.rolsuper AS superuser, r.oid = 10 AS bootstrap, r.rolcreatedb AS createdb, r.rolcreaterole AS createrole,
        r.rolconnlimit AS connection_limit,
        CASE WHEN r.rolvaliduntil IS NULL OR r.rolvaliduntil = 'infinity' THEN NULL ELSE to_char(r.rolvaliduntil AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"') END AS valid_until,

@@ -9,8 +9,6 @@ import { toRegistryDbError } from '../../db/pg-errors.js';
 import { assertPrimary } from '../../db/primary.js';
 import { rollbackQuietly, runQuery } from '../../db/query.js';
 import type { Logger } from '../../logger.js';
-import { MIGRATIONS_TABLE } from '../../migrations/bookkeeping.js';
-import { LEASES_TABLE } from '../../migrations/lease.js';
 import { REDACTED, redactSecrets } from '../../redact.js';
 import { runCritical } from '../../runtime/critical-section.js';
 import { appRoleGrantsSql } from '../../sql/grants.js';
@@ -145,7 +143,7 @@ async function decide(run: Run): Promise<Decision> {
     owner: settings.admin.user,
     revokeCreateOnSchemaFromPublic: plan.revokeCreateOnSchemaFromPublic,
     grantOnSchema: plan.grantOnSchema,
-    readOnlyTables: [...(facts.bookkeeping_exists ? [MIGRATIONS_TABLE] : []), ...(facts.leases_exist ? [LEASES_TABLE] : [])],
+    readOnlyTables: facts.tool_tables,
   });
   const inFile = options.writeEnv ? (readEnvFile(settings.envFile) ?? {}) : {};
   let envWarnings: string[] = [];

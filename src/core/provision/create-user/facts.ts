@@ -1,8 +1,7 @@
 import { ConfigError } from '../../errors.js';
 import { describe } from '../../config/names.js';
 import type { Settings } from '../../config/settings.js';
-import { MIGRATIONS_TABLE } from '../../migrations/bookkeeping.js';
-import { LEASES_TABLE } from '../../migrations/lease.js';
+import { isToolTableSql } from '../../migrations/tool-tables.js';
 import { quoteLiteral } from '../../sql/quote.js';
 
 /**
@@ -26,9 +25,8 @@ export const CREATE_USER_LOCK = `${0x746f6675}, 1`; // decimal: hex literals nee
 /** What the admin, the database and the role look like, read in the transaction under the lock. */
 export interface RoleFacts {
   server_version: number;
-  bookkeeping_exists: boolean;
-  /** The lease table of no-transaction migrations (migrations/lease.ts): read-only for the role, as the bookkeeping. */
-  leases_exist: boolean;
+  /** The tool's own tables (migrations/tool-tables.ts) that exist: read-only for the role. */
+  tool_tables: string[];
   admin_superuser: boolean;
   admin_createrole: boolean;
   admin_owns_database: boolean;
@@ -66,8 +64,7 @@ export interface RoleFacts {
 export function roleFactsSql(role: string): string {
   const name = quoteLiteral(role);
   return `SELECT current_setting('server_version_num')::int AS server_version,
-       to_regclass('${SCHEMA}.${MIGRATIONS_TABLE}') IS NOT NULL AS bookkeeping_exists,
-       to_regclass('${SCHEMA}.${LEASES_TABLE}') IS NOT NULL AS leases_exist,
+       ARRAY(SELECT c.relname::text FROM pg_class c WHERE c.relnamespace = n.oid AND c.relkind IN ('r', 'p') AND ${isToolTableSql('c.relname')} ORDER BY 1) AS tool_tables,
        a.rolsuper AS admin_superuser, a.rolcreaterole AS admin_createrole,
        pg_has_role(current_user, d.datdba, 'USAGE') AS admin_owns_database,
        pg_get_userbyid(d.datdba) AS database_owner,
@@ -113,6 +110,8 @@ export interface GrantCheck {
   sequences_missing: string[];
   table_count: number;
   sequence_count: number;
+  /** The tool's own tables there, left out of table_count: the role may only read them. */
+  tool_tables: string[];
 }
 
 /** Proves the end state inside the transaction: a grant the admin could not give fails the run. */
@@ -124,15 +123,16 @@ export function grantCheckSql(role: string): string {
        has_schema_privilege(${name}, '${SCHEMA}', 'CREATE') AS can_create_in_schema,
        ARRAY(SELECT format('%s (owner %s)', c.relname, pg_get_userbyid(c.relowner)) FROM pg_class c
               WHERE c.relnamespace = '${SCHEMA}'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
-                AND NOT (has_table_privilege(${name}, c.oid, 'SELECT') AND (c.relname IN ('${MIGRATIONS_TABLE}', '${LEASES_TABLE}') OR (has_table_privilege(${name}, c.oid, 'INSERT')
+                AND NOT (has_table_privilege(${name}, c.oid, 'SELECT') AND (${isToolTableSql('c.relname')} OR (has_table_privilege(${name}, c.oid, 'INSERT')
                      AND has_table_privilege(${name}, c.oid, 'UPDATE') AND has_table_privilege(${name}, c.oid, 'DELETE'))))
               ORDER BY 1) AS tables_missing,
        ARRAY(SELECT format('%s (owner %s)', c.relname, pg_get_userbyid(c.relowner)) FROM pg_class c
               WHERE c.relnamespace = '${SCHEMA}'::regnamespace AND c.relkind = 'S'
                 AND NOT (has_sequence_privilege(${name}, c.oid, 'USAGE') AND has_sequence_privilege(${name}, c.oid, 'SELECT'))
               ORDER BY 1) AS sequences_missing,
-       (SELECT count(*) FROM pg_class c WHERE c.relnamespace = '${SCHEMA}'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'f'))::int AS table_count,
-       (SELECT count(*) FROM pg_class c WHERE c.relnamespace = '${SCHEMA}'::regnamespace AND c.relkind = 'S')::int AS sequence_count`;
+       (SELECT count(*) FROM pg_class c WHERE c.relnamespace = '${SCHEMA}'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT ${isToolTableSql('c.relname')})::int AS table_count,
+       (SELECT count(*) FROM pg_class c WHERE c.relnamespace = '${SCHEMA}'::regnamespace AND c.relkind = 'S')::int AS sequence_count,
+       ARRAY(SELECT c.relname::text FROM pg_class c WHERE c.relnamespace = '${SCHEMA}'::regnamespace AND ${isToolTableSql('c.relname')} ORDER BY 1) AS tool_tables`;
 }
 
 /** PostgreSQL rejects these as role names (reserved prefix and keywords). */

@@ -1,6 +1,6 @@
 import { ConfigError, RegistryDbError } from '../../errors.js';
 import type { Settings } from '../../config/settings.js';
-import { MIGRATIONS_TABLE } from '../../migrations/bookkeeping.js';
+import { TOOL_TABLES } from '../../migrations/tool-tables.js';
 import { DATABASE_PRIVILEGES, SCHEMA_PRIVILEGES, SEQUENCE_PRIVILEGES, TABLE_PRIVILEGES } from '../../sql/grants.js';
 import type { AppRoleAttribute } from '../../sql/roles.js';
 import { SCHEMA, type GrantCheck, type RoleFacts } from './facts.js';
@@ -207,12 +207,13 @@ export function roleNotManageable(settings: Settings, serverVersion: number, ser
 }
 
 /** What the role may do, in words. */
-export function describeGrants(settings: Settings, check?: Pick<GrantCheck, 'table_count' | 'sequence_count'>): string[] {
+export function describeGrants(settings: Settings, check?: Pick<GrantCheck, 'table_count' | 'sequence_count' | 'tool_tables'>): string[] {
   const count = (n: number | undefined, what: string) => (n === undefined ? `all ${what}` : `all ${n} ${what}`);
+  const toolTables = check?.tool_tables ?? TOOL_TABLES;
   return [
     `${DATABASE_PRIVILEGES} on database ${settings.database} (CONNECT revoked from PUBLIC)`,
     `${SCHEMA_PRIVILEGES} on schema ${SCHEMA}`,
-    `${TABLE_PRIVILEGES} on ${count(check?.table_count, 'tables')} in schema ${SCHEMA} (only SELECT on ${MIGRATIONS_TABLE})`,
+    `${TABLE_PRIVILEGES} on ${count(check?.table_count, 'tables')} in schema ${SCHEMA}${toolTables.length > 0 ? ` (and only SELECT on the tool's own ${toolTables.join(', ')})` : ''}`,
     `${SEQUENCE_PRIVILEGES} on ${count(check?.sequence_count, 'sequences')} in schema ${SCHEMA}`,
     `the same on tables and sequences that ${settings.admin.user} creates later in schema ${SCHEMA} (default privileges)`,
   ];
