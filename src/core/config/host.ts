@@ -1,4 +1,5 @@
 import { ConfigError } from '../errors.js';
+import { registerName } from '../redact.js';
 import { describe } from './names.js';
 
 /** A host that is a Unix-socket directory, as libpq reads it: it starts with a slash. */
@@ -23,6 +24,7 @@ export function checkHost(host: string, origin: string): void {
       'Examples: localhost, db.example.com, 10.0.0.5, ::1, /var/run/postgresql.',
     );
   }
+  registerName(host); // printed as itself, even when a password equals it
 }
 
 /** The one port parser: 1-65535, digits only. `origin` names where the text came from (a variable, a flag). */

@@ -1,5 +1,5 @@
 import { ConfigError } from '../errors.js';
-import { redactSecrets } from '../redact.js';
+import { redactSecrets, registerName } from '../redact.js';
 
 /** Database and role names: what the spec allows, checked before any SQL is built. */
 const NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_-]{0,62}$/;
@@ -37,6 +37,7 @@ export function validateName(name: string, source: string): string {
       'Names are 1-63 characters: a letter or "_", then letters, digits, "_" or "-".',
     );
   }
+  registerName(name); // printed as itself, even when a password equals it
   return name;
 }
 
