@@ -4,7 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { parse } from 'dotenv';
 import pg from 'pg';
-import { REPO_ROOT, runCli, tempDir } from '../support/fixtures.js';
+import { BIN, REPO_ROOT, runCli, tempDir } from '../support/fixtures.js';
 
 async function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -94,3 +94,38 @@ describe('dev: an embedded PostgreSQL, provisioned', () => {
     }
   }, 180_000);
 });
+
+describe('dev -- <command>: what the command gets (review #15, #16)', () => {
+  test('the caller\'s production URIs and PG* variables never reach the command: pg with PG* alone, DATABASE_URL and the tool itself all reach the dev server', async () => {
+    const envFile = path.join(tempDir(), '.env');
+    const outside = {
+      ...baseEnv(),
+      TOFU_REGISTRY_DB_URL: 'postgres://produser:prodpw99@db.prod.example.com:6543/proddb?target_session_attrs=standby',
+      DATABASE_URL: 'postgres://produser:prodpw99@db.prod.example.com:6543/proddb',
+      PGHOST: 'db.prod.example.com',
+      PGTARGETSESSIONATTRS: 'standby',
+      PGOPTIONS: '-c search_path=prod',
+    };
+    // pg reads PGHOST, PGPORT, PGUSER, PGPASSWORD and PGDATABASE when given nothing, as psql does.
+    const probe =
+      "const pg=require('pg');const ask=(c)=>c.connect().then(()=>c.query('select current_user u, current_database() d, inet_server_port() p')).then(r=>{console.log(JSON.stringify(r.rows[0]));return c.end()});" +
+      'ask(new pg.Client()).then(()=>ask(new pg.Client({connectionString:process.env.DATABASE_URL}))).then(()=>ask(new pg.Client({connectionString:process.env.TOFU_REGISTRY_DB_URL})))';
+    const script = `${JSON.stringify(process.execPath)} -e ${JSON.stringify(probe)} && ${JSON.stringify(process.execPath)} -- ${JSON.stringify(BIN)} test-connection`;
+    const result = await runCli(['--env-file', envFile, 'dev', '--name', 'devdb', '--user', 'devuser', '--', 'sh', '-c', script], outside, { cwd: REPO_ROOT, timeoutMs: 90_000 });
+    expect(result.code).toBe(0);
+    const port = Number(parse(readFileSync(envFile)).TOFU_REGISTRY_DB_PORT);
+    const answers = result.stdout.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line));
+    expect(answers).toEqual([0, 1, 2].map(() => ({ u: 'devuser', d: 'devdb', p: port })));
+    expect(result.stdout).toContain('✔ All checks passed');
+    expect(result.stdout).not.toContain('⚠');
+  }, 120_000);
+
+  test('--json: stdout is exactly the one JSON document; the command\'s stdout goes to stderr', async () => {
+    const envFile = path.join(tempDir(), '.env');
+    const result = await runCli(['--json', '--env-file', envFile, 'dev', '--', 'echo', 'hello-from-child'], baseEnv(), { cwd: REPO_ROOT, timeoutMs: 90_000 });
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ ok: true, command: 'dev', commandExitCode: 0 });
+    expect(result.stderr).toContain('hello-from-child');
+  }, 120_000);
+});
+

@@ -5,7 +5,6 @@ import { runCommand } from '../run-command.js';
 import { takeOverSignals } from '../signals.js';
 import { write } from '../terminal.js';
 import { builtin } from '../../core/runtime/import-external.js';
-import { VARIABLES } from '../../core/config/variables.js';
 
 interface DevOptions {
   readonly name?: string;
@@ -14,11 +13,14 @@ interface DevOptions {
   readonly port?: number;
 }
 
-/** Runs the child with the database's environment; resolves with its exit status (128+n for a signal). */
-function runChild(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+/**
+ * Runs the child with the database's environment; resolves with its exit status (128+n for a
+ * signal). Under --json its stdout goes to our stderr: stdout holds the one JSON document.
+ */
+function runChild(argv: readonly string[], env: NodeJS.ProcessEnv, json: boolean): Promise<number> {
   return new Promise((resolve) => {
     const { spawn } = builtin<typeof import('node:child_process')>('node:child_process');
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: 'inherit', env });
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['inherit', json ? 2 : 'inherit', 'inherit'], env });
     // A terminal's Ctrl-C reaches the child itself; a SIGTERM sent to us is passed on.
     takeOverSignals((signal) => child.kill(signal));
     child.on('error', (error) => {
@@ -47,12 +49,15 @@ export function registerDev(program: Command): void {
     runCommand('dev', cmd, async (run) => {
       // Validate flags and the env file before starting anything.
       const base = run.context({ database: options.name, user: options.user });
-      const { startDevDatabase } = await import('../../core/dev/dev-database.js');
+      const { startDevDatabase, VARIABLES_PG_READS_ITSELF } = await import('../../core/dev/dev-database.js');
+      // Only this process's own connections lose them: the command's environment starts from the caller's.
+      const callerEnvironment = { ...process.env };
+      for (const variable of VARIABLES_PG_READS_ITSELF) delete process.env[variable];
       const serve = argv.length === 0;
       // The program's --port (the server to connect to) takes `dev --port` too: for dev it is the port to listen on.
       const globalPort = run.globals.port;
       const port = options.port ?? (globalPort === undefined ? undefined : parsePort(globalPort, '--port'));
-      const dev = await startDevDatabase(base, { dataDir: options.dataDir, port, serve, database: options.name, user: options.user });
+      const dev = await startDevDatabase(base, { dataDir: options.dataDir, port, serve, database: options.name, user: options.user, callerEnvironment });
       const { server, settings } = dev;
       try {
         if (!dev.setup.ok) throw dev.setup.error; // setup returns its failures; reported here as any command's
@@ -67,9 +72,7 @@ export function registerDev(program: Command): void {
         };
         if (dev.envFileLeftAlone) run.output.info(`dev: ${dev.envFileLeftAlone}: left alone; the command gets the database in its environment`);
         if (!serve) {
-          const environment = { ...process.env, ...dev.environment };
-          delete environment[VARIABLES.sslRootCert];
-          const status = await runChild(argv, environment);
+          const status = await runChild(argv, dev.environment!, Boolean(run.globals.json)); // set whenever setup succeeded
           return { json: { ...summary, commandExitCode: status }, exitCode: status, ok: status === 0, render: () => undefined };
         }
         run.output.stopSpinner();

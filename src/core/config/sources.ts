@@ -186,7 +186,9 @@ export function settingSources(inputs: RawInputs): SettingSources {
   const notes: string[] = [];
   const fileValues = file?.values ?? {};
   const appUrlSet = env[VARIABLES.url] !== undefined || fileValues[VARIABLES.url] !== undefined;
-  if (appUrlSet && (env[DATABASE_URL] !== undefined || fileValues[DATABASE_URL] !== undefined)) notes.push(`${DATABASE_URL} is not used: ${VARIABLES.url} is set`);
+  // Only a DATABASE_URL that says something else is worth a note (dev -- <command> sets both to one URI).
+  const databaseUrl = env[DATABASE_URL] ?? fileValues[DATABASE_URL];
+  if (appUrlSet && databaseUrl !== undefined && databaseUrl !== (env[VARIABLES.url] ?? fileValues[VARIABLES.url])) notes.push(`${DATABASE_URL} is not used: ${VARIABLES.url} is set`);
   const fileOrigin = (variable: string) => `${variable} (${fileName}${file?.lines[variable] ? `, line ${file.lines[variable]}` : ''})`;
   const layers: Layer[] = [
     flagLayer(inputs.flags),

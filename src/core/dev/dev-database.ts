@@ -5,6 +5,9 @@ import { loggerOf } from '../db/context.js';
 import { setup, type SetupResult } from '../provision/setup.js';
 import { DEV_COMMENT, devEnvFileVerdict, devEnvValues, notOwnedError } from './dev-env-file.js';
 import { startEmbeddedServer, type EmbeddedServer } from './embedded-server.js';
+import { devChildEnvironment } from './child-environment.js';
+
+export { VARIABLES_PG_READS_ITSELF } from './child-environment.js';
 import { DATABASE_URL, VARIABLES } from '../config/variables.js';
 
 /**
@@ -19,6 +22,8 @@ export interface DevOptions {
   readonly serve: boolean;
   readonly database?: string;
   readonly user?: string;
+  /** What the command's environment starts from (default: this process's). */
+  readonly callerEnvironment?: Readonly<Record<string, string | undefined>>;
 }
 
 export interface DevDatabase {
@@ -27,8 +32,8 @@ export interface DevDatabase {
   readonly setup: SetupResult;
   /** The application role's password (also when setup failed its checks, if it was made). */
   readonly password?: string;
-  /** What a child process gets: the database's connection variables. */
-  readonly environment: Readonly<Record<string, string>>;
+  /** The whole environment of `dev -- <command>` (child-environment.ts); undefined while the role's password is unknown (setup failed). */
+  readonly environment?: Readonly<Record<string, string>>;
   /** Written (or up to date); undefined when the file was left alone. */
   readonly envFile?: EnvFileUpdateResult;
   /** Why the env file was left alone, when it was. */
@@ -63,8 +68,8 @@ export async function startDevDatabase(base: CoreContext, options: DevOptions): 
     const result = await setup({ ...base, settings }, { rotateIfUnknown: true, writeEnv: false, passwordKept: true });
     // New or rotated, else the one it kept (from dev's own env file).
     const password = result.user?.password ?? settings.password;
-    const values = password === undefined ? {} : devEnvValues({ host: server.host, port: server.port, database: settings.database, user: settings.user, password });
-    const environment = Object.fromEntries(Object.entries(values).filter((entry): entry is [string, string] => entry[1] !== null));
+    const connection = password === undefined ? undefined : { host: server.host, port: server.port, database: settings.database, user: settings.user, password };
+    const values = connection === undefined ? {} : devEnvValues(connection);
     const written = verdict.owned && password !== undefined && result.ok
       ? await updateEnvFile(envFile, values, { headerComment: DEV_COMMENT, commentChangedKeys: true })
       : undefined;
@@ -73,7 +78,7 @@ export async function startDevDatabase(base: CoreContext, options: DevOptions): 
       settings,
       setup: result,
       password,
-      environment,
+      ...(connection ? { environment: devChildEnvironment(options.callerEnvironment ?? process.env, connection) } : {}),
       ...(written ? { envFile: written } : {}),
       ...(verdict.owned ? {} : { envFileLeftAlone: `${envFile} was not written by dev (${verdict.reason})` }),
     };
