@@ -63,3 +63,10 @@ test('the tool itself, run in that environment, reads the dev server as the appl
   expect(settings).toMatchObject({ host: '127.0.0.1', port: 45678, database: 'devdb', user: 'dev_app', password: dev.password, sslMode: 'disable', targetSessionAttrs: 'any' });
   expect(settings.notes.join('\n')).not.toContain('DATABASE_URL');
 });
+
+test('a DATABASE_URL that differs from TOFU_REGISTRY_DB_URL is still named as not used', () => {
+  const env = { TOFU_REGISTRY_DB_URL: 'postgres://a@127.0.0.1:5432/one', DATABASE_URL: 'postgres://a@127.0.0.1:5432/two' };
+  const settings = resolveSettings({ env, flags: { envFile: path.join(tempDir(), 'missing.env') } });
+  expect(settings.database).toBe('one');
+  expect(settings.notes).toContain('DATABASE_URL is not used: TOFU_REGISTRY_DB_URL is set');
+});
