@@ -83,12 +83,13 @@ describe('--quiet: errors only', () => {
 describe('migrate new <name>', () => {
   test('writes the next numbered empty file, prints its path; migrate applies it', async () => {
     const dir = path.join(tempDir(), 'migrations');
-    const first = await runCli(['migrate', 'new', 'create_things', '--dir', dir], plainEnv());
-    expect(first).toMatchObject({ code: 0, stdout: `${path.join(dir, '001_create_things.sql')}\n`, stderr: '' });
+    mkdirSync(dir);
     writeFileSync(path.join(dir, '001_create_things.sql'), 'CREATE TABLE things (id int);\n');
+    const first = await runCli(['migrate', 'new', 'more_things', '--dir', dir], plainEnv());
+    expect(first).toMatchObject({ code: 0, stdout: `${path.join(dir, '002_more_things.sql')}\n`, stderr: '' });
     writeFileSync(path.join(dir, '0009_padded.sql'), 'SELECT 1;\n');
     const json = await runCli(['--json', 'migrate', 'new', 'add-index.v2', '--dir', dir], plainEnv());
-    expect(JSON.parse(json.stdout)).toEqual({ ok: true, command: 'migrate new', path: path.join(dir, '0010_add-index.v2.sql'), fileName: '0010_add-index.v2.sql', version: '0010', name: 'add-index.v2' });
+    expect(JSON.parse(json.stdout)).toEqual({ ok: true, command: 'migrate new', path: path.join(dir, '0010_add-index.v2.sql'), fileName: '0010_add-index.v2.sql', version: '0010', name: 'add-index.v2', copied: [] });
     expect(readFileSync(path.join(dir, '0010_add-index.v2.sql'), 'utf8')).toMatch(/^-- 0010_add-index\.v2\.sql\n(-- .*\n)+$/);
 
     // An empty migration (comments only) applies, and is recorded.
@@ -97,7 +98,7 @@ describe('migrate new <name>', () => {
     try {
       const applied = await runCli([...envFileArgs(), 'create-db', '--name', db, '--dir', dir], adminEnv());
       expect(applied.code).toBe(0);
-      expect(applied.stdout).toContain('Applied 3 migration(s)');
+      expect(applied.stdout).toContain('Applied 4 migration(s)');
     } finally {
       await dropDatabaseAndRole(db);
     }

@@ -20,7 +20,14 @@ export function registerMigrateNew(migrate: Command): void {
       // commander hands an option that `migrate` itself also has to `migrate`, wherever it stands.
       const parent = (cmd.parent?.opts() ?? {}) as MigrateNewOptions;
       const result = await createMigrationFile(name, { migrationsDir: options.dir ?? parent.dir });
-      return { json: { ...result }, render: (output) => output.result(result.path) };
+      return {
+        json: { ...result },
+        render: (output) => {
+          // stderr: stdout is only the path, for $EDITOR "$(…)".
+          if (result.copied.length > 0) output.info(`Copied the bundled migrations ${result.copied.join(', ')} into ${options.dir ?? parent.dir}: a --dir takes their place, so it holds them too; yours are numbered after them.`);
+          output.result(result.path);
+        },
+      };
     }),
   );
 }

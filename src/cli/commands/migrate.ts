@@ -76,7 +76,7 @@ export function registerMigrate(program: Command): void {
         // A changed applied migration is a schema problem (exit 5) even when only listing.
         exitCode: result.changedCount > 0 ? 5 : 0,
         ok: result.changedCount === 0,
-        failure: { message: `${result.changedCount} applied migration(s) changed since they ran: ${result.migrations.filter((m) => m.state === 'changed').map((m) => m.fileName).join(', ')}.`, hint: 'Migrations are forward-only: restore the original file and put the change in a new migration.' },
+        ...(result.changedProblem ? { failure: { message: result.changedProblem.message, hint: result.changedProblem.hint } } : {}),
         render(output) {
           const p = output.palette;
           const marks = { applied: p.success('applied'), pending: p.warning('pending'), changed: p.error('CHANGED'), missing: p.error('missing file') };
@@ -85,9 +85,11 @@ export function registerMigrate(program: Command): void {
             const lease = m.lease
               ? p.warning(m.lease.live ? `  being applied by another runner (lease until ${m.lease.until})` : `  interrupted (lease expired ${m.lease.until}): the next migrate runs it again`)
               : '';
-            output.result(`${marks[m.state].padEnd(8)}  ${m.fileName}${marker}${m.appliedAt ? p.muted(`  ${m.appliedAt}`) : ''}${lease}`);
+            const other = m.appliedAs ? p.error(`  (the database applied ${m.appliedAs})`) : '';
+            output.result(`${marks[m.state].padEnd(8)}  ${m.fileName}${other}${marker}${m.appliedAt ? p.muted(`  ${m.appliedAt}`) : ''}${lease}`);
           }
           output.result(`${result.migrations.length} migrations: ${result.pendingCount} pending, ${result.changedCount} changed`);
+          if (result.changedProblem) output.error(`${p.error('✖')} ${result.changedProblem.message}\n  ${p.strong('hint:')} ${result.changedProblem.hint}`);
         },
       };
     }),

@@ -6,6 +6,7 @@ import { failed, passed, type CheckOutcome, type CheckState } from './check.js';
 import { quoteLiteral } from '../sql/quote.js';
 import { compareMigrations, MIGRATIONS_TABLE, readAppliedMigrations } from '../migrations/bookkeeping.js';
 import { isToolTableSql } from '../migrations/tool-tables.js';
+import { changedMigrationsProblem } from '../migrations/migration-errors.js';
 
 /** The tables of the original design, which the registry API reads and writes. */
 export const REGISTRY_TABLES = ['modules', 'providers', 'cache'] as const;
@@ -109,10 +110,9 @@ export async function checkSchema(state: CheckState): Promise<CheckOutcome> {
   const unknown = named('missing');
   const details = { tables: REGISTRY_TABLES, migrations: files.length, pending, changed, unknown };
   if (changed.length > 0) {
-    const failure = new RegistryDbError('schema', 'MIGRATION_CHANGED', `Applied migration(s) changed since they ran: ${listed(changed)}.`, {
-      hint: 'Migrations are forward-only: restore the original file, and put the change in a new migration.',
-    });
-    return failed(failure, `compare the migrations in ${state.migrationsDir} with ${MIGRATIONS_TABLE}`, { answer: 'checksum differs', ...details });
+    const problem = changedMigrationsProblem(statuses.filter((s) => s.state === 'changed'), state.migrationsDir);
+    const failure = new RegistryDbError('schema', problem.code, problem.message, { hint: problem.hint });
+    return failed(failure, `compare the migrations in ${state.migrationsDir} with ${MIGRATIONS_TABLE}`, { answer: problem.code === 'MIGRATION_CHANGED' ? 'checksum differs' : 'other migrations under the same numbers', ...details });
   }
   if (pending.length > 0) {
     const failure = new RegistryDbError(

@@ -1,5 +1,6 @@
 import { EXIT_CODES, type ErrorClass } from '../errors.js';
 import { quoteIdent } from '../sql/quote.js';
+import { changedMigrationsProblem } from '../migrations/migration-errors.js';
 import type { StatusProblem, StatusResult } from './status-result.js';
 import type { RoleRow } from './status-catalog.js';
 
@@ -36,7 +37,8 @@ export function statusProblems(facts: Facts, minimumVersionNum: number): Finding
     found.push(problem('unreachable', 'DATABASE_CONNECTION_LIMIT', `Database "${database.name}" has CONNECTION LIMIT ${database.connectionLimit}, and ${database.sessions} other session(s) use it: the API cannot connect.`, `As its owner or a superuser: ALTER DATABASE ${quoteIdent(database.name)} CONNECTION LIMIT -1;`));
   }
   if (migrations && migrations.changed.length > 0) {
-    found.push(problem('schema', 'MIGRATION_CHANGED', `Applied migration(s) changed since they ran: ${migrations.changed.join(', ')}.`, 'Migrations are forward-only: restore the original file, and put the change in a new migration.'));
+    const changed = changedMigrationsProblem(migrations.changed.map((fileName) => ({ fileName, appliedAs: migrations.appliedAs?.[fileName] })), migrations.dir);
+    found.push(problem('schema', changed.code, changed.message, changed.hint));
   }
   if (migrations && migrations.pending.length > 0) {
     found.push(problem('schema', 'MIGRATIONS_PENDING', `${migrations.pending.length} of ${migrations.total} migration(s) are not applied: ${migrations.pending.join(', ')}.`, `Run \`tofu-registry-db migrate\` as the admin (with the same --dir).`));

@@ -38,6 +38,8 @@ export interface StatusResult {
     readonly applied: number;
     readonly pending: readonly string[];
     readonly changed: readonly string[];
+    /** Of those, the ones whose applied migration has another name: version_name as applied, by the folder's file name. */
+    readonly appliedAs?: Readonly<Record<string, string>>;
     /** Applied, but not in the folder (a newer tool, or another --dir). */
     readonly unknown: readonly string[];
   };

@@ -8,7 +8,7 @@ import { runBatch } from '../db/batch.js';
 import { disconnect, type Connection } from '../db/connection.js';
 import { loggerOf, type CoreContext } from '../db/context.js';
 import { RegistryDbError } from '../errors.js';
-import { compareMigrations, readAppliedMigrations } from '../migrations/bookkeeping.js';
+import { compareMigrations, readAppliedMigrations, type MigrationStatus } from '../migrations/bookkeeping.js';
 import { bundledMigrationsDir, loadMigrationFiles } from '../migrations/files.js';
 import { MINIMUM_SERVER_VERSION_NUM } from './session.js';
 import { statusCatalogSql, type RoleRow, type ServerRow, type TableRow } from './status-catalog.js';
@@ -35,6 +35,12 @@ const ENV_FILE_KEYS: Readonly<Record<string, string>> = {
   user: VARIABLES.user,
   sslMode: VARIABLES.sslMode,
 };
+
+/** The changed migrations that are another folder's under the same number (migration-errors.ts says what that means). */
+function appliedAs(statuses: readonly MigrationStatus[]): { appliedAs?: Record<string, string> } {
+  const replaced = statuses.filter((s) => s.appliedAs !== undefined).map((s) => [s.fileName, s.appliedAs!] as const);
+  return replaced.length > 0 ? { appliedAs: Object.fromEntries(replaced) } : {};
+}
 
 function describeEnvFile(settings: Settings): StatusResult['envFile'] {
   const values = readEnvFile(settings.envFile);
@@ -105,7 +111,7 @@ export async function getStatus(context: CoreContext, options: StatusOptions = {
         ? { name: settings.database, exists, owner: facts.owner, encoding: facts.encoding, connectionLimit: facts.connection_limit, sessions: facts.sessions, sizeBytes: Number(facts.size_bytes), rows }
         : { name: settings.database, exists },
       ...(exists
-        ? { migrations: { dir: migrationsDir, total: files.length, applied: named('applied').length, pending: named('pending'), changed: named('changed'), unknown: named('missing') } }
+        ? { migrations: { dir: migrationsDir, total: files.length, applied: named('applied').length, pending: named('pending'), changed: named('changed'), ...appliedAs(statuses), unknown: named('missing') } }
         : {}),
       role: describeRole(settings.user, roleResult.rows[0], exists),
       envFile: describeEnvFile(settings),

@@ -29,6 +29,11 @@ export interface MigrationStatus {
   readonly fileName: string;
   readonly state: MigrationState;
   readonly appliedAt?: string;
+  /**
+   * A changed migration whose applied row has another name than the file: the applied one's
+   * `version_name`. Not an edited file but another folder's migration under the same number.
+   */
+  readonly appliedAs?: string;
   /** False for a file marked `--! no-transaction` (undefined for a missing file). */
   readonly transaction?: boolean;
   /**
@@ -135,6 +140,7 @@ export function compareMigrations(files: readonly MigrationFile[], applied: read
       fileName: file.fileName,
       state: row.checksum === file.checksum ? 'applied' : 'changed',
       appliedAt: row.applied_at.toISOString(),
+      ...(row.checksum !== file.checksum && row.name !== file.name ? { appliedAs: `${row.version.padStart(file.fileName.indexOf('_'), '0')}_${row.name}` } : {}),
       transaction: file.transaction,
     };
   });

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { Connection } from '../db/connection.js';
 import { toRegistryDbError } from '../db/pg-errors.js';
 import { rollbackQuietly } from '../db/query.js';
@@ -77,7 +78,7 @@ export async function applyPendingMigrations(
   const applied = await readAppliedMigrations(connection, logger, options.freshDatabase ? { exists: false } : { confirmPrimary: true });
   const statuses = compareMigrations(files, applied);
   const changed = statuses.filter((s) => s.state === 'changed');
-  if (changed.length > 0) throw changedMigrationError(changed);
+  if (changed.length > 0) throw changedMigrationError(changed, path.dirname(files[0]!.path)); // a changed one has a file
   const pending = files.filter((file) => statuses.find((s) => s.version === file.version)?.state === 'pending');
   const upToDateCount = files.length - pending.length;
   checkTransactionControl(pending);

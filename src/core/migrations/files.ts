@@ -32,6 +32,15 @@ export function bundledMigrationsDir(): string {
   return packagePath('sql');
 }
 
+/** The bundled migrations' names without `.sql` (001_initial_schema, …), to recognise them in a database. */
+export function bundledMigrationNames(): string[] {
+  try {
+    return readdirSync(bundledMigrationsDir()).filter((entry) => FILE_PATTERN.test(entry)).map((entry) => entry.slice(0, -'.sql'.length));
+  } catch {
+    return [];
+  }
+}
+
 export function sha256Hex(data: string | Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }

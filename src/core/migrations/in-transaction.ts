@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { runBatch, type BatchOutcome } from '../db/batch.js';
 import type { Connection } from '../db/connection.js';
 import { transactionNetworkTimeoutsSql } from '../db/network-timeouts.js';
@@ -101,7 +102,7 @@ export async function applyInTransaction(
   if (existing) {
     await runQuery(connection, logger, 'ROLLBACK');
     if (existing.checksum !== file.checksum) {
-      throw changedMigrationError([{ version: file.version, name: file.name, fileName: file.fileName, state: 'changed' }]);
+      throw changedMigrationError([{ version: file.version, name: file.name, fileName: file.fileName, state: 'changed' }], path.dirname(file.path));
     }
     return { outcome: 'skipped', xid }; // another runner applied it while we waited for the lock
   }

@@ -7,6 +7,7 @@ import { connectAsAdmin, openAdminConnection } from '../db/admin-connection.js';
 import { assertPrimary } from '../db/primary.js';
 import { withPermissionRemedy } from '../db/permission-remedy.js';
 import { type MigrationStatus } from './bookkeeping.js';
+import { changedMigrationsProblem, type ChangedMigrationsProblem } from './migration-errors.js';
 
 export interface MigrateCommandOptions {
   readonly migrationsDir?: string;
@@ -18,6 +19,8 @@ export interface MigrationStatusResult {
   readonly migrations: readonly MigrationStatus[];
   readonly pendingCount: number;
   readonly changedCount: number;
+  /** What the changed ones mean (edited files, or another folder's migrations), when there are any. */
+  readonly changedProblem?: ChangedMigrationsProblem;
 }
 
 /** Applies the given migration files to the registry database, as the admin. */
@@ -67,15 +70,18 @@ export async function migrate(context: CoreContext, options: MigrateCommandOptio
 
 /** `migrate status`: applied, pending, changed and missing migrations. */
 export async function getMigrationStatus(context: CoreContext, options: MigrateCommandOptions = {}): Promise<MigrationStatusResult> {
-  const files = await loadMigrationFiles(options.migrationsDir ?? bundledMigrationsDir());
+  const dir = options.migrationsDir ?? bundledMigrationsDir();
+  const files = await loadMigrationFiles(dir);
   const connection = await connectAsAdmin(context, context.settings.database);
   try {
     const migrations = await migrationStatus(connection, files, loggerOf(context));
+    const changed = migrations.filter((m) => m.state === 'changed');
     return {
       database: connection.database,
       migrations,
       pendingCount: migrations.filter((m) => m.state === 'pending').length,
-      changedCount: migrations.filter((m) => m.state === 'changed').length,
+      changedCount: changed.length,
+      ...(changed.length > 0 ? { changedProblem: changedMigrationsProblem(changed, dir) } : {}),
     };
   } finally {
     await disconnect(connection);

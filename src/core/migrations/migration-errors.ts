@@ -4,7 +4,8 @@ import { ConfigError, RegistryDbError } from '../errors.js';
 import { scanStatements, transactionControlStatements } from '../sql/scan.js';
 import type { MigrationStatus } from './bookkeeping.js';
 import { concurrentIndexBuild } from '../sql/index-statements.js';
-import { lineAndColumn, NO_TRANSACTION_MARKER, type MigrationFile } from './files.js';
+import path from 'node:path';
+import { bundledMigrationNames, bundledMigrationsDir, lineAndColumn, NO_TRANSACTION_MARKER, type MigrationFile } from './files.js';
 
 /** What went wrong with a migration, told with the file, the line and what the server said. */
 
@@ -52,10 +53,53 @@ function unnamedConcurrentIndexes(file: MigrationFile): string[] {
     .map((s) => `${file.fileName}:${s.line}`);
 }
 
-export function changedMigrationError(changed: readonly MigrationStatus[]): RegistryDbError {
-  const list = changed.map((m) => m.fileName).join(', ');
-  return new RegistryDbError('schema', 'MIGRATION_CHANGED', `Applied migration(s) changed since they ran: ${list}.`, {
-    hint: 'Migrations are forward-only: restore the original file and put the change in a new migration.',
+export interface ChangedMigrationsProblem {
+  readonly code: 'MIGRATION_CHANGED' | 'MIGRATIONS_FROM_ANOTHER_FOLDER';
+  readonly message: string;
+  readonly hint: string;
+}
+
+/** Whether `version_name` is the bundled migration of that number: the same name, the number read as a number. */
+function isBundled(versionName: string, bundled: readonly string[]): boolean {
+  const [, number, name] = /^(\d+)_(.*)$/.exec(versionName) ?? [];
+  return bundled.some((entry) => {
+    const [, n, rest] = /^(\d+)_(.*)$/.exec(entry) ?? [];
+    return rest === name && n !== undefined && number !== undefined && BigInt(n) === BigInt(number);
+  });
+}
+
+/**
+ * What applied migrations that differ from their files mean. Under the same name, an edited
+ * file. Under another name, the database's migrations came from another folder (the bundled
+ * sql/, most often, when --dir holds only a project's own files numbered from 001): restoring
+ * "the original file" cannot help there, the folder must hold the applied migrations.
+ */
+export function changedMigrationsProblem(changed: readonly Pick<MigrationStatus, 'fileName' | 'appliedAs'>[], dir: string): ChangedMigrationsProblem {
+  const replaced = changed.filter((m) => m.appliedAs !== undefined);
+  if (replaced.length === 0) {
+    return {
+      code: 'MIGRATION_CHANGED',
+      message: `Applied migration(s) changed since they ran: ${changed.map((m) => m.fileName).join(', ')}.`,
+      hint: 'Migrations are forward-only: restore the original file, and put the change in a new migration.',
+    };
+  }
+  const shown = replaced.slice(0, 3).map((m) => `${m.appliedAs} was applied where ${dir} holds ${m.fileName}`);
+  const more = replaced.length > shown.length ? `, and ${replaced.length - shown.length} more` : '';
+  const message = `The database's migrations came from another folder than ${dir}: ${shown.join('; ')}${more}.`;
+  const bundledDir = bundledMigrationsDir();
+  const bundled = bundledMigrationNames();
+  const fromBundled = path.resolve(dir) !== path.resolve(bundledDir) && replaced.every((m) => isBundled(m.appliedAs!, bundled));
+  const hint = fromBundled
+    ? `Those are tofu-registry-db's own migrations (${bundledDir}): a --dir takes the place of that folder, so it must hold them too. ` +
+      `Copy them into ${dir} unchanged and renumber your own after them (\`migrate new\` in a folder without migrations does both); nothing was applied.`
+    : `Pass the --dir those migrations came from, or put them into ${dir} unchanged and number the others after them; nothing was applied.`;
+  return { code: 'MIGRATIONS_FROM_ANOTHER_FOLDER', message, hint };
+}
+
+export function changedMigrationError(changed: readonly MigrationStatus[], dir: string): RegistryDbError {
+  const problem = changedMigrationsProblem(changed, dir);
+  return new RegistryDbError('schema', problem.code, problem.message, {
+    hint: problem.hint,
     data: { changed: changed.map((m) => m.version) },
   });
 }

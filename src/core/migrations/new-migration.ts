@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { constants, copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../errors.js';
 import { describe } from '../config/names.js';
@@ -20,6 +20,12 @@ export interface NewMigrationResult {
   /** The number, as written (zero-padded like the folder's other files). */
   readonly version: string;
   readonly name: string;
+  /**
+   * The bundled migrations copied into a folder that had none: a --dir takes the place of the
+   * bundled sql/, so it must hold them too, and a file of its own numbered 001 would collide
+   * with the bundled 001 already applied to the database.
+   */
+  readonly copied: readonly string[];
 }
 
 /** What a migration's name may hold: what files.ts accepts after the number. */
@@ -59,6 +65,24 @@ function template(fileName: string): string {
   ].join('\n');
 }
 
+/** Copies the bundled migrations, unchanged (their checksums are the database's), into a folder that has none. */
+async function copyBundledMigrations(dir: string): Promise<string[]> {
+  const bundled = bundledMigrationsDir();
+  if (path.resolve(bundled) === path.resolve(dir)) return [];
+  const files = await loadMigrationFiles(bundled);
+  for (const file of files) {
+    try {
+      copyFileSync(file.path, path.join(dir, file.fileName), constants.COPYFILE_EXCL);
+    } catch (error) {
+      // Another run copied it meanwhile: the same bytes.
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw new ConfigError(`Cannot copy ${file.fileName} into ${describe(dir)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`, 'Check --dir.');
+      }
+    }
+  }
+  return files.map((file) => file.fileName);
+}
+
 export async function createMigrationFile(name: string, options: NewMigrationOptions = {}): Promise<NewMigrationResult> {
   checkName(name);
   const dir = options.migrationsDir ?? defaultFolder();
@@ -68,7 +92,9 @@ export async function createMigrationFile(name: string, options: NewMigrationOpt
     throw new ConfigError(`Cannot create the migrations folder ${describe(dir)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`, 'Check --dir.');
   }
   // Also checks the folder's files (names, duplicate numbers) before adding one.
-  const files = await loadMigrationFiles(dir);
+  let files = await loadMigrationFiles(dir);
+  const copied = files.length === 0 ? await copyBundledMigrations(dir) : [];
+  if (copied.length > 0) files = await loadMigrationFiles(dir);
   const last = files.reduce((max, file) => (BigInt(file.version) > max ? BigInt(file.version) : max), 0n);
   const width = Math.max(3, ...files.map((file) => file.fileName.indexOf('_')));
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
@@ -83,7 +109,7 @@ export async function createMigrationFile(name: string, options: NewMigrationOpt
     const file = path.join(dir, fileName);
     try {
       writeFileSync(file, template(fileName), { flag: 'wx', mode: 0o644 });
-      return { path: file, fileName, version, name };
+      return { path: file, fileName, version, name, copied };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { runBatch } from '../db/batch.js';
 import type { Connection } from '../db/connection.js';
 import { abandonConnection } from '../db/liveness.js';
@@ -129,7 +130,7 @@ async function takeLease(
     const stillRunning = read.results[n - 2]!.rows.length;
     if (existing) {
       await runQuery(connection, logger, 'ROLLBACK');
-      if (existing.checksum !== file.checksum) throw changedMigrationError([{ version: file.version, name: file.name, fileName: file.fileName, state: 'changed' }]);
+      if (existing.checksum !== file.checksum) throw changedMigrationError([{ version: file.version, name: file.name, fileName: file.fileName, state: 'changed' }], path.dirname(file.path));
       return 'skipped';
     }
     const held = leases.find((lease) => lease.live && lease.holder !== token);
