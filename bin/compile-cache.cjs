@@ -14,10 +14,16 @@
  *   used only when it is a real directory that this user owns and nobody else can write
  *   (as Node's own compile cache does in the temporary directory). <id> is the build's
  *   identity (a hash of the bundle that scripts/bundle-cli.mjs writes on its last line; no
- *   hashing here: loading node:crypto alone would cost start-up time), the Node version and the
- *   architecture, so a rebuilt or upgraded tool never loads stale code. When a file is
+ *   hashing of the bundle here: loading node:crypto alone would cost start-up time), the Node
+ *   version, the architecture, and the installation: a hash of the bundle's real path. V8's
+ *   cached data holds the script's file name, and a stack trace of code compiled from it names
+ *   the file that wrote it: two copies of one build (a clone beside an installed package) must
+ *   not share a file, or --verbose points into the other one. So a rebuilt or upgraded tool
+ *   never loads stale code, and an installation never loads another's. When a file is
  *   written, the files of other ids are removed except the three most recent (two installed
  *   versions used in turn keep their caches). A bundle without the line is not cached.
+ * - Node 22.1+: Node's own cache, in a folder of its own per installation beside ours
+ *   (<tmpdir>/tofu-registry-db-compile-cache-<uid>/node-<installation>), for the same reason.
  * - NODE_DISABLE_COMPILE_CACHE=1 turns it off (the variable Node itself honours), and so does
  *   --enable-source-maps (vm.Script code gets no source maps on Node 20).
  * - Any failure here (unwritable directory, corrupt file) only costs the speed-up: the bundle
@@ -68,6 +74,32 @@ function cacheDirectory() {
   return dir;
 }
 
+/**
+ * A 64-bit hash of the bundle's real path (cyrb53's mixing, in two halves): which installation
+ * a cache file belongs to. Not node:crypto, which costs more to load than the cache saves here.
+ */
+function installationKey(text) {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 2654435761);
+    h2 = Math.imul(h2 ^ c, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return (h2 >>> 0).toString(16).padStart(8, '0') + (h1 >>> 0).toString(16).padStart(8, '0');
+}
+
+/** The bundle's real path: a symlinked installation is the installation it points to. */
+function realBundlePath(bundle) {
+  try {
+    return fs.realpathSync(bundle);
+  } catch {
+    return path.resolve(bundle);
+  }
+}
+
 /** Other builds whose files are kept: two installed versions used in turn must not evict each other. */
 const KEEP_OTHER_BUILDS = 3;
 
@@ -103,8 +135,10 @@ function loadWithCompileCache(bundle, args) {
   // Code compiled through vm.Script does not get source maps on Node 20: with
   // --enable-source-maps (for a readable stack trace), the bundle loads the usual way.
   if (process.sourceMapsEnabled) return undefined;
+  const installation = installationKey(realBundlePath(bundle));
   if (typeof Module.enableCompileCache === 'function') {
-    Module.enableCompileCache();
+    const dir = cacheDirectory();
+    if (dir) Module.enableCompileCache(path.join(dir, `node-${installation}`));
     return undefined;
   }
   let started = false;
@@ -114,7 +148,7 @@ function loadWithCompileCache(bundle, args) {
     const source = fs.readFileSync(bundle, 'utf8');
     const build = /\/\/# tofu-registry-db-build=([0-9a-f]{20})\n$/.exec(source.slice(-64));
     if (!build) return undefined;
-    const id = `${build[1]}-${process.version}-${process.arch}`;
+    const id = `${build[1]}-${process.version}-${process.arch}-${installation}`;
     const file = path.join(dir, `${id}--${commandOf(args)}.v8`);
     let cachedData;
     try {
@@ -145,4 +179,4 @@ function loadWithCompileCache(bundle, args) {
   }
 }
 
-module.exports = { loadWithCompileCache, COMMANDS, commandOf };
+module.exports = { loadWithCompileCache, COMMANDS, commandOf, installationKey };

@@ -1,4 +1,6 @@
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import net from 'node:net';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { adminEnv, dropDatabaseAndRole, REPO_ROOT, runCli, tempDir, uniqueName } from '../support/fixtures.js';
@@ -7,12 +9,15 @@ import { adminEnv, dropDatabaseAndRole, REPO_ROOT, runCli, tempDir, uniqueName }
 const launcher = createRequire(import.meta.url)(path.join(REPO_ROOT, 'bin', 'compile-cache.cjs')) as {
   COMMANDS: string[];
   commandOf: (args: string[]) => string;
+  installationKey: (text: string) => string;
 };
 
 const uid = process.getuid?.() ?? 0;
 
 /** The build identity the bundler wrote on the bundle's last line. */
 const buildId = (): string => /tofu-registry-db-build=([0-9a-f]{20})\n$/.exec(readFileSync(path.join(REPO_ROOT, 'dist', 'cli.cjs'), 'utf8'))![1]!;
+/** This checkout's cache files: the build, the Node version, the architecture and the installation (its bundle's real path). */
+const cacheId = (): string => `${buildId()}-${process.version}-${process.arch}-${launcher.installationKey(realpathSync(path.join(REPO_ROOT, 'dist', 'cli.cjs')))}`;
 
 /** The CLI with a private temporary directory, where the code cache lives. */
 function setting(overrides: Record<string, string> = {}): { tmp: string; cacheDir: string; env: Record<string, string> } {
@@ -30,7 +35,7 @@ describe('V8 code cache of the CLI bundle (bin/compile-cache.cjs)', () => {
     expect(first.code).toBe(0);
     const files = cacheFiles(cacheDir);
     expect(files).toHaveLength(1);
-    expect(files[0]).toBe(`${buildId()}-${process.version}-${process.arch}--version.v8`);
+    expect(files[0]).toBe(`${cacheId()}--version.v8`);
     expect(statSync(cacheDir).mode & 0o777).toBe(0o700);
     const file = path.join(cacheDir, files[0]!);
     expect(statSync(file).mode & 0o777).toBe(0o600);
@@ -93,7 +98,7 @@ describe('V8 code cache of the CLI bundle (bin/compile-cache.cjs)', () => {
     });
     writeFileSync(path.join(cacheDir, 'unrelated.txt'), 'kept');
     expect((await runCli(['--version'], env)).code).toBe(0);
-    const ours = `${buildId()}-${process.version}-${process.arch}--version.v8`;
+    const ours = `${cacheId()}--version.v8`;
     expect(cacheFiles(cacheDir)).toEqual([ours, ...others.slice(0, 3)].sort());
     expect(existsSync(path.join(cacheDir, 'unrelated.txt'))).toBe(true);
   });
@@ -122,6 +127,55 @@ describe('V8 code cache of the CLI bundle (bin/compile-cache.cjs)', () => {
     expect((await runCli(['--version'], mapped.env)).code).toBe(0);
     expect(existsSync(mapped.cacheDir)).toBe(false);
   });
+
+  test('two installations of one build: each has its own cache, and --verbose stack traces name the installation that runs (review #22)', async () => {
+    const { env } = setting();
+    const install = (name: string): string => {
+      const root = path.join(tempDir('trdb-cc-install-'), name);
+      mkdirSync(root);
+      for (const part of ['package.json', 'bin', 'dist', 'sql']) cpSync(path.join(REPO_ROOT, part), path.join(root, part), { recursive: true });
+      symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(root, 'node_modules'));
+      return root;
+    };
+    const [first, second] = [install('first'), install('second')];
+    const run = (root: string, args: string[], extra: Record<string, string> = {}) =>
+      new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, ['--', path.join(root, 'bin', 'tofu-registry-db.cjs'), ...args], { env: { ...env, ...extra }, cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+        let stderr = '';
+        child.stderr.on('data', (d) => (stderr += d));
+        child.on('close', (code) => resolve({ code, stderr }));
+      });
+
+    // The first installation caches `status` after a healthy run.
+    const database = uniqueName('cc_two');
+    const envFile = ['--env-file', path.join(tempDir(), '.env')];
+    try {
+      expect((await run(first, [...envFile, 'setup', '--name', database, '--user', database], adminEnv())).code).toBe(0);
+      expect((await run(first, [...envFile, 'status', '--name', database, '--user', database], adminEnv())).code).toBe(0);
+    } finally {
+      await dropDatabaseAndRole(database, database);
+    }
+
+    // The second one fails inside the bundle with an internal error (a listener that answers the
+    // SSLRequest with "S", then speaks no TLS), whose --verbose stack trace names the bundle.
+    const listener = net.createServer((socket) => {
+      socket.on('error', () => undefined);
+      socket.once('data', () => {
+        socket.write('S');
+        setTimeout(() => socket.write('this is not TLS\n'.repeat(8)), 20);
+      });
+    });
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = String((listener.address() as net.AddressInfo).port);
+      const failed = await run(second, ['--verbose', 'status'], { TOFU_REGISTRY_DB_HOST: '127.0.0.1', TOFU_REGISTRY_DB_PORT: port, PGPASSWORD: 'x' });
+      expect(failed.code).toBe(1);
+      expect(failed.stderr).toContain(`(${path.join(second, 'dist', 'cli.cjs')}:`);
+      expect(failed.stderr).not.toContain(first);
+    } finally {
+      listener.close();
+    }
+  }, 90_000);
 
   test('the launcher knows every command of the CLI, and finds the command word as the CLI does', async () => {
     const help = await runCli(['--help'], setting().env);
