@@ -113,8 +113,10 @@ export async function runCommand(
     printed = true;
     output.stopSpinner();
     const ok = result.ok ?? true;
-    if (output.options.json) output.json({ ok, command: name, ...result.json });
-    else if (output.options.quiet && !ok && result.failure) printError(output, result.failure.message, result.failure.hint);
+    // A run that reports failure (setup whose closing check failed) says what it changed, as one that threw does.
+    const changes = !ok && journal.changes.length > 0 ? journal.changes : undefined;
+    if (output.options.json) output.json({ ok, command: name, ...result.json, ...(changes ? { changes } : {}) });
+    else if (output.options.quiet && !ok && result.failure) printError(output, result.failure.message, result.failure.hint, changes);
     else result.render(output);
     process.exitCode = result.exitCode ?? 0;
   } catch (error) {

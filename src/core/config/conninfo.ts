@@ -59,6 +59,8 @@ export interface ParsedConnectionString {
   readonly params: ConnParams;
   /** Parameters read past (IGNORED), named for --verbose and test-connection. */
   readonly ignored: readonly string[];
+  /** Every parameter as given (decoded), in order: what a rewrite of the string keeps of another tool's. */
+  readonly pairs: ReadonlyArray<readonly [string, string]>;
 }
 
 /** Whether a value is a connection string rather than a plain host name (a URI or keyword=value). */
@@ -89,7 +91,7 @@ export function checkKeywords(raw: ReadonlyArray<readonly [string, string]>, ori
       throw new ConfigError(`${origin} has an unknown connection parameter ${describe(key)}.`, `Known parameters: ${CONN_KEYWORDS.join(', ')} (libpq's names).`, 'CONNINFO_INVALID');
     }
   }
-  return { params, ignored };
+  return { params, ignored, pairs: raw };
 }
 
 function decode(part: string, origin: string, what: string): string {

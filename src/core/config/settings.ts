@@ -166,17 +166,6 @@ function pairedPassword(found: SettingSources, password: Found | undefined, user
   return undefined;
 }
 
-/** The role an env file's password belongs to: the file's TOFU_REGISTRY_DB_USER, else the default role. */
-export function envFileRole(fileValues: Readonly<Record<string, string | undefined>>): string {
-  return fileValues[VARIABLES.user] ?? DEFAULTS.user;
-}
-
-/** The env file's password if it belongs to `role`, else undefined. */
-export function envFilePasswordOf(fileValues: Readonly<Record<string, string | undefined>>, role: string): string | undefined {
-  const password = fileValues[VARIABLES.password] || undefined;
-  return password !== undefined && envFileRole(fileValues) === role ? password : undefined;
-}
-
 /** The admin role: its name, its password (else ~/.pgpass or a prompt, later) and its maintenance database. */
 function resolveAdmin(found: SettingSources): Settings['admin'] {
   const user = validateName(found.text('adminUser', DEFAULTS.adminUser)!, found.origins.adminUser!);

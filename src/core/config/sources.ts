@@ -187,13 +187,18 @@ export function settingSources(inputs: RawInputs): SettingSources {
   const fileValues = file?.values ?? {};
   const appUrlSet = env[VARIABLES.url] !== undefined || fileValues[VARIABLES.url] !== undefined;
   if (appUrlSet && (env[DATABASE_URL] !== undefined || fileValues[DATABASE_URL] !== undefined)) notes.push(`${DATABASE_URL} is not used: ${VARIABLES.url} is set`);
+  const envUris = urisOf(env, 'environment', !appUrlSet, env, notes);
+  const fileUris = urisOf(fileValues, fileName, !appUrlSet, env, notes);
   const fileOrigin = (variable: string) => `${variable} (${fileName}${file?.lines[variable] ? `, line ${file.lines[variable]}` : ''})`;
   const layers: Layer[] = [
     flagLayer(inputs.flags),
-    singles('env', env, (variable) => `${variable} (environment)`),
-    uriLayer('env-uri', urisOf(env, 'environment', !appUrlSet, env, notes)),
-    singles('file', fileValues, fileOrigin, fileValues[VARIABLES.user] ?? ''),
-    uriLayer('file-uri', urisOf(fileValues, fileName, !appUrlSet, env, notes)),
+    // A password in the environment is the operator's word, for the role the environment names
+    // beside it if it names one (so --user other_role is not paired with it).
+    singles('env', env, (variable) => `${variable} (environment)`, env[VARIABLES.user] || undefined),
+    uriLayer('env-uri', envUris),
+    // The file's password belongs to the role the file names: its USER, else its URI's user.
+    singles('file', fileValues, fileOrigin, fileValues[VARIABLES.user] ?? fileUris.find((u) => u.role === 'app')?.params.user ?? ''),
+    uriLayer('file-uri', fileUris),
     ...[serviceLayer(env)].filter((l): l is Layer => l !== undefined),
     pgEnvLayer(env),
   ];
