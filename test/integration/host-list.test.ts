@@ -5,6 +5,7 @@ import { migrate } from '../../src/core/migrations/migrate.js';
 import { createDatabase } from '../../src/core/provision/create-database.js';
 import { testConnection } from '../../src/core/checks/test-connection.js';
 import { setup } from '../../src/core/provision/setup.js';
+import { getStatus } from '../../src/core/checks/status.js';
 import { contextFor, uniqueName } from '../support/fixtures.js';
 import { runAsPostgres, SUPERUSER_PASSWORD, SYSTEM_PG15_BIN, freePort } from '../support/pg-server.js';
 import { startPrimaryAndStandby } from '../support/standby.js';
@@ -52,6 +53,10 @@ describePg15('a host list: a standby, a dead host and the primary', () => {
       if (!provisioned.ok) throw provisioned.error;
       expect(provisioned.exitCode).toBe(0);
       expect(provisioned.connection?.port).toBe(primary.port);
+
+      // status names the server it read: the primary, not the first host of the list (a standby) nor the dead one.
+      const status = await getStatus(contextFor(env));
+      expect([status.server.port, status.server.standby]).toEqual([primary.port, false]);
 
       // The primary goes; the standby is promoted by hand a moment later. --wait rides it out.
       await primary.stop();
