@@ -7,6 +7,7 @@ import { testConnection, type TestConnectionResult } from '../checks/test-connec
 import { retryWhileUnreachable, type Retry } from '../db/wait-for-server.js';
 import { withSharedConnections } from '../db/admin-connection.js';
 import { checkEnvFileWritable } from '../config/env-file-update.js';
+import { VARIABLES } from '../config/variables.js';
 import { checkSetupPreflight, knownPassword, passwordUnknownError } from './setup-preflight.js';
 
 export interface SetupOptions {
@@ -139,7 +140,9 @@ async function setupSteps(context: CoreContext, options: SetupOptions, progress:
   }
   progress.user = user;
   // The application role logs in with the password it has now: new, rotated, or kept.
-  const tested = { ...settings, password: user.password ?? knownPassword(settings, { writeEnv }) };
+  const password = user.password ?? knownPassword(settings, { writeEnv });
+  const passwordOrigin = user.password !== undefined ? 'create-user (the password it just set)' : password === settings.password ? settings.origins.password : `${VARIABLES.password} (${settings.envFile})`;
+  const tested = { ...settings, password, origins: { ...settings.origins, password: passwordOrigin ?? 'default' } };
   // Should a role appear after the check above with a password that did not reach the env file.
   if (tested.password === undefined) throw passwordUnknownError(tested, true);
   progress.step = 'test-connection';
