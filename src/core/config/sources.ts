@@ -146,7 +146,7 @@ function uriLayer(kind: 'env-uri' | 'file-uri' | 'service', uri: RoleUri | undef
       if (!uri) return undefined;
       const param = Object.entries(URI_KEYS[uri.role]).find(([, setting]) => setting === key)?.[0] as keyof ConnParams | undefined;
       const value = param && uri.params[param];
-      if (value === undefined || value === '') return undefined;
+      if (param === undefined || value === undefined || value === '') return undefined;
       const pairedUser = key === 'password' || key === 'adminPassword' ? uri.params.user : undefined;
       return { value, origin: paramOrigin(uri.origin, param), kind, ...(pairedUser !== undefined ? { pairedUser } : {}) };
     },
