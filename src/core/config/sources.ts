@@ -22,10 +22,11 @@ import { DATABASE_URL, PG_VARIABLES, SERVER_KEYS, URI_KEYS, VARIABLES, type Sett
  *
  * The server's settings (SERVER_KEYS: host, port, sslmode, …) are looked up once per role, as
  * if each role had its own libpq connection string: below the flags, the admin takes its own
- * URI's values first (the environment's, then the env file's), then the application role's
- * sources; the application role takes its own first and the admin URI's only where nothing of
- * its own names one. So the registry API can go through PgBouncer on one port while the admin
- * connects directly on another.
+ * URI's values first (the environment's, then the env file's), then the shared variables and the
+ * application role's URI; the application role takes its own and the shared ones first, the
+ * admin URI's last. A role whose own URI names a host takes nothing from the other role's URI.
+ * So the registry API can go through PgBouncer on one port while the admin connects directly on
+ * another.
  */
 export type LayerKind = 'flag' | 'env' | 'env-uri' | 'file' | 'file-uri' | 'service' | 'pg-env';
 export type SourceRole = 'app' | 'admin';
@@ -76,7 +77,9 @@ export class SettingSources {
   private order(key: SettingKey, role: SourceRole): readonly Layer[] {
     if (!(SERVER_KEYS as readonly string[]).includes(key)) return this.layers;
     const own = this.layers.filter((l) => l.role === role);
-    const other = this.layers.filter((l) => l.role !== undefined && l.role !== role);
+    // A role whose own URI names a host has a server of its own: the other role's URI, which
+    // describes another one, lends it nothing (not its port, not its sslmode).
+    const other = own.some((l) => l.get('host') !== undefined) ? [] : this.layers.filter((l) => l.role !== undefined && l.role !== role);
     const shared = this.layers.filter((l) => l.role === undefined && l.kind !== 'flag' && l.kind !== 'service' && l.kind !== 'pg-env');
     const flags = this.layers.filter((l) => l.kind === 'flag');
     const libpq = this.layers.filter((l) => l.kind === 'service' || l.kind === 'pg-env');
