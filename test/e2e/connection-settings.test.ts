@@ -142,6 +142,15 @@ describe('item 20: remedies name where the value came from', () => {
   });
 });
 
+describe('--verbose: what was overridden or read past', () => {
+  test('a PGUSER that TOFU_REGISTRY_DB_ADMIN_USER overrides, a parameter read past', async () => {
+    const env = bare({ PGUSER: 'alice', TOFU_REGISTRY_DB_ADMIN_USER: 'bob', DATABASE_URL: 'postgres://u@127.0.0.1:1/x?sslmode=disable&schema=public' });
+    const { stderr } = await runCli(['test-connection', '--admin', '--verbose'], env);
+    expect(stderr).toContain('PGUSER (environment) (alice) is overridden by TOFU_REGISTRY_DB_ADMIN_USER (environment)');
+    expect(stderr).toContain('DATABASE_URL (environment): schema read past (not used by tofu-registry-db)');
+  });
+});
+
 describe('item 21: flags against a host list', () => {
   test('--host with a file of three ports: the hint says to add --port; --port making one server of three: reported once', async () => {
     const [dead1, dead2] = [await freePort(), await freePort()];
