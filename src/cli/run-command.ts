@@ -89,6 +89,8 @@ export async function runCommand(
       });
       if (globals.verbose) {
         output.debug(`env file: ${settings.envFile}${settings.envFileLoaded ? '' : ' (not found)'}`);
+        // What was overridden or read past (a PGUSER below TOFU_REGISTRY_DB_ADMIN_USER, Prisma's schema=…).
+        for (const note of settings.notes) output.debug(note);
       }
       return {
         settings,

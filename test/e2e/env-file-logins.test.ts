@@ -54,7 +54,7 @@ describe('a password the environment gives is the one the role gets, or the run 
       expect(wrong.code).toBe(4);
       const document = JSON.parse(wrong.stdout);
       expect(document.error).toMatchObject({ code: 'PASSWORD_WRONG' });
-      expect(document.error.message).toContain('DATABASE_URL (environment)');
+      expect(document.error.message).toContain("DATABASE_URL's password (environment)");
       expect(document).not.toHaveProperty('changes');
       expect(wrong.stdout + wrong.stderr).not.toContain('not-the-password-9');
       expect(readFileSync(envFile, 'utf8')).toBe(before);
@@ -262,7 +262,7 @@ describe('setup refuses what no run could do before it creates the database', ()
       'the admin as the application role, from DATABASE_URL',
       (database) => ({ args: [], env: env({ DATABASE_URL: uri(server.superuser, server.password, database) }) }),
       undefined,
-      /from DATABASE_URL \(environment\)/,
+      /from DATABASE_URL's user \(environment\)/,
     ],
   ];
   test.each(cases)('%s: exit 2, the database is not created', async (_name, make, _code, message) => {

@@ -173,9 +173,11 @@ function testedSettings(settings: Settings, user: CreateUserResult, writeEnv: bo
   const origin = user.password !== undefined && !given
     ? `the new password${writeEnv ? ` (written to ${settings.envFile})` : ''}`
     : settings.origins.password !== undefined && settings.origins.password !== 'default' ? settings.origins.password : settings.envFile;
-  const hosts = primary && settings.hosts.length > 1
-    ? [primary, ...settings.hosts.filter((h) => h.host !== primary.host || h.port !== primary.port)]
-    : settings.hosts;
+  // The admin may reach the server another way (its own URL): only a primary of the role's own
+  // list goes first.
+  const same = (h: Endpoint) => primary !== undefined && h.host === primary.host && h.port === primary.port;
+  const first = settings.hosts.find(same);
+  const hosts = first && settings.hosts.length > 1 ? [first, ...settings.hosts.filter((h) => !same(h))] : settings.hosts;
   return {
     ...settings,
     hosts,
