@@ -89,6 +89,8 @@ export async function runCommand(
       });
       if (globals.verbose) {
         output.debug(`env file: ${settings.envFile}${settings.envFileLoaded ? '' : ' (not found)'}`);
+        // What was overridden or read past (a PGUSER below TOFU_REGISTRY_DB_ADMIN_USER, Prisma's schema=…).
+        for (const note of settings.notes) output.debug(note);
       }
       return {
         settings,
@@ -113,8 +115,10 @@ export async function runCommand(
     printed = true;
     output.stopSpinner();
     const ok = result.ok ?? true;
-    if (output.options.json) output.json({ ok, command: name, ...result.json });
-    else if (output.options.quiet && !ok && result.failure) printError(output, result.failure.message, result.failure.hint);
+    // A run that reports failure (setup whose closing check failed) says what it changed, as one that threw does.
+    const changes = !ok && journal.changes.length > 0 ? journal.changes : undefined;
+    if (output.options.json) output.json({ ok, command: name, ...result.json, ...(changes ? { changes } : {}) });
+    else if (output.options.quiet && !ok && result.failure) printError(output, result.failure.message, result.failure.hint, changes);
     else result.render(output);
     process.exitCode = result.exitCode ?? 0;
   } catch (error) {

@@ -2,8 +2,8 @@
  * The library: typed options in, typed results out, no printing, no process.exit.
  * The CLI in src/cli is a thin layer over these functions.
  */
-export { resolveSettings } from './config/settings.js';
-export type { Settings, ConfigSources, FlagSettings, Endpoint } from './config/settings.js';
+export { resolveSettings, settingsForRole } from './config/settings.js';
+export type { Settings, ServerSettings, ConfigSources, FlagSettings, Endpoint } from './config/settings.js';
 export { DEFAULTS, VARIABLES, SSL_MODES, TARGET_SESSION_ATTRS } from './config/variables.js';
 export type { SslMode, TargetSessionAttrs } from './config/variables.js';
 export { parseConnectionString } from './config/conninfo.js';

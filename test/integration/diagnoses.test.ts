@@ -13,7 +13,7 @@ import { createDatabase } from '../../src/core/provision/create-database.js';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { provisionRegistry, type Registry } from '../support/app-role.js';
-import { adminEnv, contextFor, dropDatabaseAndRole, tempDir, uniqueName, withSuperClient } from '../support/fixtures.js';
+import { adminEnv, contextFor, dropDatabaseAndRole, tempDir, testServer, uniqueName, withSuperClient } from '../support/fixtures.js';
 import { startServer, type TestServer } from '../support/pg-server.js';
 
 function failedAt(result: TestConnectionResult, name: CheckName) {
@@ -264,9 +264,12 @@ describe('a refused privilege of the admin: the statement that gives it, and it 
       expect(statements.length).toBeLessThan(4);
       await withSuperClient(database, (c) => c.query(statement!));
     }
+    // pg_trgm (search indexes) is a trusted extension from 13: CREATE on the database is enough.
+    // Before 13 the run's server has it in template1 (test/support/global-setup.ts), so the
+    // database already holds it and only the schema's privilege is missing.
+    const major = testServer().majorVersion;
     expect([...statements].sort()).toEqual([
-      // pg_trgm (search indexes) is a trusted extension: CREATE on the database is enough.
-      `GRANT CREATE ON DATABASE "${database}" TO "${admin}";`,
+      ...(major >= 13 ? [`GRANT CREATE ON DATABASE "${database}" TO "${admin}";`] : []),
       `GRANT USAGE, CREATE ON SCHEMA "public" TO "${admin}";`,
     ]);
 

@@ -4,6 +4,8 @@ import { retryWhileUnreachable } from '../../src/core/db/wait-for-server.js';
 import { migrate } from '../../src/core/migrations/migrate.js';
 import { createDatabase } from '../../src/core/provision/create-database.js';
 import { testConnection } from '../../src/core/checks/test-connection.js';
+import { setup } from '../../src/core/provision/setup.js';
+import { getStatus } from '../../src/core/checks/status.js';
 import { contextFor, uniqueName } from '../support/fixtures.js';
 import { runAsPostgres, SUPERUSER_PASSWORD, SYSTEM_PG15_BIN, freePort } from '../support/pg-server.js';
 import { startPrimaryAndStandby } from '../support/standby.js';
@@ -44,6 +46,17 @@ describePg15('a host list: a standby, a dead host and the primary', () => {
       ]);
       expect(report.hosts?.[0]!.outcome).toMatch(/standby/);
       expect(report.hosts?.[1]!.outcome).toMatch(/Nothing accepts connections|refused/i);
+
+      // setup's closing check logs in as the env file it wrote does (read-write): not on the standby first in the list.
+      const role = uniqueName('hl_app');
+      const provisioned = await setup(contextFor(env, { user: role }));
+      if (!provisioned.ok) throw provisioned.error;
+      expect(provisioned.exitCode).toBe(0);
+      expect(provisioned.connection?.port).toBe(primary.port);
+
+      // status names the server it read: the primary, not the first host of the list (a standby) nor the dead one.
+      const status = await getStatus(contextFor(env));
+      expect([status.server.port, status.server.standby]).toEqual([primary.port, false]);
 
       // The primary goes; the standby is promoted by hand a moment later. --wait rides it out.
       await primary.stop();

@@ -89,7 +89,7 @@ describe('one precedence order, and every value knows where it came from', () =>
     const env = { TOFU_REGISTRY_DB_URL: 'postgresql://env-url-host/env_db', PGHOST: 'pg-host', PGPORT: '3333' };
     const s = resolve(env, envFile);
     expect([s.host, s.port, s.database]).toEqual(['env-url-host', 2222, 'env_db']);
-    expect(s.origins).toMatchObject({ host: 'TOFU_REGISTRY_DB_URL (environment)', port: 'TOFU_REGISTRY_DB_PORT (.env, line 2)', database: 'TOFU_REGISTRY_DB_URL (environment)' });
+    expect(s.origins).toMatchObject({ host: "TOFU_REGISTRY_DB_URL's host (environment)", port: 'TOFU_REGISTRY_DB_PORT (.env, line 2)', database: "TOFU_REGISTRY_DB_URL's dbname (environment)" });
     const flagged = resolve(env, envFile, { host: 'flag-host', port: 4444 });
     expect([flagged.host, flagged.port, flagged.origins.host]).toEqual(['flag-host', 4444, '--host']);
   });
@@ -102,10 +102,9 @@ describe('one precedence order, and every value knows where it came from', () =>
     expect(other.password).toBeUndefined();
   });
 
-  test('an admin URI sets the admin; one naming another server than the app URI is refused', () => {
+  test('an admin URI sets the admin', () => {
     const s = resolve({ TOFU_REGISTRY_DB_ADMIN_URL: 'postgresql://root:root-pw-123@db/postgres?sslmode=disable' }, file(''));
     expect(s.admin).toMatchObject({ user: 'root', password: 'root-pw-123', database: 'postgres' });
-    expect(() => resolve({ TOFU_REGISTRY_DB_URL: 'postgresql://a@db1/x', TOFU_REGISTRY_DB_ADMIN_URL: 'postgresql://b@db9/y' }, file(''))).toThrow(/name different servers/);
   });
 
   test('a service file (PGSERVICE) is read, above PG* variables', () => {
@@ -114,8 +113,35 @@ describe('one precedence order, and every value knows where it came from', () =>
     writeFileSync(path.join(home, '.pg_service.conf'), '# ops\n[prod]\nhost=svc-db\nport=7777\nuser=svc_admin\n\n[other]\nhost=nope\n');
     const s = resolve({ HOME: home, PGSERVICE: 'prod', PGHOST: 'pg-host' }, file(''));
     expect([s.host, s.port, s.admin.user]).toEqual(['svc-db', 7777, 'svc_admin']);
-    expect(s.origins.host).toMatch(/^service "prod" \(.*\.pg_service\.conf\)$/);
+    expect(s.origins.host).toMatch(/^service "prod"'s host \(.*\.pg_service\.conf\)$/);
     expect(() => resolve({ HOME: home, PGSERVICE: 'missing' }, file(''))).toThrow(/names the service "missing"/);
+  });
+
+  test("a URI's values name the parameter, and in the env file its line (review 5, item 20)", () => {
+    const s = resolve({}, file('# app\nA=1\nDATABASE_URL=postgres://api@db:6432/reg?sslmode=disable\n'));
+    expect(s.origins).toMatchObject({ host: "DATABASE_URL's host (.env, line 3)", port: "DATABASE_URL's port (.env, line 3)", sslMode: "DATABASE_URL's sslmode (.env, line 3)" });
+    expect(() => resolve({ DATABASE_URL: 'postgres://u:pw@127.0.0.1:1/x?sslmode=disble' }, file(''))).toThrow(/^DATABASE_URL's sslmode \(environment\) is "disble": expected one of/);
+    expect(() => resolve({}, file('\nTOFU_REGISTRY_DB_URL=postgres://u@db/x?target_session_attrs=writable\n'))).toThrow(/^TOFU_REGISTRY_DB_URL's target_session_attrs \(\.env, line 2\) is "writable"/);
+  });
+
+  test('--host against a list of ports: the hint says to add --port (libpq: one port for all, or one per host) (review 5, item 21)', () => {
+    const envFile = file('TOFU_REGISTRY_DB_HOST=127.0.0.1,127.0.0.1,127.0.0.1\nTOFU_REGISTRY_DB_PORT=39501,39502,39503\n');
+    let failure: Error & { hint?: string } = new Error('none');
+    try {
+      resolve({}, envFile, { host: 'localhost' });
+    } catch (error) {
+      failure = error as Error & { hint?: string };
+    }
+    expect(failure.message).toBe('TOFU_REGISTRY_DB_PORT (.env, line 2) gives 3 ports for the 1 host of --host.');
+    expect(failure.hint).toMatch(/add --port with the port/);
+    expect(() => resolve({}, file('TOFU_REGISTRY_DB_HOST=a,b,c\n'), { port: '1,2' })).toThrow(expect.objectContaining({ hint: expect.stringMatching(/Give --port one port .* or 3 \(one per host\), or add --host/) }));
+  });
+
+  test('--port that makes a host list name one server several times: said in a note (review 5, item 21)', () => {
+    const envFile = file('TOFU_REGISTRY_DB_HOST=127.0.0.1,127.0.0.1,127.0.0.1\nTOFU_REGISTRY_DB_PORT=39501,39502,39503\n');
+    const s = resolve({}, envFile, { port: 39501 });
+    expect(s.hosts).toHaveLength(3);
+    expect(s.notes).toContain('the host list names 127.0.0.1:39501 more than once (hosts from TOFU_REGISTRY_DB_HOST (.env, line 1), ports from --port): each entry is tried, the same server each time');
   });
 
   test('library callers set what a flag sets, typed', () => {

@@ -4,6 +4,7 @@ import { resolveSettings } from '../../src/core/config/settings.js';
 import { devEnvFileVerdict } from '../../src/core/dev/dev-env-file.js';
 import { envFileValues, passwordToWrite, refuseMislabel } from '../../src/core/provision/create-user/env-values.js';
 import { tempDir } from '../support/fixtures.js';
+import { envFileCredentials, withoutLogin } from '../../src/core/config/env-file-credentials.js';
 
 /** What create-user and dev write into the env file, and which file dev may write (issue #17). */
 function settingsWith(file: string, env: Record<string, string>, flags: { user?: string; database?: string } = {}) {
@@ -34,6 +35,30 @@ describe('a password in the env file belongs to the role the file names', () => 
     expect(() => refuseMislabel(settings, inFile, false)).not.toThrow();
     expect(passwordToWrite(settings, inFile, 'new-one-1234567')).toBe('new-one-1234567');
     expect(passwordToWrite(settings, inFile, undefined)).toBeUndefined();
+  });
+});
+
+describe('whose login a file holds (separate variables, a URI, or both)', () => {
+  test('the separate variables win; a URI\'s password belongs to the URI\'s user', () => {
+    expect(envFileCredentials({ DATABASE_URL: 'postgresql://a:pa@h/db' })).toMatchObject({ role: 'a', password: 'pa', passwords: [{ role: 'a', variable: 'DATABASE_URL' }] });
+    expect(envFileCredentials({ TOFU_REGISTRY_DB_USER: 'b', DATABASE_URL: 'postgresql://a:pa@h/db' })).toMatchObject({ role: 'b', passwords: [{ role: 'a', variable: 'DATABASE_URL' }] });
+    expect(envFileCredentials({ TOFU_REGISTRY_DB_USER: 'b', DATABASE_URL: 'postgresql://a:pa@h/db' }).password).toBeUndefined();
+    // A URI without a user logs in as the role the file names.
+    expect(envFileCredentials({ TOFU_REGISTRY_DB_USER: 'b', TOFU_REGISTRY_DB_URL: 'postgresql://:pb@h/db' })).toMatchObject({ role: 'b', password: 'pb' });
+    expect(envFileCredentials({})).toEqual({ role: 'opentofu_user', passwords: [] });
+  });
+
+  test('an environment password beside the environment\'s user name is that role\'s, not --user\'s', () => {
+    const file = path.join(tempDir(), '.env');
+    const env = { TOFU_REGISTRY_DB_USER: 'role_a', TOFU_REGISTRY_DB_PASSWORD: 'role-a-secret-1' };
+    expect(settingsWith(file, env).password).toBe('role-a-secret-1');
+    expect(settingsWith(file, env, { user: 'role_b' }).password).toBeUndefined();
+  });
+
+  test('withoutLogin: user-info and user/password parameters go, everything else stays as written', () => {
+    expect(withoutLogin('postgresql://a:p%40ss@h1:5432,h2:5433/db?sslmode=require&connect_timeout=5')).toBe('postgresql://h1:5432,h2:5433/db?sslmode=require&connect_timeout=5');
+    expect(withoutLogin('postgres://h/db?user=a&password=x&application_name=api')).toBe('postgres://h/db?application_name=api');
+    expect(withoutLogin("host=h user=a password='it\\'s' dbname=db")).toBe('host=h dbname=db');
   });
 });
 

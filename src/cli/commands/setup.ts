@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { SetupResult } from '../../core/provision/setup.js';
-import { confirmRotation } from '../confirm.js';
+import { confirmReplacement, confirmRotation } from '../confirm.js';
 import { dirOption, dryRunOption, example, nameOption, passwordOptions, passwordToPrint, userOption, waitOption } from '../options.js';
 import type { Output } from '../output.js';
 import { runCommand } from '../run-command.js';
@@ -28,12 +28,9 @@ function renderSetup(output: Output, result: SetupResult, showPassword: boolean)
   output.result(`${p.success('✔')} database    ${p.strong(database.database)} ${database.created ? 'created' : 'exists'}; ${applied}`);
   const env = user.envFile;
   const roleState = user.created ? 'created' : user.passwordChanged ? 'password rotated' : 'exists, password kept';
-  const passwordWritten = env !== undefined && [...env.changedKeys, ...env.addedKeys].includes('TOFU_REGISTRY_DB_PASSWORD');
-  const envState = env
-    ? env.written
-      ? passwordWritten ? `credentials written to ${env.path}` : `connection settings written to ${env.path} (no password: the role keeps its own)`
-      : `${env.path} up to date`
-    : 'env file left alone';
+  const written = { written: 'credentials written to', unchanged: 'connection settings written to', absent: 'connection settings written to' } as const;
+  const after = { written: '', unchanged: ' (password kept)', absent: ' (no password: the role keeps its own)' } as const;
+  const envState = env ? (env.written ? `${written[env.password]} ${env.path}${after[env.password]}` : `${env.path} up to date`) : 'env file left alone';
   output.result(`${p.success('✔')} role        ${p.strong(user.role)} ${roleState}; grants applied; ${envState}`);
   for (const warning of [...user.warnings, ...(env?.warnings ?? [])]) output.warn(warning);
   if (connection && !connection.ok) {
@@ -69,12 +66,14 @@ export function registerSetup(program: Command): void {
       if (options.rotatePassword && !options.dryRun) {
         await confirmRotation(context.settings.user, run.interactive, Boolean(run.globals.yes));
       }
+      const replaceCredentials = options.writeEnv && !options.dryRun && (await confirmReplacement(context.settings, run.interactive, Boolean(run.globals.yes)));
       const { setup } = await import('../../core/provision/setup.js');
       const result = await setup(context, {
         migrationsDir: options.dir,
         rotatePassword: options.rotatePassword,
         writeEnv: options.writeEnv,
         dryRun: options.dryRun,
+        replaceCredentials,
         waitSeconds: options.wait,
         passwordKept: json || Boolean(options.showPassword),
       });

@@ -1,5 +1,5 @@
 import { formatEndpoints, type Endpoint } from '../config/host.js';
-import type { Settings } from '../config/settings.js';
+import { settingsForRole, type Settings } from '../config/settings.js';
 import { adminPasswordProvider, writeTarget } from '../db/admin-connection.js';
 import { connect, disconnect } from '../db/connection.js';
 import type { CoreContext } from '../db/context.js';
@@ -25,7 +25,7 @@ export interface HostChoice {
 }
 
 export async function chooseHost(context: CoreContext, role: 'app' | 'admin'): Promise<HostChoice> {
-  const { settings } = context;
+  const settings = settingsForRole(context.settings, role);
   const database = role === 'admin' ? settings.admin.database : settings.database;
   let target = settings.targetSessionAttrs;
   if (role === 'admin') target = safely(() => writeTarget(settings)) ?? target;
@@ -44,9 +44,13 @@ export async function chooseHost(context: CoreContext, role: 'app' | 'admin'): P
     const answered = passed.find((a) => !/refused|resolve|no answer|timeout|closed the connection|socket/i.test(a.outcome));
     chosen = answered ?? settings.hosts[0]!;
   }
-  const hosts = settings.hosts.map((e) => {
+  // A server the list names again (a --port given for hosts that differed only by port) is reported once.
+  const firstOf = (e: Endpoint) => settings.hosts.findIndex((h) => h.host === e.host && h.port === e.port);
+  const chosenIndex = firstOf(chosen);
+  const hosts = settings.hosts.map((e, i) => {
+    if (firstOf(e) !== i) return { ...e, chosen: false, outcome: `the same server as host ${firstOf(e) + 1}, listed again` };
     const attempt = passed.find((a) => a.host === e.host && a.port === e.port);
-    const isChosen = e.host === chosen.host && e.port === chosen.port;
+    const isChosen = i === chosenIndex;
     return { ...e, chosen: isChosen, outcome: attempt?.outcome ?? (isChosen ? 'connected' : 'not tried') };
   });
   return { settings: { ...settings, hosts: [chosen], host: chosen.host, port: chosen.port }, hosts };

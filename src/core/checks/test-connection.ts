@@ -14,6 +14,7 @@ import { toRegistryDbError } from '../db/pg-errors.js';
 import { stopwatch } from '../runtime/stopwatch.js';
 import { waitForServer } from '../db/wait-for-server.js';
 import { chooseHost, type HostReport } from './host-choice.js';
+import { settingsForRole } from '../config/settings.js';
 
 export { CHECK_NAMES } from './check.js';
 export type { CheckName, CheckResult, CheckStatus } from './check.js';
@@ -104,8 +105,9 @@ async function waitQuietly(context: CoreContext, seconds: number, role: 'app' | 
  * check; only an interruption escapes.
  */
 export async function testConnection(context: CoreContext, options: TestConnectionOptions = {}): Promise<TestConnectionResult> {
-  const { settings } = context;
   const role = options.admin ? 'admin' : 'app';
+  // The admin's connections may have a server of their own (TOFU_REGISTRY_DB_ADMIN_URL).
+  const settings = settingsForRole(context.settings, role);
   const logger = loggerOf(context);
   const state: CheckState = {
     context,

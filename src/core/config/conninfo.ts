@@ -59,6 +59,8 @@ export interface ParsedConnectionString {
   readonly params: ConnParams;
   /** Parameters read past (IGNORED), named for --verbose and test-connection. */
   readonly ignored: readonly string[];
+  /** Every parameter as given (decoded), in order: what a rewrite of the string keeps of another tool's. */
+  readonly pairs: ReadonlyArray<readonly [string, string]>;
 }
 
 /** Whether a value is a connection string rather than a plain host name (a URI or keyword=value). */
@@ -89,14 +91,42 @@ export function checkKeywords(raw: ReadonlyArray<readonly [string, string]>, ori
       throw new ConfigError(`${origin} has an unknown connection parameter ${describe(key)}.`, `Known parameters: ${CONN_KEYWORDS.join(', ')} (libpq's names).`, 'CONNINFO_INVALID');
     }
   }
-  return { params, ignored };
+  return { params, ignored, pairs: raw };
+}
+
+/** Whether checkKeywords knows the parameter (uses, reads past or refuses it). */
+function isKnownKeyword(key: string): boolean {
+  return key === 'ssl' || (CONN_KEYWORDS as readonly string[]).includes(key) || IGNORED.has(key) || key in UNSUPPORTED;
+}
+
+const ENCODE_HINT = 'Percent-encode the user name and password: %2F for /, %3F for ?, %23 for #, %40 for @, %25 for % ' +
+  "(encodeURIComponent in JavaScript, urllib.parse.quote(text, safe='') in Python). An @ in the database name or a parameter value is written %40 too.";
+
+/**
+ * A URI whose user:password@ part the parser cannot delimit: an "@" after the first "/" or "?"
+ * means the password (or user name) holds an unencoded "/" or "?", so what looks like the
+ * host, port or database is really a piece of the password. Nothing of the text is quoted.
+ */
+function userInfoError(origin: string): ConfigError {
+  return new ConfigError(
+    `${origin} has an "@" after its first "/" or "?": the password (or user name) most likely contains an unencoded "/" or "?", which ends the user:password@ part early. (Not shown: it holds a password.)`,
+    ENCODE_HINT,
+    'CONNINFO_INVALID',
+  );
+}
+
+/** A parameter right after a password=… value that does not parse: most likely the rest of the password. */
+function passwordValueError(origin: string, inUri: boolean): ConfigError {
+  return inUri
+    ? new ConfigError(`${origin}: what follows its password parameter does not parse: the password most likely contains an unencoded "&". (Not shown: it holds a password.)`, 'Percent-encode the password: %26 for &, %25 for %, %23 for #.', 'CONNINFO_INVALID')
+    : new ConfigError(`${origin}: what follows password= does not parse: the password most likely contains a space. (Not shown: it holds a password.)`, "Put the password in single quotes: password='…' (inside them, \\' for a quote and \\\\ for a backslash).", 'CONNINFO_INVALID');
 }
 
 function decode(part: string, origin: string, what: string): string {
   try {
     return decodeURIComponent(part);
   } catch {
-    throw new ConfigError(`${origin} has an invalid percent-encoding in its ${what}.`, 'Encode reserved characters as %XX (e.g. %40 for @, %2F for /).', 'CONNINFO_INVALID');
+    throw new ConfigError(`${origin} has an invalid percent-encoding in its ${what}.`, 'A "%" not followed by two hex digits: encode reserved characters as %XX (%25 for %, %40 for @, %2F for /).', 'CONNINFO_INVALID');
   }
 }
 
@@ -104,6 +134,8 @@ function decode(part: string, origin: string, what: string): string {
 function parseUri(text: string, origin: string): Array<[string, string]> {
   const out: Array<[string, string]> = [];
   let rest = text.replace(/^postgres(?:ql)?:\/\//i, '');
+  const authorityEnd = rest.search(/[/?]/);
+  if (authorityEnd !== -1 && rest.indexOf('@', authorityEnd) !== -1) throw userInfoError(origin);
   const query = rest.indexOf('?');
   const queryText = query === -1 ? '' : rest.slice(query + 1);
   rest = query === -1 ? rest : rest.slice(0, query);
@@ -119,10 +151,15 @@ function parseUri(text: string, origin: string): Array<[string, string]> {
     if (colon !== -1) out.push(['password', decode(userinfo.slice(colon + 1), origin, 'password')]);
   }
   out.push(...hostsOfAuthority(at === -1 ? authority : authority.slice(at + 1), origin));
+  let previous = '';
   for (const pair of queryText.split('&').filter(Boolean)) {
     const eq = pair.indexOf('=');
+    const key = eq === -1 ? '' : decode(pair.slice(0, eq), origin, 'query');
+    // After password=…, an unencoded "&" in the password leaves a piece of it as a "parameter".
+    if (previous === 'password' && (eq === -1 || !isKnownKeyword(key))) throw passwordValueError(origin, true);
     if (eq === -1) throw new ConfigError(`${origin} has a query parameter without a value (${describe(decode(pair, origin, 'query'))}).`, undefined, 'CONNINFO_INVALID');
-    out.push([decode(pair.slice(0, eq), origin, 'query'), decode(pair.slice(eq + 1), origin, 'query')]);
+    out.push([key, decode(pair.slice(eq + 1), origin, 'query')]);
+    previous = key;
   }
   return out;
 }
@@ -136,6 +173,10 @@ function hostsOfAuthority(authority: string, origin: string): Array<[string, str
     const match = /^(\[[^\]]*\]|[^:]*)(?::(.*))?$/.exec(part);
     if (!match) throw new ConfigError(`${origin} has a host part that is not host[:port].`, undefined, 'CONNINFO_INVALID');
     hosts.push(decode(match[1]!.replace(/^\[(.*)\]$/, '$1'), origin, 'host'));
+    // Not quoted: in a URI without "@", a password's first characters would stand here.
+    if (!/^\d*$/.test(match[2] ?? '')) {
+      throw new ConfigError(`${origin} has a port that is not a number (host ${hosts.length} of its host part; not shown, in case it is part of a password).`, `Write host:port with a port from 1 to 65535. ${ENCODE_HINT}`, 'CONNINFO_INVALID');
+    }
     ports.push(match[2] ?? '');
   }
   const out: Array<[string, string]> = [['host', hosts.join(',')]];
@@ -150,12 +191,15 @@ function parseKeywordValue(text: string, origin: string): Array<[string, string]
   const skipSpace = (): void => {
     while (i < text.length && /\s/.test(text[i]!)) i++;
   };
+  // After an unquoted password=…, a word that does not parse is most likely the rest of the password.
+  let barePassword = false;
   for (skipSpace(); i < text.length; skipSpace()) {
     const key = /^[A-Za-z_][A-Za-z0-9_]*/.exec(text.slice(i))?.[0];
+    if (barePassword && (!key || !isKnownKeyword(key) || !/^\s*=/.test(text.slice(i + key.length)))) throw passwordValueError(origin, false);
     if (!key) throw new ConfigError(`${origin} is not a connection string (keyword=value pairs or a postgresql:// URI).`, undefined, 'CONNINFO_INVALID');
     i += key.length;
     skipSpace();
-    if (text[i] !== '=') throw new ConfigError(`${origin}: "${key}" has no "=" after it.`, undefined, 'CONNINFO_INVALID');
+    if (text[i] !== '=') throw new ConfigError(`${origin}: ${describe(key)} has no "=" after it.`, undefined, 'CONNINFO_INVALID');
     i++;
     skipSpace();
     let value = '';
@@ -174,6 +218,7 @@ function parseKeywordValue(text: string, origin: string): Array<[string, string]
       if (text[i] !== "'") throw new ConfigError(`${origin}: the quoted value of "${key}" is not closed.`, undefined, 'CONNINFO_INVALID');
       i++;
     }
+    barePassword = key === 'password' && !quoted;
     out.push([key, value]);
   }
   return out;

@@ -59,7 +59,7 @@ export function parseEndpoints(hostText: string, hostOrigin: string, portText: s
   const hosts = hostText.split(',').map((h) => h.trim());
   const ports = portText === undefined ? [] : portText.split(',').map((p) => p.trim());
   if (ports.length > 1 && ports.length !== hosts.length) {
-    throw new ConfigError(`${portOrigin} gives ${ports.length} ports for the ${hosts.length} hosts of ${hostOrigin}.`, 'Give one port for all hosts, or one per host (as libpq does).', 'CONFIG_INVALID');
+    throw new ConfigError(`${portOrigin} gives ${ports.length} ports for the ${hosts.length} ${hosts.length === 1 ? 'host' : 'hosts'} of ${hostOrigin}.`, portCountHint(hostOrigin, portOrigin, hosts.length), 'CONFIG_INVALID');
   }
   return hosts.map((raw, i) => {
     const host = raw === '' ? defaults.host : raw;
@@ -67,6 +67,30 @@ export function parseEndpoints(hostText: string, hostOrigin: string, portText: s
     const portEntry = ports.length === 1 ? ports[0]! : (ports[i] ?? '');
     return { host, port: portEntry === '' ? defaults.port : parsePort(portEntry, ports.length > 1 ? `${portOrigin} (port ${i + 1})` : portOrigin) };
   });
+}
+
+/** libpq's rule (one port for all hosts, or one per host), said as the fix for where the two lists came from. */
+function portCountHint(hostOrigin: string, portOrigin: string, hostCount: number): string {
+  const rule = 'libpq\'s rule: one port for all hosts, or one per host';
+  if (hostOrigin === '--host' && portOrigin !== '--port') {
+    return `--host replaces the host list but not the ports of ${portOrigin}: add --port with ${hostCount === 1 ? 'the port' : `one port, or ${hostCount} (one per host)`} (${rule}).`;
+  }
+  if (portOrigin === '--port' && hostOrigin !== '--host') {
+    return `Give --port one port (used for every host) or ${hostCount} (one per host), or add --host with as many hosts as ports (${rule}).`;
+  }
+  return `Give one port for all hosts, or one per host (${rule}).`;
+}
+
+/** Servers a host list names more than once (a port given for all hosts that differed only by port): for a note. */
+export function repeatedEndpoints(endpoints: readonly Endpoint[]): Endpoint[] {
+  const seen = new Set<string>();
+  const repeated = new Map<string, Endpoint>();
+  for (const e of endpoints) {
+    const key = `${e.host}\0${e.port}`;
+    if (seen.has(key)) repeated.set(key, e);
+    seen.add(key);
+  }
+  return [...repeated.values()];
 }
 
 /** A host list back in libpq's form, for the env file and messages: hosts and ports as two lists (one port when all share it). */

@@ -3,10 +3,10 @@ import path from 'node:path';
 import { ConfigError } from '../errors.js';
 import { registerSecret } from '../redact.js';
 import { readEnvFileWithLines } from './env-file.js';
-import { parseEndpoints, type Endpoint } from './host.js';
+import { describeServer, parseEndpoints, repeatedEndpoints, type Endpoint } from './host.js';
 import { describe, validateName } from './names.js';
-import { settingSources, type FlagValues, type Found, type SettingSources } from './sources.js';
-import { DEFAULTS, SSL_MODES, TARGET_SESSION_ATTRS, VARIABLES, type SslMode, type TargetSessionAttrs } from './variables.js';
+import { settingSources, type FlagValues, type Found, type SettingSources, type SourceRole } from './sources.js';
+import { DEFAULTS, SERVER_KEYS, SSL_MODES, TARGET_SESSION_ATTRS, VARIABLES, type SettingKey, type SslMode, type TargetSessionAttrs } from './variables.js';
 
 export type { Endpoint } from './host.js';
 
@@ -34,22 +34,31 @@ export interface ConfigSources {
   readonly cwd?: string;
 }
 
-/** Validated settings: every field checked, typed, defaulted, and where it came from. */
-export interface Settings {
+/** How one role's connections reach the server: libpq's host list, sslmode and the rest. */
+export interface ServerSettings {
   /** The servers to try, in order (libpq's host list); one for most installations. */
   readonly hosts: readonly Endpoint[];
   /** The first of them: what messages name when a single server is meant. */
   readonly host: string;
   readonly port: number;
-  readonly database: string;
-  readonly user: string;
-  /** The application role's password, when known. */
-  readonly password?: string;
   readonly sslMode: SslMode;
   readonly sslRootCert?: string;
   /** Which server of the list a connection accepts (commands that write always need the primary). */
   readonly targetSessionAttrs: TargetSessionAttrs;
   readonly applicationName: string;
+  readonly connectTimeoutMs: number;
+}
+
+/**
+ * Validated settings: every field checked, typed, defaulted, and where it came from. The server
+ * fields are the application role's; the admin's connections use `admin.server` where it has
+ * one (settingsForRole).
+ */
+export interface Settings extends ServerSettings {
+  readonly database: string;
+  readonly user: string;
+  /** The application role's password, when known. */
+  readonly password?: string;
   readonly admin: {
     readonly user: string;
     /** Undefined until resolved from ~/.pgpass or a prompt. */
@@ -57,10 +66,14 @@ export interface Settings {
     /** Where the password came from, or 'unresolved' (then ~/.pgpass or a prompt). */
     readonly passwordSource: string;
     readonly database: string;
+    /**
+     * The admin's own server settings, when any differs from the application role's (a
+     * TOFU_REGISTRY_DB_ADMIN_URL that names its own host, port, sslmode, …), with their origins.
+     */
+    readonly server?: ServerSettings & { readonly origins: Readonly<Record<string, string>> };
   };
   readonly lockTimeoutMs: number;
   readonly statementTimeoutMs: number;
-  readonly connectTimeoutMs: number;
   /**
    * How long a connection may stay silent while the tool waits for an answer before it checks
    * the server and gives up, and how long the server keeps a transaction of the tool's open
@@ -103,10 +116,13 @@ export function resolveSettings(sources: ConfigSources = {}): Settings {
   if (type !== 'postgres') {
     throw new ConfigError(`${found.origins.type} is ${describe(type)}: only "postgres" is supported.`, `Set ${VARIABLES.type}=postgres or remove it.`);
   }
+  const server = resolveServer(found, cwd, 'app');
+  const adminServer = resolveServer(found, cwd, 'admin');
+  const ownServer = SERVER_KEYS.some((key) => found.adminOrigins[key] !== found.origins[key]);
   return {
-    ...resolveServer(found, cwd),
+    ...server,
     ...resolveRole(found),
-    admin: resolveAdmin(found),
+    admin: { ...resolveAdmin(found), ...(ownServer ? { server: { ...adminServer, origins: { ...found.adminOrigins } } } : {}) },
     ...resolveTimeouts(found),
     envFile,
     envFileLoaded: file !== undefined,
@@ -115,32 +131,55 @@ export function resolveSettings(sources: ConfigSources = {}): Settings {
   };
 }
 
-function oneOf<T extends string>(found: SettingSources, key: 'sslMode' | 'targetSessionAttrs', allowed: readonly T[], fallback: T, hint: string): T {
-  const value = found.text(key, fallback)!;
+function oneOf<T extends string>(found: SettingSources, key: 'sslMode' | 'targetSessionAttrs', role: SourceRole, allowed: readonly T[], fallback: T, hint: string): T {
+  const value = found.text(key, fallback, role)!;
   if (!(allowed as readonly string[]).includes(value)) {
-    throw new ConfigError(`${found.origins[key]} is ${describe(value)}: expected one of ${allowed.join(', ')}.`, hint);
+    throw new ConfigError(`${originOf(found, key, role)} is ${describe(value)}: expected one of ${allowed.join(', ')}.`, hint);
   }
   return value as T;
 }
 
-/** Where the server is, and how to reach it: shared by both roles. */
-function resolveServer(found: SettingSources, cwd: string): Pick<Settings, 'hosts' | 'host' | 'port' | 'sslMode' | 'sslRootCert' | 'targetSessionAttrs' | 'applicationName'> {
-  const hostText = found.text('host', DEFAULTS.host)!;
-  const portText = found.text('port');
-  const hosts = parseEndpoints(hostText, found.origins.host!, portText, found.origins.port!, { host: DEFAULTS.host, port: DEFAULTS.port });
-  const sslMode = oneOf(found, 'sslMode', SSL_MODES, DEFAULTS.sslMode, 'These are libpq\'s sslmode values; "require" encrypts, "verify-full" also checks the certificate and host name.');
-  const rootCertText = found.text('sslRootCert') || undefined;
-  const targetSessionAttrs = oneOf(found, 'targetSessionAttrs', TARGET_SESSION_ATTRS, DEFAULTS.targetSessionAttrs, 'These are libpq\'s target_session_attrs values.');
-  const applicationName = found.text('applicationName', DEFAULTS.applicationName)!;
+function originOf(found: SettingSources, key: SettingKey, role: SourceRole): string {
+  return (role === 'admin' ? found.adminOrigins[key] : undefined) ?? found.origins[key]!;
+}
+
+/** Where the server is, and how to reach it, as `role`'s connections see it (config/sources.ts). */
+function resolveServer(found: SettingSources, cwd: string, role: SourceRole): ServerSettings {
+  const hostText = found.text('host', DEFAULTS.host, role)!;
+  const portText = found.text('port', undefined, role);
+  const hosts = parseEndpoints(hostText, originOf(found, 'host', role), portText, originOf(found, 'port', role), { host: DEFAULTS.host, port: DEFAULTS.port });
+  for (const e of repeatedEndpoints(hosts)) {
+    const note = `the host list names ${describeServer(e.host, e.port)} more than once (hosts from ${originOf(found, 'host', role)}, ports from ${originOf(found, 'port', role)}): each entry is tried, the same server each time`;
+    if (!found.notes.includes(note)) found.notes.push(note);
+  }
+  const sslMode = oneOf(found, 'sslMode', role, SSL_MODES, DEFAULTS.sslMode, 'These are libpq\'s sslmode values; "require" encrypts, "verify-full" also checks the certificate and host name.');
+  const rootCertText = found.text('sslRootCert', undefined, role) || undefined;
+  const targetSessionAttrs = oneOf(found, 'targetSessionAttrs', role, TARGET_SESSION_ATTRS, DEFAULTS.targetSessionAttrs, 'These are libpq\'s target_session_attrs values.');
+  const applicationName = found.text('applicationName', DEFAULTS.applicationName, role)!;
+  const connectTimeoutMs = parseSeconds(found.text('connectTimeout', undefined, role), originOf(found, 'connectTimeout', role), DEFAULTS.connectTimeoutSeconds);
   return {
     hosts,
     host: hosts[0]!.host,
     port: hosts[0]!.port,
     sslMode,
-    sslRootCert: rootCertText === undefined ? undefined : checkRootCert(rootCertText, found.origins.sslRootCert!, cwd),
+    sslRootCert: rootCertText === undefined ? undefined : checkRootCert(rootCertText, originOf(found, 'sslRootCert', role), cwd),
     targetSessionAttrs,
     applicationName,
+    connectTimeoutMs,
   };
+}
+
+/**
+ * The settings as `role`'s connections see them: for the admin, its own server settings (those
+ * of TOFU_REGISTRY_DB_ADMIN_URL) in place of the application role's, origins included. Applying
+ * it twice changes nothing, and a view narrowed to one host stays narrowed.
+ */
+export function settingsForRole(settings: Settings, role: SourceRole): Settings {
+  const server = role === 'admin' ? settings.admin.server : undefined;
+  if (!server) return settings;
+  const { origins, ...values } = server;
+  const { server: _applied, ...admin } = settings.admin;
+  return { ...settings, ...values, origins: { ...settings.origins, ...origins }, admin };
 }
 
 /** The application role: the registry database, its name and its password. */
@@ -166,17 +205,6 @@ function pairedPassword(found: SettingSources, password: Found | undefined, user
   return undefined;
 }
 
-/** The role an env file's password belongs to: the file's TOFU_REGISTRY_DB_USER, else the default role. */
-export function envFileRole(fileValues: Readonly<Record<string, string | undefined>>): string {
-  return fileValues[VARIABLES.user] ?? DEFAULTS.user;
-}
-
-/** The env file's password if it belongs to `role`, else undefined. */
-export function envFilePasswordOf(fileValues: Readonly<Record<string, string | undefined>>, role: string): string | undefined {
-  const password = fileValues[VARIABLES.password] || undefined;
-  return password !== undefined && envFileRole(fileValues) === role ? password : undefined;
-}
-
 /** The admin role: its name, its password (else ~/.pgpass or a prompt, later) and its maintenance database. */
 function resolveAdmin(found: SettingSources): Settings['admin'] {
   const user = validateName(found.text('adminUser', DEFAULTS.adminUser)!, found.origins.adminUser!);
@@ -186,13 +214,12 @@ function resolveAdmin(found: SettingSources): Settings['admin'] {
   return { user, password, passwordSource: password === undefined ? 'unresolved' : passwordFound!.origin, database };
 }
 
-function resolveTimeouts(found: SettingSources): Pick<Settings, 'lockTimeoutMs' | 'statementTimeoutMs' | 'connectTimeoutMs' | 'networkTimeoutMs'> {
-  const seconds = (key: 'lockTimeout' | 'statementTimeout' | 'connectTimeout' | 'networkTimeout', fallback: number): number =>
+function resolveTimeouts(found: SettingSources): Pick<Settings, 'lockTimeoutMs' | 'statementTimeoutMs' | 'networkTimeoutMs'> {
+  const seconds = (key: 'lockTimeout' | 'statementTimeout' | 'networkTimeout', fallback: number): number =>
     parseSeconds(found.text(key), found.origins[key]!, fallback);
   return {
     lockTimeoutMs: seconds('lockTimeout', DEFAULTS.lockTimeoutSeconds),
     statementTimeoutMs: seconds('statementTimeout', DEFAULTS.statementTimeoutSeconds),
-    connectTimeoutMs: seconds('connectTimeout', DEFAULTS.connectTimeoutSeconds),
     networkTimeoutMs: seconds('networkTimeout', DEFAULTS.networkTimeoutSeconds),
   };
 }

@@ -1,7 +1,7 @@
 import { closeClient, connect, type Connection } from './connection.js';
 import { loggerOf, type CoreContext } from './context.js';
 import { passwordFromPgpass } from './pgpass.js';
-import type { Settings } from '../config/settings.js';
+import { settingsForRole, type Settings } from '../config/settings.js';
 import type { TargetSessionAttrs } from '../config/variables.js';
 import { ConfigError } from '../errors.js';
 import { describeServer } from '../config/host.js';
@@ -20,7 +20,8 @@ export function adminPasswordProvider(context: CoreContext, database: string): (
   let cached: Promise<string | undefined> | undefined;
   return () => {
     cached ??= (async () => {
-      const fromFile = await passwordFromPgpass(context.settings, database);
+      // ~/.pgpass lines are matched on the host and port the admin connects to.
+      const fromFile = await passwordFromPgpass(settingsForRole(context.settings, 'admin'), database);
       if (fromFile !== undefined) return fromFile;
       if (!context.promptPassword) return undefined;
       let prompted = promptedPasswords.get(context.settings);
@@ -77,7 +78,7 @@ async function closeShared(shared: Map<string, Promise<Connection>>): Promise<vo
  */
 export async function openAdminConnection(context: CoreContext, database: string): Promise<Connection> {
   const logger = loggerOf(context);
-  const { settings } = context;
+  const settings = settingsForRole(context.settings, 'admin');
   const target = writeTarget(settings);
   const servers = settings.hosts.map((e) => `${e.host}:${e.port}`).join(',');
   logger.debug(`connecting as ${settings.admin.user} to ${servers}/${database} (sslmode ${settings.sslMode}, target ${target})`);

@@ -1,10 +1,10 @@
 import type { Client, ClientConfig } from 'pg';
-import type { Endpoint, Settings } from '../config/settings.js';
+import { settingsForRole, type Endpoint, type Settings } from '../config/settings.js';
 import { ConfigError, type RegistryDbError } from '../errors.js';
 import { registerSecret } from '../redact.js';
 import { trackOpenClient, untrackClient } from './cancel.js';
 import { clientKeepAlive } from './network-timeouts.js';
-import { toRegistryDbError } from './pg-errors.js';
+import { toRegistryDbError, type DatabaseKind } from './pg-errors.js';
 import { watchListener, type ListenerFacts } from './listener.js';
 import { readTlsState, sslAttempts, sslOptionsFor, type TlsState } from './tls-options.js';
 import type { SslMode, TargetSessionAttrs } from '../config/variables.js';
@@ -76,8 +76,10 @@ function shouldFallBack(error: unknown, encrypted: boolean, mode: SslMode): bool
  * host would only refuse the same password. Errors come back as RegistryDbError, naming every
  * host tried and why it was passed over.
  */
-export async function connect(settings: Settings, options: ConnectOptions): Promise<Connection> {
+export async function connect(given: Settings, options: ConnectOptions): Promise<Connection> {
   const isAdmin = options.role === 'admin';
+  // The admin's own host, port, sslmode, … (TOFU_REGISTRY_DB_ADMIN_URL) where it has them.
+  const settings = settingsForRole(given, options.role);
   const user = isAdmin ? settings.admin.user : settings.user;
   const database = options.database ?? (isAdmin ? settings.admin.database : settings.database);
   const configured = isAdmin ? settings.admin.password : settings.password;
@@ -182,8 +184,25 @@ async function connectEndpoint(settings: Settings, endpoint: Endpoint, login: Lo
       port: settings.origins.port,
       user: settings.origins[admin ? 'adminUser' : 'user'],
       password: admin ? (settings.admin.passwordSource === 'unresolved' ? '~/.pgpass or a prompt' : settings.admin.passwordSource) : settings.origins.password,
+      ...databaseOrigins(settings, login),
     },
+    databaseKind: databaseKind(settings, login),
   });
+}
+
+/** Which database a login was aimed at: the admin's maintenance database, the registry database, or one name for both. */
+function databaseKind(settings: Settings, login: LoginFor): DatabaseKind | undefined {
+  const maintenance = login.role === 'admin' && login.database === settings.admin.database;
+  const registry = login.database === settings.database;
+  if (maintenance && registry) return 'both';
+  return maintenance ? 'maintenance' : registry ? 'registry' : undefined;
+}
+
+function databaseOrigins(settings: Settings, login: LoginFor): { database?: string; maintenanceDatabase?: string } {
+  return {
+    ...(login.database === settings.database ? { database: settings.origins.database ?? 'default' } : {}),
+    ...(login.role === 'admin' && login.database === settings.admin.database ? { maintenanceDatabase: settings.origins.adminDatabase ?? 'default' } : {}),
+  };
 }
 
 /**

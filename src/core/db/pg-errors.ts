@@ -3,6 +3,9 @@ import { describeServer, isSocketHost } from '../config/host.js';
 import { quoteIdent } from '../sql/quote.js';
 import { answerKind, answerText, errorResponseIn, isPostgresAnswer, type ListenerFacts } from './listener.js';
 import { permissionRemedy, sessionsQuery } from './permission-remedy.js';
+import { missingDatabaseText, type DatabaseKind } from './missing-database.js';
+
+export type { DatabaseKind } from './missing-database.js';
 
 /** Where the failing connection or statement was aimed: used to write messages and hints. */
 export interface ErrorContext {
@@ -13,8 +16,19 @@ export interface ErrorContext {
   readonly sslMode?: string;
   /** What was being done, e.g. "applying migration 001_initial.sql". */
   readonly action?: string;
-  /** Where the host, port and user came from ("PGPORT (environment)"): hints name the setting to fix. */
-  readonly origins?: { readonly host?: string; readonly port?: string; readonly user?: string; readonly password?: string };
+  /** Where the host, port, user and database came from ("PGPORT (environment)"): hints name the setting to fix. */
+  readonly origins?: {
+    readonly host?: string;
+    readonly port?: string;
+    readonly user?: string;
+    readonly password?: string;
+    /** The registry database's name, when that is the database aimed at. */
+    readonly database?: string;
+    /** The admin's maintenance database's name, when that is the database aimed at. */
+    readonly maintenanceDatabase?: string;
+  };
+  /** Which database `database` is: the registry database, the admin's maintenance database, or both (one name for both). */
+  readonly databaseKind?: DatabaseKind;
   /** Whose session it was: a refused privilege is fixed by create-user for the application role, by a statement for the admin. */
   readonly role?: 'admin' | 'app';
   /** What the program at the other end did while the connection was opened (db/listener.ts). */
@@ -22,7 +36,7 @@ export interface ErrorContext {
 }
 
 /** The setting to fix, by where its value came from, else by its variable. */
-function setting(context: ErrorContext, key: 'host' | 'port' | 'user' | 'password', variable: string): string {
+function setting(context: ErrorContext, key: 'host' | 'port' | 'user' | 'password' | 'database' | 'maintenanceDatabase', variable: string): string {
   const origin = context.origins?.[key];
   if (!origin) return variable;
   return origin === 'default' ? `${variable} (not set: the default is used)` : origin;
@@ -225,8 +239,7 @@ function serverError(facts: Facts): RegistryDbError | undefined {
           ? 'pg_hba.conf has no rule for unencrypted connections from here: use sslmode=require, or add a "host" rule.'
           : 'Add a pg_hba.conf rule for this role, database and client address (then reload the server), or check sslmode.');
     case '3D000':
-      return make('schema', 'DATABASE_MISSING', `Database "${context.database}" does not exist${pgAnswer}.`,
-        'Run `tofu-registry-db create-db` to create it, or fix TOFU_REGISTRY_DB_NAME.');
+      return missingDatabase(facts);
     case '42501':
       return make('auth', 'PERMISSION_DENIED', `Permission denied${pgAnswer}: ${message}.`,
         permissionRemedy({ message, detail: facts.detail, serverHint: facts.serverHint }, { user: context.user, role: context.role, database: context.database }) ??
@@ -271,6 +284,18 @@ function serverError(facts: Facts): RegistryDbError | undefined {
       'Recreate it as the database owner (CREATE SCHEMA public), then run `tofu-registry-db migrate` to create the tables.');
   }
   return undefined;
+}
+
+/** 3D000: the database the login asked for, named with where its name came from (db/missing-database.ts). */
+function missingDatabase({ where, pgAnswer, context, make }: Facts): RegistryDbError {
+  const { id, message, hint } = missingDatabaseText({
+    name: context.database ?? '',
+    where: `${where}${pgAnswer}`,
+    kind: context.databaseKind ?? 'registry',
+    registry: setting(context, 'database', 'TOFU_REGISTRY_DB_NAME'),
+    maintenance: setting(context, 'maintenanceDatabase', 'TOFU_REGISTRY_DB_ADMIN_DATABASE'),
+  });
+  return make('schema', id, message, hint);
 }
 
 /** Operating-system errors on a file or folder the user named (an env file, --dir, --data-dir, an import tree). */

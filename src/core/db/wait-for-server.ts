@@ -2,6 +2,7 @@ import { connect, disconnect, type Role } from './connection.js';
 import { loggerOf, type CoreContext } from './context.js';
 import { InterruptedError, RegistryDbError } from '../errors.js';
 import { connectAsAdmin } from './admin-connection.js';
+import { settingsForRole } from '../config/settings.js';
 
 /** "Unreachable" failures in which something did answer: not worth waiting for. */
 const ANSWERED = new Set(['NOT_POSTGRESQL', 'TLS_UNAVAILABLE', 'TLS_VERIFY_FAILED', 'TLS_ROOT_CERT_MISSING']);
@@ -33,7 +34,8 @@ export async function waitForServer(context: CoreContext, seconds: number, role:
         // Anything but "unreachable" means the server answered: stop waiting.
         return Date.now() - started;
       }
-      logger.step(`Waiting for ${context.settings.host}:${context.settings.port} (attempt ${attempt})`);
+      const { host, port } = settingsForRole(context.settings, role);
+      logger.step(`Waiting for ${host}:${port} (attempt ${attempt})`);
       const pause = Math.min(1000, 100 * 2 ** Math.min(attempt, 4), Math.max(0, deadline - Date.now()));
       await new Promise((resolve) => setTimeout(resolve, pause));
       if (context.signal?.aborted) throw new InterruptedError('--wait');

@@ -25,7 +25,7 @@ export interface CreateDatabaseOptions {
    * A later step's check (setup's), run on create-db's own facts before anything changes (no
    * extra round trip): it throws to stop the run while nothing has been created yet.
    */
-  readonly preflight?: { readonly role: string; readonly check: (facts: AdminFacts) => void };
+  readonly preflight?: { readonly role: string; readonly check: (facts: AdminFacts) => void | Promise<void> };
 }
 
 /** What create-db reads about the server, the admin, the database and (for a preflight) a role. */
@@ -44,6 +44,8 @@ export interface AdminFacts {
   readonly role_exists: boolean | null;
   /** Whether the admin holds ADMIN OPTION on that role (PostgreSQL 16+ needs it to change the role). */
   readonly admin_option: boolean | null;
+  /** Whether that role is a superuser (null when it does not exist). */
+  readonly role_superuser: boolean | null;
   /** The extensions the migrations create, as the maintenance database sees them. */
   readonly extensions: ExtensionFacts[];
 }
@@ -64,6 +66,7 @@ const ADMIN_FACTS_SQL = `SELECT pg_is_in_recovery() AS standby,
        pg_get_userbyid(d.datdba) AS database_owner,
        CASE WHEN $2::text IS NULL THEN NULL ELSE r.oid IS NOT NULL END AS role_exists,
        CASE WHEN r.oid IS NULL THEN NULL ELSE pg_has_role(current_user, r.oid, 'MEMBER WITH ADMIN OPTION') END AS admin_option,
+       r.rolsuper AS role_superuser,
        ${extensionFactsSql('$3')} AS extensions
   FROM pg_roles a
   LEFT JOIN pg_database d ON d.datname = $1
@@ -92,7 +95,7 @@ async function createDatabaseSteps(context: CoreContext, options: CreateDatabase
     const needed = extensionsCreatedBy(files);
     const facts = (await runQuery<AdminFacts>(admin, logger, ADMIN_FACTS_SQL, [database, options.preflight?.role ?? null, extensionNames(needed)])).rows[0]!;
     if (facts.standby) throw standbyError(admin);
-    options.preflight?.check(facts);
+    await options.preflight?.check(facts);
     if (!facts.exists) {
       // Every file will run: one that would end its own transaction, or create an extension
       // the admin may not, is refused before the database is created (on an existing

@@ -1,6 +1,6 @@
 import { loggerOf, recordChange, type CoreContext } from '../db/context.js';
 import { readEnvFile } from '../config/env-file.js';
-import { envFileRole } from '../config/settings.js';
+import { envFileCredentials, withoutLogin } from '../config/env-file-credentials.js';
 import { disconnect, type Connection } from '../db/connection.js';
 import type { Logger } from '../logger.js';
 import { ConfigError, keepCause, RegistryDbError } from '../errors.js';
@@ -26,7 +26,8 @@ export interface DropResult {
   /** Why the role was kept, when it was. */
   readonly roleKept?: string;
   /** The dropped role's credentials taken out of the env file (with dryRun: what would be). */
-  readonly envFile?: { readonly path: string; readonly removedKeys: readonly string[] };
+  /** The dropped role's login taken out of the env file: variables removed, and a URI's user-info (changed). */
+  readonly envFile?: { readonly path: string; readonly removedKeys: readonly string[]; readonly changedKeys: readonly string[] };
   readonly plannedSql?: string;
 }
 
@@ -88,7 +89,7 @@ export async function dropDatabaseAndRole(context: CoreContext, options: DropOpt
         databaseDropped: false,
         roleDropped: false,
         roleKept,
-        ...(!roleKept && credentialKeys(context) ? { envFile: { path: context.settings.envFile, removedKeys: credentialKeys(context)! } } : {}),
+        ...(!roleKept && credentialChanges(context) ? { envFile: envFileChange(context.settings.envFile, credentialChanges(context)!) } : {}),
         plannedSql: plan.length ? plan.map((s) => `${s};`).join('\n') : '-- nothing to drop',
       };
     }
@@ -154,26 +155,43 @@ function refuseOrKeep(context: CoreContext, facts: DropFacts): string | undefine
   return roleKept;
 }
 
-/** The env file's keys that hold the dropped role's credentials, if the file names that role. */
-function credentialKeys(context: CoreContext): string[] | undefined {
+/** The dropped role's login in the env file, taken out: its user and password variables, and a URI's user-info. */
+function credentialChanges(context: CoreContext): Record<string, null | string> | undefined {
   const inFile = readEnvFile(context.settings.envFile);
-  if (!inFile || envFileRole(inFile) !== context.settings.user) return undefined;
-  const keys = [VARIABLES.user, VARIABLES.password].filter((key) => inFile[key] !== undefined);
-  return keys.length > 0 ? keys : undefined;
+  if (!inFile) return undefined;
+  const role = context.settings.user;
+  const credentials = envFileCredentials(inFile);
+  const changes: Record<string, null | string> = {};
+  if (credentials.role === role) for (const key of [VARIABLES.user, VARIABLES.password]) if (inFile[key] !== undefined) changes[key] = null;
+  if (credentials.uri && (credentials.uri.parsed.params.user ?? credentials.role) === role) {
+    const left = withoutLogin(credentials.uri.text);
+    if (left !== credentials.uri.text) changes[credentials.uri.variable] = left;
+  }
+  return Object.keys(changes).length > 0 ? changes : undefined;
+}
+
+/** What drop does to the env file, for the result and --dry-run. */
+function envFileChange(path: string, changes: Record<string, null | string>): DropResult['envFile'] {
+  return {
+    path,
+    removedKeys: Object.keys(changes).filter((key) => changes[key] === null),
+    changedKeys: Object.keys(changes).filter((key) => changes[key] !== null),
+  };
 }
 
 /**
  * Takes the dropped role's user name and password out of the env file (the lines create-user
- * wrote), keeping every other line: a file that still named the role would describe a login
- * that no longer exists. A file that names another role is left alone.
+ * wrote, and the user-info of a URI naming the role), keeping every other line: a file that
+ * still named the role would describe a login that no longer exists. A file that names another
+ * role is left alone.
  */
-async function forgetCredentials(context: CoreContext): Promise<{ path: string; removedKeys: readonly string[] } | undefined> {
-  const keys = credentialKeys(context);
-  if (!keys) return undefined;
+async function forgetCredentials(context: CoreContext): Promise<DropResult['envFile']> {
+  const changes = credentialChanges(context);
+  if (!changes) return undefined;
   const { updateEnvFile } = await import('../config/env-file-update.js');
-  const result = await updateEnvFile(context.settings.envFile, Object.fromEntries(keys.map((key) => [key, null])));
-  if (result.written) recordChange(context, `removed ${result.removedKeys.join(', ')} from ${result.path}`);
-  return { path: result.path, removedKeys: result.removedKeys };
+  const result = await updateEnvFile(context.settings.envFile, changes);
+  if (result.written) recordChange(context, `took role "${context.settings.user}"'s login out of ${result.path} (${[...result.removedKeys, ...result.changedKeys].join(', ')})`);
+  return { path: result.path, removedKeys: result.removedKeys, changedKeys: result.changedKeys };
 }
 
 /** The database, with the sessions still on it: WITH (FORCE) from PostgreSQL 13 on, pg_terminate_backend first before. */

@@ -1,5 +1,9 @@
 import { readEnvFile } from '../config/env-file.js';
-import { envFilePasswordOf, type Settings } from '../config/settings.js';
+import { type Settings } from '../config/settings.js';
+import { envFilePasswordOf } from '../config/env-file-credentials.js';
+import { refuseMislabel, refuseReplacingOtherRole } from './create-user/env-values.js';
+import { checkGivenPassword } from './create-user/given-password.js';
+import { roleIsSuperuser } from './create-user/plan.js';
 import { ConfigError, RegistryDbError } from '../errors.js';
 import { registerSecret } from '../redact.js';
 import type { AdminFacts } from './create-database.js';
@@ -14,11 +18,13 @@ import { VARIABLES } from '../config/variables.js';
 export interface SetupPlan {
   readonly rotatePassword: boolean;
   readonly writeEnv: boolean;
+  /** The env file may hold another role's login, which this run replaces. */
+  readonly replaceCredentials: boolean;
   /** A dry run changes and tests nothing: only what the admin may do is checked. */
   readonly dryRun?: boolean;
 }
 
-export function checkSetupPreflight(settings: Settings, plan: SetupPlan, facts: AdminFacts): void {
+export async function checkSetupPreflight(settings: Settings, plan: SetupPlan, facts: AdminFacts): Promise<void> {
   const role = settings.user;
   const admin = settings.admin.user;
   if (facts.exists && facts.owns_database === false && !facts.superuser) {
@@ -42,7 +48,15 @@ export function checkSetupPreflight(settings: Settings, plan: SetupPlan, facts: 
       cause: '42501',
     });
   }
-  if (facts.role_exists && !plan.rotatePassword && !plan.dryRun && knownPassword(settings, plan) === undefined) throw passwordUnknownError(settings);
+  if (facts.role_superuser) throw roleIsSuperuser(settings);
+  if (plan.dryRun || !plan.writeEnv) return;
+  const inFile = readEnvFile(settings.envFile) ?? {};
+  if (facts.role_exists && !plan.rotatePassword) {
+    refuseMislabel(settings, inFile, true);
+    if (knownPassword(settings, plan) === undefined) throw passwordUnknownError(settings);
+    await checkGivenPassword(settings);
+  }
+  refuseReplacingOtherRole(settings, inFile, plan.replaceCredentials);
 }
 
 /**

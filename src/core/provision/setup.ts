@@ -8,6 +8,9 @@ import { retryWhileUnreachable, type Retry } from '../db/wait-for-server.js';
 import { withSharedConnections } from '../db/admin-connection.js';
 import { checkEnvFileWritable } from '../config/env-file-update.js';
 import { checkSetupPreflight, knownPassword, passwordUnknownError } from './setup-preflight.js';
+import { checkRoleName } from './create-user/facts.js';
+import { environmentPassword, fileTargetSessionAttrs } from './create-user/env-values.js';
+import type { Endpoint, Settings } from '../config/settings.js';
 
 export interface SetupOptions {
   readonly migrationsDir?: string;
@@ -20,6 +23,8 @@ export interface SetupOptions {
   readonly waitSeconds?: number;
   /** Whether the caller keeps the returned password (see CreateUserOptions.passwordKept). */
   readonly passwordKept?: boolean;
+  /** Replace another role's login that the env file holds (see CreateUserOptions.replaceCredentials). */
+  readonly replaceCredentials?: boolean;
 }
 
 /** The steps of a setup run, in order; a failure names the one it happened in. */
@@ -105,18 +110,22 @@ async function setupSteps(context: CoreContext, options: SetupOptions, progress:
   // An env file that cannot be written is a usage error found before anything changes: not
   // after the database was created, when create-user would find it.
   if (writeEnv && !options.dryRun) await checkEnvFileWritable(settings.envFile);
+  // So are a role name that cannot be the application role's: before connecting.
+  progress.step = 'create-user';
+  checkRoleName(settings);
   progress.step = 'create-db';
   const unknown = !options.dryRun && !options.rotatePassword && settings.password === undefined;
   const rotatePassword = Boolean(options.rotatePassword || (unknown && options.rotateIfUnknown === true));
+  const replaceCredentials = Boolean(options.replaceCredentials);
   const database = await createDatabase(context, {
     migrationsDir: options.migrationsDir,
     dryRun: options.dryRun,
     preflight: {
       role: settings.user,
-      check: (facts) => {
+      check: async (facts) => {
         // What create-user could not do, found before create-db changes anything: create-user's failure.
         try {
-          checkSetupPreflight(settings, { rotatePassword, writeEnv, dryRun: Boolean(options.dryRun) }, facts);
+          await checkSetupPreflight(settings, { rotatePassword, writeEnv, replaceCredentials, dryRun: Boolean(options.dryRun) }, facts);
         } catch (error) {
           progress.step = 'create-user';
           throw error;
@@ -132,14 +141,16 @@ async function setupSteps(context: CoreContext, options: SetupOptions, progress:
   }
   progress.database = database;
   progress.step = 'create-user';
-  const user = await createUser(context, { rotatePassword, writeEnv, dryRun: options.dryRun, passwordKept: options.passwordKept });
+  const user = await createUser(context, { rotatePassword, writeEnv, dryRun: options.dryRun, passwordKept: options.passwordKept, replaceCredentials });
   if (options.dryRun) {
     const plannedSql = [database.plannedSql, user.plannedSql].filter(Boolean).join('\n\n');
     return { database, user, ok: true, exitCode: 0, plannedSql };
   }
   progress.user = user;
-  // The application role logs in with the password it has now: new, rotated, or kept.
-  const tested = { ...settings, password: user.password ?? knownPassword(settings, { writeEnv }) };
+  // The application role logs in as the env file will have it: with the password it has now
+  // (new, rotated, or kept), and a host list's primary where the file asks for one.
+  const wrote = await context.sharedConnections?.get(settings.database)?.catch(() => undefined);
+  const tested = testedSettings(settings, user, writeEnv, wrote?.endpoint);
   // Should a role appear after the check above with a password that did not reach the env file.
   if (tested.password === undefined) throw passwordUnknownError(tested, true);
   progress.step = 'test-connection';
@@ -149,4 +160,31 @@ async function setupSteps(context: CoreContext, options: SetupOptions, progress:
     return { ok: false, exitCode: error.exitCode, error, failedStep: 'test-connection', database, user, connection };
   }
   return { database, user, connection, ok: true, exitCode: 0 };
+}
+
+/**
+ * The settings the closing check logs in with: what the env file now describes, and where its
+ * password came from. A host list starts at the primary the run wrote to: a standby before it in
+ * the list may not have replayed the new role yet, and a failed login ends the list, as in libpq.
+ */
+function testedSettings(settings: Settings, user: CreateUserResult, writeEnv: boolean, primary: Endpoint | undefined): Settings {
+  const password = user.password ?? knownPassword(settings, { writeEnv });
+  const given = environmentPassword(settings) !== undefined;
+  const origin = user.password !== undefined && !given
+    ? `the new password${writeEnv ? ` (written to ${settings.envFile})` : ''}`
+    : settings.origins.password !== undefined && settings.origins.password !== 'default' ? settings.origins.password : settings.envFile;
+  // The admin may reach the server another way (its own URL): only a primary of the role's own
+  // list goes first.
+  const same = (h: Endpoint) => primary !== undefined && h.host === primary.host && h.port === primary.port;
+  const first = settings.hosts.find(same);
+  const hosts = first && settings.hosts.length > 1 ? [first, ...settings.hosts.filter((h) => !same(h))] : settings.hosts;
+  return {
+    ...settings,
+    hosts,
+    host: hosts[0]!.host,
+    port: hosts[0]!.port,
+    password,
+    targetSessionAttrs: writeEnv ? fileTargetSessionAttrs(settings) : settings.targetSessionAttrs,
+    origins: { ...settings.origins, password: origin },
+  };
 }

@@ -14,7 +14,8 @@ import { runCritical } from '../../runtime/critical-section.js';
 import { appRoleGrantsSql } from '../../sql/grants.js';
 import { quoteLiteral } from '../../sql/quote.js';
 import { alterRoleSql, createRoleSql } from '../../sql/roles.js';
-import { ENV_HEADER, envFileSummary, envFileValues, envFileWarnings, passwordToWrite, refuseMislabel, type CreateUserEnvFile } from './env-values.js';
+import { ENV_HEADER, envFileNotes, envFileSummary, envFileValues, envFileWarnings, environmentPassword, passwordInFile, passwordToWrite, refuseMislabel, refuseReplacingOtherRole, type CreateUserEnvFile } from './env-values.js';
+import { checkGivenPassword } from './given-password.js';
 import { checkRoleName, CREATE_USER_LOCK, roleFactsSql, SCHEMA, type RoleFacts } from './facts.js';
 import { describeGrants, leftoverCreateWarnings, planRoleChange, type RolePlan } from './plan.js';
 import { applyRoleAndGrants, commitAlongsideEnvFile, newCredentials } from './transaction.js';
@@ -36,6 +37,11 @@ export interface CreateUserOptions {
    * nobody: createUser then refuses (exit 2) before changing anything.
    */
   readonly passwordKept?: boolean;
+  /**
+   * Replace another role's login that the env file holds (its password is then gone from the
+   * file). Without it createUser refuses (exit 2) before changing anything.
+   */
+  readonly replaceCredentials?: boolean;
 }
 
 export interface CreateUserResult {
@@ -101,7 +107,7 @@ export async function createUser(context: CoreContext, options: CreateUserOption
     await assertPrimary(connection, run.logger);
     // A new role (or a rotation) needs a password and its verifier: made on the thread pool
     // while the server answers the opening batch, and simply dropped if the role keeps its own.
-    const credentials = options.dryRun ? undefined : newCredentials();
+    const credentials = options.dryRun ? undefined : newCredentials(environmentPassword(settings));
     credentials?.catch(() => undefined); // awaited below when needed
     const decision = await decide(run);
     if (options.dryRun) return await dryRunResult(run, decision);
@@ -150,11 +156,17 @@ async function decide(run: Run): Promise<Decision> {
   if (options.writeEnv && !plan.newPassword) {
     refuseMislabel(settings, inFile, true);
     const known = passwordToWrite(settings, inFile, undefined);
-    // Only superusers may read pg_authid; for others the env file's password goes unchecked.
+    // Only superusers may read pg_authid; for others the env file's password goes unchecked
+    // (one the environment gives is tried by logging in).
     const stored = facts.admin_superuser && known !== undefined
       ? (((await runQuery(connection, logger, 'SELECT rolpassword FROM pg_authid WHERE rolname = $1', [settings.user])).rows[0]?.rolpassword as string | null) ?? null)
       : undefined;
+    await checkGivenPassword(settings, stored);
     envWarnings = envFileWarnings(settings, known, stored);
+  }
+  if (options.writeEnv) {
+    refuseReplacingOtherRole(settings, inFile, Boolean(options.replaceCredentials));
+    envWarnings = [...envWarnings, ...envFileNotes(settings, inFile)];
   }
   return { facts, plan, grantStatements, inFile, envWarnings };
 }
@@ -186,15 +198,16 @@ async function dryRunResult(run: Run, decision: Decision): Promise<CreateUserRes
   await runQuery(run.connection, run.logger, 'ROLLBACK');
   run.inTransaction = false;
   const statements = [roleStatement(settings.user, plan, `SCRAM-SHA-256$${REDACTED}`), ...decision.grantStatements].filter((s): s is string => s !== undefined);
+  const plannedPassword = passwordToWrite(settings, decision.inFile, plan.newPassword ? (environmentPassword(settings) ?? REDACTED) : undefined);
   const plannedEnv = options.writeEnv
-    ? await planEnvFileUpdate(settings.envFile, envFileValues(settings, decision.inFile, passwordToWrite(settings, decision.inFile, plan.newPassword ? REDACTED : undefined)), { headerComment: ENV_HEADER })
+    ? await planEnvFileUpdate(settings.envFile, envFileValues(settings, decision.inFile, plannedPassword), { headerComment: ENV_HEADER })
     : undefined;
   return {
     role: settings.user,
     database: settings.database,
     created: false,
     passwordChanged: false,
-    envFile: plannedEnv && envFileSummary({ ...plannedEnv, written: false }, decision.envWarnings),
+    envFile: plannedEnv && envFileSummary({ ...plannedEnv, written: false }, decision.envWarnings, passwordInFile(settings, decision.inFile, plannedPassword)),
     grants: describeGrants(settings),
     warnings: plan.warnings,
     plannedSql: redactSecrets(['BEGIN;', ...statements.map((s) => `${s};`), 'COMMIT;'].join('\n')),
@@ -206,33 +219,34 @@ async function apply(run: Run, decision: Decision, credentials: { password: stri
   const { connection, logger, settings, options } = run;
   const { facts, plan } = decision;
   const password = credentials?.password;
+  const written = options.writeEnv ? passwordToWrite(settings, decision.inFile, password) : undefined;
   const statement = roleStatement(settings.user, plan, credentials?.verifier ?? '');
   logger.step(`${statement ? (plan.create ? `Creating role ${settings.user}, granting` : `Updating role ${settings.user}, granting`) : 'Granting'} privileges on ${settings.database}`);
   // The env file goes to a temporary file (fsync included) while the server works on the
   // role and the grants; it is renamed into place only once they have succeeded. Nothing
   // may throw between starting the two and waiting for both (the caller discards it).
-  const [granted, written] = await Promise.allSettled([
+  const [granted, prepared] = await Promise.allSettled([
     applyRoleAndGrants(connection, logger, settings, { statement, create: plan.create, serverVersion: facts.server_version }, decision.grantStatements, facts.foreign_objects),
     options.writeEnv
-      ? prepareEnvFileUpdate(settings.envFile, envFileValues(settings, decision.inFile, passwordToWrite(settings, decision.inFile, password)), { headerComment: ENV_HEADER }).then(
+      ? prepareEnvFileUpdate(settings.envFile, envFileValues(settings, decision.inFile, written), { headerComment: ENV_HEADER }).then(
           (p) => (run.prepared = p),
         )
       : undefined,
   ]);
   if (granted.status === 'rejected') throw granted.reason;
-  if (written.status === 'rejected') throw written.reason;
+  if (prepared.status === 'rejected') throw prepared.reason;
   const check = granted.value;
   const warnings = [...plan.warnings, ...leftoverCreateWarnings(settings, check, plan.warnings)];
-  const { prepared } = run;
-  if (prepared) logger.step(`Writing ${prepared.result.path}`);
+  const update = run.prepared;
+  if (update) logger.step(`Writing ${update.result.path}`);
   // The rename and the COMMIT belong together: an interrupt waits until both are done, and
   // against a kill the old file is kept beside the new one until the COMMIT is known.
   let dropBackup: (() => Promise<void>) | undefined;
   await runCritical(async () => {
-    if (prepared?.result.written && plan.newPassword) dropBackup = await writeEnvFileBackup(settings.envFile, settings.user, prepared.previous, prepared.result.mode);
-    await prepared?.commit();
+    if (update?.result.written && plan.newPassword) dropBackup = await writeEnvFileBackup(settings.envFile, settings.user, update.previous, update.result.mode);
+    await update?.commit();
     run.inTransaction = false;
-    warnings.push(...(await commitAlongsideEnvFile(connection, logger, settings, prepared, password, dropBackup)));
+    warnings.push(...(await commitAlongsideEnvFile(connection, logger, settings, update, password, dropBackup)));
   });
   await dropBackup?.();
   recordCommitted(run, plan, statement !== undefined);
@@ -242,7 +256,7 @@ async function apply(run: Run, decision: Decision, credentials: { password: stri
     created: plan.create,
     passwordChanged: plan.newPassword,
     ...(password !== undefined ? { password } : {}),
-    ...(prepared ? { envFile: envFileSummary(prepared.result, decision.envWarnings) } : {}),
+    ...(update ? { envFile: envFileSummary(update.result, decision.envWarnings, passwordInFile(settings, decision.inFile, written)) } : {}),
     grants: describeGrants(settings, check),
     warnings: [...warnings, ...run.serverWarnings],
   };

@@ -146,10 +146,11 @@ function reservedRoleNameProblem(role: string): string | undefined {
 export function checkRoleName(settings: Settings): void {
   const role = settings.user;
   const reserved = reservedRoleNameProblem(role);
-  if (reserved) throw new ConfigError(`The application role ${describe(role)} ${reserved}.`, 'Choose another name with --user (or TOFU_REGISTRY_DB_USER).');
+  const from = `(${settings.origins.user ?? 'default'})`;
+  if (reserved) throw new ConfigError(`The application role ${describe(role)} ${from} ${reserved}. Nothing was changed.`, 'Choose another name with --user (or TOFU_REGISTRY_DB_USER).');
   if (role === settings.admin.user) {
     throw new ConfigError(
-      `The application role and the admin role are both "${role}".`,
+      `The application role and the admin role are both "${role}" (the application role from ${settings.origins.user ?? 'default'}, the admin from ${settings.origins.adminUser ?? 'default'}). Nothing was changed.`,
       'The application role must be a separate, least-privilege role: choose another --user (or TOFU_REGISTRY_DB_USER).',
     );
   }

@@ -64,15 +64,8 @@ function adminMayAlterRole(facts: RoleFacts): boolean {
 
 /** What no run of create-user can fix as this admin: said before anything changes. */
 function refuseUnworkable(facts: RoleFacts, settings: Settings): void {
-  const role = settings.user;
   const admin = settings.admin.user;
-  if (facts.role_exists && facts.role_superuser) {
-    throw new ConfigError(
-      `Role "${role}" exists and is a superuser: create-user will not use it as the application role, nor demote it.`,
-      'Choose another name with --user (or TOFU_REGISTRY_DB_USER).',
-      'ROLE_IS_SUPERUSER',
-    );
-  }
+  if (facts.role_exists && facts.role_superuser) throw roleIsSuperuser(settings);
   if (!facts.schema_exists) {
     throw new RegistryDbError('schema', 'SCHEMA_MISSING', `Database "${settings.database}" has no schema "${SCHEMA}".`, {
       hint: 'Run `tofu-registry-db create-db` (or migrate) to set the database up.',
@@ -186,6 +179,15 @@ function connectionLimitWarnings(facts: RoleFacts, settings: Settings): string[]
     );
   }
   return warnings;
+}
+
+/** A superuser is never made the application role, nor demoted: said before anything changes. */
+export function roleIsSuperuser(settings: Settings): ConfigError {
+  return new ConfigError(
+    `Role "${settings.user}" (${settings.origins.user ?? 'default'}) exists and is a superuser: it will not be used as the application role, nor demoted. Nothing was changed.`,
+    'Choose another name with --user (or TOFU_REGISTRY_DB_USER): the application role must be a separate, least-privilege role.',
+    'ROLE_IS_SUPERUSER',
+  );
 }
 
 export function roleNotManageable(settings: Settings, serverVersion: number, serverMessage?: string): RegistryDbError {

@@ -1,9 +1,10 @@
 import { readEnvFileBackup, removeEnvFileBackup, restoreEnvFileBackup, type EnvFileBackup } from '../../config/env-file-backup.js';
 import { readEnvFile } from '../../config/env-file.js';
-import { envFilePasswordOf, type Settings } from '../../config/settings.js';
-import { connect, disconnect, type Connection } from '../../db/connection.js';
+import { type Settings } from '../../config/settings.js';
+import { envFilePasswordOf } from '../../config/env-file-credentials.js';
+import { type Connection } from '../../db/connection.js';
+import { passwordLogsIn } from '../../db/login-probe.js';
 import { runQuery } from '../../db/query.js';
-import { RegistryDbError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { registerSecret } from '../../redact.js';
 import { scramVerifierMatches } from '../scram.js';
@@ -52,12 +53,5 @@ async function passwordWorks(
     const { rows } = await runQuery<{ rolpassword: string | null }>(connection, logger, 'SELECT rolpassword FROM pg_authid WHERE rolname = $1', [backup.role]);
     return rows.length > 0 && rows[0]!.rolpassword !== null && scramVerifierMatches(password, rows[0]!.rolpassword);
   }
-  try {
-    await disconnect(await connect({ ...settings, user: backup.role, password }, { role: 'app' }));
-    return true;
-  } catch (error) {
-    const state = error instanceof RegistryDbError ? error.sqlState : undefined;
-    if (state === '28P01' || state === '28000') return false;
-    return undefined;
-  }
+  return passwordLogsIn(settings, backup.role, password);
 }
