@@ -18,13 +18,15 @@ async function appliedVersions(database: string): Promise<string[]> {
 
 describe('migrate --dir with a folder of ones own (review #18)', () => {
   let database: string;
+  let setupEnvFile: string[];
   beforeAll(async () => {
     database = uniqueName('migdir');
-    const created = await runCli([...envFileArgs(), 'create-db', '--name', database], adminEnv());
+    setupEnvFile = envFileArgs();
+    const created = await runCli([...setupEnvFile, 'setup', '--name', database, '--user', database], adminEnv());
     expect(created.code).toBe(0);
   }, 60_000);
   afterAll(async () => {
-    await dropDatabaseAndRole(database);
+    await dropDatabaseAndRole(database, database);
   });
 
   test('migrate new in a new folder copies the bundled migrations in and numbers after them; migrate --dir applies only the new one', async () => {
@@ -71,11 +73,17 @@ describe('migrate --dir with a folder of ones own (review #18)', () => {
     const listed = await runCli([...envFileArgs(), 'migrate', 'status', '--name', database, '--dir', dir], adminEnv());
     expect(listed.code).toBe(5);
     expect(listed.stdout).toContain('001_create_things.sql  (the database applied 001_initial_schema)');
+    expect(listed.stdout).toMatch(/missing file\s+003_widen_version/);
     expect(listed.stderr).toContain("The database's migrations came from another folder");
 
     const status = await runCli([...envFileArgs(), '--json', 'status', '--name', database, '--dir', dir], adminEnv());
     expect(status.code).toBe(5);
     expect(JSON.parse(status.stdout).problems).toEqual(expect.arrayContaining([expect.objectContaining({ code: 'MIGRATIONS_FROM_ANOTHER_FOLDER' })]));
+
+    // The application role's check reads the same bookkeeping and says the same.
+    const checked = await runCli([...setupEnvFile, 'test-connection', '--name', database, '--dir', dir], adminEnv());
+    expect(checked.code).toBe(5);
+    expect(checked.stdout + checked.stderr).toContain("The database's migrations came from another folder");
   }, 60_000);
 
   test('an edited file of the same name is still an edited file: restore it', async () => {

@@ -144,8 +144,10 @@ export function compareMigrations(files: readonly MigrationFile[], applied: read
       transaction: file.transaction,
     };
   });
+  // Numbered as the folder numbers its files (001_initial_schema, not 1_initial_schema).
+  const width = Math.max(3, ...files.map((file) => file.fileName.indexOf('_')));
   for (const row of byVersion.values()) {
-    statuses.push({ version: row.version, name: row.name, fileName: `${row.version}_${row.name}`, state: 'missing', appliedAt: row.applied_at.toISOString() });
+    statuses.push({ version: row.version, name: row.name, fileName: `${row.version.padStart(width, '0')}_${row.name}`, state: 'missing', appliedAt: row.applied_at.toISOString() });
   }
   return statuses.sort((a, b) => (BigInt(a.version) < BigInt(b.version) ? -1 : 1));
 }
