@@ -156,19 +156,23 @@ describe('V8 code cache of the CLI bundle (bin/compile-cache.cjs)', () => {
       await dropDatabaseAndRole(database, database);
     }
 
-    // The second one fails inside the bundle with an internal error (a listener that answers the
-    // SSLRequest with "S", then speaks no TLS), whose --verbose stack trace names the bundle.
+    // The second one fails inside the bundle with an internal error (a listener that asks for a
+    // SASL mechanism pg does not have), whose --verbose stack trace names the bundle.
     const listener = net.createServer((socket) => {
       socket.on('error', () => undefined);
       socket.once('data', () => {
-        socket.write('S');
-        setTimeout(() => socket.write('this is not TLS\n'.repeat(8)), 20);
+        const mechanisms = Buffer.from('NO-SUCH-MECHANISM\0\0');
+        const head = Buffer.alloc(9);
+        head.write('R', 0);
+        head.writeInt32BE(8 + mechanisms.length, 1);
+        head.writeInt32BE(10, 5); // AuthenticationSASL
+        socket.write(Buffer.concat([head, mechanisms]));
       });
     });
     await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
     try {
       const port = String((listener.address() as net.AddressInfo).port);
-      const failed = await run(second, ['--verbose', 'status'], { TOFU_REGISTRY_DB_HOST: '127.0.0.1', TOFU_REGISTRY_DB_PORT: port, PGPASSWORD: 'x' });
+      const failed = await run(second, ['--verbose', 'status'], { TOFU_REGISTRY_DB_HOST: '127.0.0.1', TOFU_REGISTRY_DB_PORT: port, TOFU_REGISTRY_DB_SSLMODE: 'disable', PGPASSWORD: 'x' });
       expect(failed.code).toBe(1);
       expect(failed.stderr).toContain(`(${path.join(second, 'dist', 'cli.cjs')}:`);
       expect(failed.stderr).not.toContain(first);

@@ -196,6 +196,33 @@ describe('something other than PostgreSQL on the port', () => {
     }
   });
 
+  test('a listener that agrees to TLS ("S") and then does not speak it: a failed handshake, exit 3, not an internal error', async () => {
+    const notTls = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+      socket.once('data', () => {
+        socket.write('S');
+        setTimeout(() => socket.write('this is not TLS\n'.repeat(8)), 20);
+      });
+    });
+    const port = await listen(notTls);
+    try {
+      const context = () => registry.context({ TOFU_REGISTRY_DB_PORT: String(port), TOFU_REGISTRY_DB_SSLMODE: 'require' });
+      const result = await testConnection(context());
+      const check = failedAt(result, 'tls');
+      expect(check.error).toMatchObject({ code: 'TLS_HANDSHAKE_FAILED' });
+      expect(result.exitCode).toBe(3);
+      expect(check.summary).toContain(`The TLS handshake with 127.0.0.1:${port} failed`);
+      expect(check.summary).toContain('wrong version number');
+      const refused = await migrate(context()).catch((error: unknown) => error);
+      expect(refused).toMatchObject({ code: 'TLS_HANDSHAKE_FAILED', exitCode: 3 });
+      expect((refused as Error).message).not.toContain('ssl3_record.c'); // OpenSSL's reason, not its source line
+      expect((refused as { hint: string }).hint).toContain('something other than PostgreSQL');
+    } finally {
+      await new Promise((resolve) => notTls.close(resolve));
+    }
+  });
+
   test.each([
     ['require', 'tls'],
     ['disable', 'authentication'],

@@ -5,7 +5,7 @@ import { connectAsAdmin } from './admin-connection.js';
 import { settingsForRole } from '../config/settings.js';
 
 /** "Unreachable" failures in which something did answer: not worth waiting for. */
-const ANSWERED = new Set(['NOT_POSTGRESQL', 'TLS_UNAVAILABLE', 'TLS_VERIFY_FAILED', 'TLS_ROOT_CERT_MISSING']);
+const ANSWERED = new Set(['NOT_POSTGRESQL', 'TLS_UNAVAILABLE', 'TLS_VERIFY_FAILED', 'TLS_HANDSHAKE_FAILED', 'TLS_ROOT_CERT_MISSING']);
 
 /**
  * --wait: retry until the server accepts connections or the time runs out. Only
