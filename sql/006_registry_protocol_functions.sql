@@ -1,0 +1,106 @@
+-- One function per endpoint of the OpenTofu provider and module registry protocols: each
+-- returns the response document as jsonb, or NULL where the registry answers 404, so an API
+-- in any language serves a complete registry (or an air-gapped mirror) from this database.
+-- Names are matched lower-cased (the registry treats them case-insensitively); versions as
+-- the protocol lists them, without a leading `v`. SECURITY INVOKER (the default): a caller
+-- needs SELECT on the tables, which the application role has.
+
+-- GET /v1/providers/:namespace/:type/versions
+-- {"versions": [{"version", "protocols", "platforms": [{"os", "arch"}]}], "warnings"?}
+-- A provider without versions (its file lists none) gets an empty list; an unknown one NULL.
+CREATE OR REPLACE FUNCTION registry_provider_versions(namespace text, type text)
+RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    WITH provider AS (
+        SELECT lower(registry_provider_versions.namespace) AS namespace, lower(registry_provider_versions.type) AS name
+    ), versions AS (
+        SELECT p.version,
+               jsonb_build_object(
+                   'version', p.version,
+                   'protocols', to_jsonb(p.protocols),
+                   'platforms', COALESCE((SELECT jsonb_agg(jsonb_build_object('os', pp.os, 'arch', pp.arch) ORDER BY pp.os, pp.arch)
+                                            FROM public.provider_platforms pp WHERE pp.provider_id = p.id), '[]'::jsonb)
+               ) AS item
+          FROM public.providers p, provider
+         WHERE p.namespace = provider.namespace AND p.name = provider.name
+    ), registered AS (
+        SELECT r.warnings FROM public.registry_providers r, provider
+         WHERE r.namespace = provider.namespace AND r.name = provider.name
+    )
+    SELECT CASE WHEN EXISTS (SELECT 1 FROM versions) OR EXISTS (SELECT 1 FROM registered)
+                THEN jsonb_build_object('versions', COALESCE((SELECT jsonb_agg(item ORDER BY version) FROM versions), '[]'::jsonb))
+                     || COALESCE((SELECT jsonb_build_object('warnings', to_jsonb(warnings)) FROM registered WHERE cardinality(warnings) > 0), '{}'::jsonb)
+           END
+$$;
+
+-- GET /v1/providers/:namespace/:type/:version/download/:os/:arch
+-- The signing keys are the namespace's (keys/<l>/<namespace>/*.asc) and then the provider's
+-- own (keys/<l>/<namespace>/<type>/*.asc), each in file-name order; the registry serves its
+-- hashicorp providers from the opentofu namespace's mirrors, signed with opentofu's keys.
+CREATE OR REPLACE FUNCTION registry_provider_download(namespace text, type text, version text, os text, arch text)
+RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT jsonb_build_object(
+               'protocols', to_jsonb(p.protocols),
+               'os', pp.os,
+               'arch', pp.arch,
+               'filename', pp.filename,
+               'download_url', pp.download_url,
+               'shasums_url', COALESCE(p.shasums_url, ''),
+               'shasums_signature_url', COALESCE(p.shasums_signature_url, ''),
+               'shasum', pp.shasum,
+               'signing_keys', jsonb_build_object('gpg_public_keys', COALESCE((
+                   SELECT jsonb_agg(jsonb_build_object('key_id', k.key_id, 'ascii_armor', k.ascii_armor) ORDER BY k.provider <> '', k.file_name)
+                     FROM public.signing_keys k
+                    WHERE k.namespace = CASE WHEN p.namespace = 'hashicorp' THEN 'opentofu' ELSE p.namespace END
+                      AND k.provider IN ('', p.name)), '[]'::jsonb))
+           )
+      FROM public.providers p
+      JOIN public.provider_platforms pp ON pp.provider_id = p.id
+     WHERE p.namespace = lower(registry_provider_download.namespace)
+       AND p.name = lower(registry_provider_download.type)
+       AND p.version = registry_provider_download.version
+       AND pp.os = registry_provider_download.os
+       AND pp.arch = registry_provider_download.arch
+$$;
+
+-- GET /v1/modules/:namespace/:name/:system/versions
+-- {"modules": [{"versions": [{"version"}]}]}
+CREATE OR REPLACE FUNCTION registry_module_versions(namespace text, name text, system text)
+RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    WITH module AS (
+        SELECT lower(registry_module_versions.namespace) AS namespace, lower(registry_module_versions.name) AS name,
+               lower(registry_module_versions.system) AS system
+    ), versions AS (
+        SELECT m.version FROM public.modules m, module
+         WHERE m.namespace = module.namespace AND m.name = module.name AND m.provider = module.system
+    )
+    SELECT CASE WHEN EXISTS (SELECT 1 FROM versions)
+                  OR EXISTS (SELECT 1 FROM public.registry_modules r, module
+                              WHERE r.namespace = module.namespace AND r.name = module.name AND r.system = module.system)
+                THEN jsonb_build_object('modules', jsonb_build_array(jsonb_build_object('versions',
+                         COALESCE((SELECT jsonb_agg(jsonb_build_object('version', version) ORDER BY version) FROM versions), '[]'::jsonb))))
+           END
+$$;
+
+-- GET /v1/modules/:namespace/:name/:system/:version/download
+-- {"location": "git::<repository>?ref=<tag>"}: the repository the registry derives from the
+-- module's path (https://github.com/<namespace>/terraform-<system>-<name>), and the Git tag
+-- exactly as written (`v1.2.3` or `1.2.3`). A row from before tags were kept has the version.
+CREATE OR REPLACE FUNCTION registry_module_download(namespace text, name text, system text, version text)
+RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT jsonb_build_object('location',
+               'git::' || COALESCE(m.source_url, 'https://github.com/' || m.namespace || '/terraform-' || m.provider || '-' || m.name)
+               || '?ref=' || COALESCE(m.tag, m.version))
+      FROM public.modules m
+     WHERE m.namespace = lower(registry_module_download.namespace)
+       AND m.name = lower(registry_module_download.name)
+       AND m.provider = lower(registry_module_download.system)
+       AND m.version = registry_module_download.version
+$$;

@@ -1,0 +1,134 @@
+import { readFileSync } from 'node:fs';
+import { isUtf8 } from 'node:buffer';
+import { parseRegistryFile, type RegistryKind } from './registry-file.js';
+import type { RegistryEntity, RegistryFileRef } from './registry-tree.js';
+import { entityWidthProblem, mapModuleEntity, mapProviderEntity, widthProblem, type ColumnLimits, type ParsedFile } from './row-mapper.js';
+import { keptNamespaceLine, keyLine, moduleLines, providerLines, type KeyRow } from './copy-lines.js';
+import { parseArmoredPublicKey } from './openpgp-key.js';
+import { sourceHash, type SourceFile } from './source-hash.js';
+
+/**
+ * One provider, module or key namespace from disk to staging-table lines: read its files,
+ * recognise them as unchanged by their hash, or parse, validate and map them.
+ */
+
+/** What an earlier import recorded about a provider or module (registry_import_sources). */
+export interface KnownSource {
+  readonly sha256: string;
+  readonly entries: number;
+  readonly merged: number;
+  readonly versionRows: number;
+  readonly platformRows: number;
+}
+
+export interface Problem {
+  /** Relative to the imported folder, e.g. `modules/a/Azure/alz/azurerm.json`. */
+  readonly file: string;
+  readonly problem: string;
+}
+
+/** What one entity contributes. */
+export interface StagedEntity {
+  /** COPY text lines; empty when the entity is unchanged or left out. */
+  readonly lines: string;
+  /** Set when the files are what the last import recorded: nothing staged, its rows stay. */
+  readonly unchanged?: KnownSource;
+  /** Problems that leave the whole entity out (a file unreadable, not JSON, of the wrong shape). */
+  readonly invalid: readonly Problem[];
+  /** Versions left out, the rest staged (a value longer than its column). */
+  readonly tooLong: readonly Problem[];
+  readonly entries: number;
+  readonly merged: number;
+  /** Rows staged: versions (or keys), and platforms. */
+  readonly rows: number;
+  readonly platformRows: number;
+}
+
+function leftOut(invalid: Problem[]): StagedEntity {
+  return { lines: '', invalid, tooLong: [], entries: 0, merged: 0, rows: 0, platformRows: 0 };
+}
+
+/** A file's bytes, and its text if it is UTF-8 (JSON and armor are; Node would turn other bytes into U+FFFD, stored as part of a value). */
+function readFile(file: RegistryFileRef): { bytes: Buffer; text: string } | Problem {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file.absolutePath);
+  } catch (error) {
+    return { file: file.relativePath, problem: `cannot be read: ${(error as Error).message}` };
+  }
+  const text = bytes.toString('utf8');
+  if (text.includes('\uFFFD') && !isUtf8(bytes)) return { file: file.relativePath, problem: 'is not valid UTF-8' };
+  return { bytes, text };
+}
+
+/**
+ * @param known what the last import recorded, by `kind` and key; an entity whose files hash
+ *   to the recorded value is not parsed at all
+ */
+export function stageEntity(entity: RegistryEntity, limits: ColumnLimits, known: ReadonlyMap<string, KnownSource>): StagedEntity {
+  const read: { file: RegistryFileRef; text: string; bytes: Buffer }[] = [];
+  const invalid: Problem[] = [];
+  for (const file of entity.files) {
+    const result = readFile(file);
+    if ('problem' in result) invalid.push(result);
+    else read.push({ file, ...result });
+  }
+  if (entity.kind === 'keys') return stageKeys(entity, read, invalid, limits);
+  if (invalid.length > 0) return leftOut(invalid);
+  const kind = entity.kind;
+  const sha256 = sourceHash(read.map(({ file, bytes }): SourceFile => ({ relativePath: file.relativePath, bytes })));
+  const recorded = known.get(`${kind}:${entity.key}`);
+  if (recorded?.sha256 === sha256) {
+    return { lines: '', unchanged: recorded, invalid: [], tooLong: [], entries: recorded.entries, merged: recorded.merged, rows: 0, platformRows: 0 };
+  }
+  const parsed: ParsedFile[] = [];
+  for (const { file, text } of read) {
+    const result = parseRegistryFile(text, kind);
+    if (result.ok) parsed.push({ ref: file, content: result.content });
+    else invalid.push({ file: file.relativePath, problem: result.problem });
+  }
+  if (invalid.length > 0) return leftOut(invalid);
+  return mapAndStage(kind, parsed, limits, sha256);
+}
+
+function mapAndStage(kind: RegistryKind, parsed: readonly ParsedFile[], limits: ColumnLimits, sha256: string): StagedEntity {
+  const first = parsed[0]!.ref;
+  const nameProblem = entityWidthProblem(first.namespace.toLowerCase(), first.name.toLowerCase(), first.target?.toLowerCase(), limits);
+  if (nameProblem) return leftOut(parsed.map(({ ref }) => ({ file: ref.relativePath, problem: nameProblem })));
+  const mapped = kind === 'provider' ? mapProviderEntity(parsed, limits) : mapModuleEntity(parsed, limits);
+  // With a version left out, the files are read again next time: no hash recorded.
+  const bookkeeping = { sha256: mapped.problems.length > 0 ? null : sha256 };
+  const lines = kind === 'provider' ? providerLines(mapped as ReturnType<typeof mapProviderEntity>, bookkeeping) : moduleLines(mapped as ReturnType<typeof mapModuleEntity>, bookkeeping);
+  const platformRows = kind === 'provider' ? (mapped as ReturnType<typeof mapProviderEntity>).rows.reduce((sum, row) => sum + row.targets.length, 0) : 0;
+  return { lines, invalid: [], tooLong: mapped.problems, entries: mapped.entries, merged: mapped.merged, rows: mapped.rows.length, platformRows };
+}
+
+/** A key namespace: every `.asc` file's key ID; one bad file leaves the namespace's keys as they are. */
+function stageKeys(entity: RegistryEntity, read: readonly { file: RegistryFileRef; text: string }[], invalid: Problem[], limits: ColumnLimits): StagedEntity {
+  const keys = new Map<string, KeyRow>();
+  let duplicates = 0;
+  for (const { file, text } of read) {
+    const parsed = text.includes('\0') ? { ok: false as const, problem: 'contains a NUL character' } : parseArmoredPublicKey(text);
+    if (!parsed.ok) {
+      invalid.push({ file: file.relativePath, problem: `is not an OpenPGP public key: it ${parsed.problem}` });
+      continue;
+    }
+    const row: KeyRow = { namespace: entity.key, provider: file.name.toLowerCase(), fileName: file.fileName!, keyId: parsed.keyId, asciiArmor: text };
+    const tooLong =
+      widthProblem('namespace', 'namespace', row.namespace, limits.namespace) ??
+      widthProblem('provider', 'provider', row.provider, limits.name) ??
+      widthProblem('file name', 'file_name', row.fileName, limits.fileName);
+    if (tooLong) {
+      invalid.push({ file: file.relativePath, problem: tooLong });
+      continue;
+    }
+    // Spellings of one folder that hold the same file: the lower-case folder's (first) wins.
+    const key = `${row.provider}/${row.fileName}`;
+    if (keys.has(key)) duplicates++;
+    else keys.set(key, row);
+  }
+  if (invalid.length > 0) return { ...leftOut(invalid), lines: keptNamespaceLine(entity.key) };
+  let lines = '';
+  for (const row of keys.values()) lines += keyLine(row);
+  return { lines, invalid: [], tooLong: [], entries: read.length, merged: duplicates, rows: keys.size, platformRows: 0 };
+}
