@@ -26,7 +26,7 @@ async function samples(db: pg.Client): Promise<Sample[]> {
   const list: Sample[] = [];
   for (const [label, p] of [['most versions', providers[0]!], ['median', providers[Math.floor(providers.length / 2)]!]] as const) {
     list.push({ endpoint: 'registry_provider_versions', sample: `${p.namespace}/${p.name} (${label}: ${p.n})`, sql: 'SELECT registry_provider_versions($1, $2)', args: [p.namespace!, p.name!] });
-    const platform = (await db.query(`SELECT p.version, pp.os, pp.arch FROM providers p JOIN provider_platforms pp ON pp.provider_id = p.id WHERE p.namespace = $1 AND p.name = $2 ORDER BY p.id LIMIT 1`, [p.namespace, p.name])).rows[0];
+    const platform = (await db.query(`SELECT p.version, pp.os, pp.arch FROM providers p JOIN provider_platforms pp ON pp.namespace = p.namespace AND pp.name = p.name AND pp.version = p.version WHERE p.namespace = $1 AND p.name = $2 ORDER BY p.id LIMIT 1`, [p.namespace, p.name])).rows[0];
     list.push({ endpoint: 'registry_provider_download', sample: `${p.namespace}/${p.name} ${platform.version} ${platform.os}/${platform.arch}`, sql: 'SELECT registry_provider_download($1, $2, $3, $4, $5)', args: [p.namespace!, p.name!, platform.version, platform.os, platform.arch] });
   }
   for (const [label, m] of [['most versions', modules[0]!], ['median', modules[Math.floor(modules.length / 2)]!]] as const) {

@@ -48,9 +48,9 @@ export const CSV_TABLES = ['registry_providers', 'providers', 'provider_platform
 export type CsvTable = (typeof CSV_TABLES)[number];
 /** Each CSV file's columns, as `\copy <table> (<columns>)` needs them. */
 export const CSV_COLUMNS: Readonly<Record<CsvTable, readonly string[]>> = {
-  registry_providers: ['namespace', 'name', 'warnings'],
-  providers: ['id', 'namespace', 'name', 'version', 'source_url', 'published_at', 'protocols', 'shasums_url', 'shasums_signature_url'],
-  provider_platforms: ['provider_id', 'os', 'arch', 'filename', 'download_url', 'shasum', 'h1', 'size'],
+  registry_providers: ['namespace', 'name', 'warnings', 'versions_document'],
+  providers: ['namespace', 'name', 'version', 'source_url', 'published_at', 'protocols', 'shasums_url', 'shasums_signature_url'],
+  provider_platforms: ['namespace', 'name', 'version', 'os', 'arch', 'filename', 'download_url', 'shasum', 'h1', 'size'],
   registry_modules: ['namespace', 'name', 'system'],
   modules: ['namespace', 'name', 'provider', 'version', 'source_url', 'published_at', 'tag', 'commit'],
   signing_keys: ['namespace', 'provider', 'file_name', 'key_id', 'ascii_armor'],
@@ -226,13 +226,15 @@ function writeProviders(t: Tools, writer: Writer, options: GenerateOptions): { f
     });
     const relative = `providers/${namespace[0]}/${namespace}/${name}.json`;
     const content = writer.file(relative, JSON.stringify(warnings ? { versions: entries, warnings } : { versions: entries }, null, 2));
-    writer.row('registry_providers', [namespace, name, warnings ? pgArray(warnings) : null]);
+    // The listing import stores beside the rows: versions and platforms in the file's order.
+    const listing = entries.map((entry) => ({ version: entry.version, protocols: entry.protocols, platforms: entry.targets.map(({ os, arch }) => ({ os, arch })) }));
+    writer.row('registry_providers', [namespace, name, warnings ? pgArray(warnings) : null, JSON.stringify(warnings ? { versions: listing, warnings } : { versions: listing })]);
     let platforms = 0;
     for (const entry of entries) {
-      const id = ++rows;
-      writer.row('providers', [id, namespace, name, entry.version, `https://github.com/${owner}/terraform-provider-${name}`, entry.discovered ?? null, pgArray(entry.protocols), entry.shasums_url, entry.shasums_signature_url]);
+      rows++;
+      writer.row('providers', [namespace, name, entry.version, `https://github.com/${owner}/terraform-provider-${name}`, entry.discovered ?? null, pgArray(entry.protocols), entry.shasums_url, entry.shasums_signature_url]);
       for (const target of entry.targets as { os: string; arch: string; filename: string; download_url: string; shasum: string; h1?: string; size?: number }[]) {
-        writer.row('provider_platforms', [id, target.os, target.arch, target.filename, target.download_url, target.shasum, target.h1 ?? null, target.size ?? null]);
+        writer.row('provider_platforms', [namespace, name, entry.version, target.os, target.arch, target.filename, target.download_url, target.shasum, target.h1 ?? null, target.size ?? null]);
         platforms++;
       }
     }

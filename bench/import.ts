@@ -64,7 +64,7 @@ const TABLES = 'registry_providers, providers, provider_platforms, registry_modu
 function tree(name: string, providers: number, modules: number, withCsv: boolean): GeneratedTree {
   const root = path.join(WORK, name);
   const marker = path.join(WORK, `${name}.json`);
-  const wanted = JSON.stringify({ providers, modules, withCsv, version: 2 });
+  const wanted = JSON.stringify({ providers, modules, withCsv, version: 3 });
   if (existsSync(marker)) {
     const saved = JSON.parse(readFileSync(marker, 'utf8')) as { wanted: string; tree: GeneratedTree };
     if (saved.wanted === wanted && existsSync(root)) return saved.tree;
@@ -78,9 +78,9 @@ function tree(name: string, providers: number, modules: number, withCsv: boolean
 /** Every table's contents without ids (which differ between the two loads), as one hash per table. */
 async function contentHashes(db: pg.Client): Promise<Record<string, string>> {
   const queries: Record<string, string> = {
-    registry_providers: 'SELECT namespace, name, warnings FROM registry_providers',
+    registry_providers: 'SELECT namespace, name, warnings, versions_document FROM registry_providers',
     providers: 'SELECT namespace, name, version, source_url, published_at, protocols, shasums_url, shasums_signature_url, description, downloads FROM providers',
-    provider_platforms: 'SELECT p.namespace, p.name, p.version, pp.os, pp.arch, pp.filename, pp.download_url, pp.shasum, pp.h1, pp.size FROM provider_platforms pp JOIN providers p ON p.id = pp.provider_id',
+    provider_platforms: 'SELECT namespace, name, version, os, arch, filename, download_url, shasum, h1, size FROM provider_platforms',
     registry_modules: 'SELECT namespace, name, system FROM registry_modules',
     modules: 'SELECT namespace, name, provider, version, source_url, published_at, tag, "commit", description, downloads FROM modules',
     signing_keys: 'SELECT namespace, provider, file_name, key_id, ascii_armor FROM signing_keys',

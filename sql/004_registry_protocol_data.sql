@@ -17,10 +17,13 @@ ALTER TABLE modules
     ADD CONSTRAINT modules_tag_spells_version CHECK (tag = version OR tag = 'v' || version),
     ADD CONSTRAINT modules_commit_is_sha1 CHECK ("commit" ~ '^[0-9a-f]{40}$');
 
--- One row per provider version and platform (`targets` in the registry's files). The key
--- serves the download lookup and the cascade; a platform cannot outlive its version.
+-- One row per provider version and platform (`targets` in the registry's files), keyed by
+-- the version's natural key: the download lookup is one index probe, and a platform cannot
+-- outlive its version (or miss a rename of it).
 CREATE TABLE provider_platforms (
-    provider_id INTEGER NOT NULL REFERENCES providers (id) ON DELETE CASCADE,
+    namespace VARCHAR(255) NOT NULL,
+    name VARCHAR(255) NOT NULL,
+    version VARCHAR(255) NOT NULL,
     os VARCHAR(255) NOT NULL CHECK (os <> ''),
     arch VARCHAR(255) NOT NULL CHECK (arch <> ''),
     filename TEXT NOT NULL,
@@ -28,15 +31,21 @@ CREATE TABLE provider_platforms (
     shasum TEXT NOT NULL CHECK (shasum ~ '^[0-9a-f]{64}$'),
     h1 TEXT,
     size BIGINT CHECK (size >= 0),
-    PRIMARY KEY (provider_id, os, arch)
+    PRIMARY KEY (namespace, name, version, os, arch),
+    FOREIGN KEY (namespace, name, version) REFERENCES providers (namespace, name, version) ON DELETE CASCADE ON UPDATE CASCADE
 );
 
 -- One row per provider of the registry (a `providers/<l>/<namespace>/<name>.json` file, its
 -- spellings merged), also one without versions, which the registry lists with none.
+-- versions_document is the answer of GET /v1/providers/:namespace/:type/versions as import
+-- wrote it with the rows (the registry's own generator precomputes it too): built from the
+-- rows, a provider with hundreds of versions and thousands of platforms takes tens of
+-- milliseconds. NULL: registry_provider_versions() builds it from the rows.
 CREATE TABLE registry_providers (
     namespace VARCHAR(255) NOT NULL,
     name VARCHAR(255) NOT NULL,
     warnings TEXT[],
+    versions_document JSONB,
     PRIMARY KEY (namespace, name)
 );
 

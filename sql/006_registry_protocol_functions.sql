@@ -7,31 +7,34 @@
 
 -- GET /v1/providers/:namespace/:type/versions
 -- {"versions": [{"version", "protocols", "platforms": [{"os", "arch"}]}], "warnings"?}
--- A provider without versions (its file lists none) gets an empty list; an unknown one NULL.
+-- The document import stored with the rows where there is one (versions and platforms in
+-- the file's order, as the registry serves them), else built from the rows (in version
+-- order; the protocol sets none). A provider without versions (its file lists none) gets an
+-- empty list; an unknown one NULL.
 CREATE OR REPLACE FUNCTION registry_provider_versions(namespace text, type text)
 RETURNS jsonb
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
     WITH provider AS (
         SELECT lower(registry_provider_versions.namespace) AS namespace, lower(registry_provider_versions.type) AS name
-    ), versions AS (
-        SELECT p.version,
-               jsonb_build_object(
-                   'version', p.version,
-                   'protocols', to_jsonb(p.protocols),
-                   'platforms', COALESCE((SELECT jsonb_agg(jsonb_build_object('os', pp.os, 'arch', pp.arch) ORDER BY pp.os, pp.arch)
-                                            FROM public.provider_platforms pp WHERE pp.provider_id = p.id), '[]'::jsonb)
-               ) AS item
-          FROM public.providers p, provider
-         WHERE p.namespace = provider.namespace AND p.name = provider.name
     ), registered AS (
-        SELECT r.warnings FROM public.registry_providers r, provider
+        SELECT r.warnings, r.versions_document FROM public.registry_providers r, provider
          WHERE r.namespace = provider.namespace AND r.name = provider.name
     )
-    SELECT CASE WHEN EXISTS (SELECT 1 FROM versions) OR EXISTS (SELECT 1 FROM registered)
-                THEN jsonb_build_object('versions', COALESCE((SELECT jsonb_agg(item ORDER BY version) FROM versions), '[]'::jsonb))
-                     || COALESCE((SELECT jsonb_build_object('warnings', to_jsonb(warnings)) FROM registered WHERE cardinality(warnings) > 0), '{}'::jsonb)
-           END
+    SELECT COALESCE(
+        (SELECT versions_document FROM registered),
+        (SELECT jsonb_build_object('versions', COALESCE(jsonb_agg(jsonb_build_object(
+                    'version', p.version,
+                    'protocols', to_jsonb(p.protocols),
+                    'platforms', COALESCE((SELECT jsonb_agg(jsonb_build_object('os', pp.os, 'arch', pp.arch) ORDER BY pp.os, pp.arch)
+                                             FROM public.provider_platforms pp
+                                            WHERE pp.namespace = p.namespace AND pp.name = p.name AND pp.version = p.version), '[]'::jsonb)
+                ) ORDER BY p.version) FILTER (WHERE p.id IS NOT NULL), '[]'::jsonb))
+                || COALESCE((SELECT jsonb_build_object('warnings', to_jsonb(warnings)) FROM registered WHERE cardinality(warnings) > 0), '{}'::jsonb)
+           FROM provider
+           LEFT JOIN public.providers p ON p.namespace = provider.namespace AND p.name = provider.name
+         HAVING count(p.id) > 0 OR EXISTS (SELECT 1 FROM registered))
+    )
 $$;
 
 -- GET /v1/providers/:namespace/:type/:version/download/:os/:arch
@@ -58,7 +61,7 @@ AS $$
                       AND k.provider IN ('', p.name)), '[]'::jsonb))
            )
       FROM public.providers p
-      JOIN public.provider_platforms pp ON pp.provider_id = p.id
+      JOIN public.provider_platforms pp ON pp.namespace = p.namespace AND pp.name = p.name AND pp.version = p.version
      WHERE p.namespace = lower(registry_provider_download.namespace)
        AND p.name = lower(registry_provider_download.type)
        AND p.version = registry_provider_download.version

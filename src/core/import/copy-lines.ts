@@ -1,12 +1,9 @@
-import type { MappedEntity, ModuleVersionRow, ProviderVersionRow } from './row-mapper.js';
+import { providerVersionsDocument, type MappedEntity, type ModuleVersionRow, type ProviderVersionRow } from './row-mapper.js';
 
 /**
- * The COPY text lines of the staging tables (import-sql.ts names their columns, in this
- * order). One staging table per kind holds every kind of row it has, told apart by its first
- * column, because a connection streams one COPY at a time:
- * - providers: `e` the provider (its warnings and import bookkeeping), `v` a version, `p` a platform;
- * - modules: `e` the module (bookkeeping), `v` a version;
- * - keys: `k` a key, `s` a namespace whose keys stay as they are (a file of it was skipped).
+ * The COPY text lines of one provider, module or key, one string per table, in the order of
+ * the columns import-sql.ts names: the same lines go straight into the registry's tables on
+ * a fresh import and into the staging tables otherwise.
  */
 
 const NEEDS_ESCAPE = /[\\\t\n\r]/;
@@ -25,35 +22,91 @@ export function copyArrayField(items: readonly string[] | undefined): string {
   return copyTextField(`{${items.map((item) => `"${item.replace(/["\\]/g, (c) => `\\${c}`)}"`).join(',')}}`);
 }
 
+/**
+ * An RFC 3339 timestamp (validated before) as UTC wall-clock time, what the registry's
+ * `timestamp` columns hold: PostgreSQL ignores a zone in the input of a timestamp without
+ * time zone, so an offset is applied here. The fraction is kept as written; the server
+ * rounds it to microseconds as it would for any input.
+ */
+export function utcTimestamp(rfc3339: string): string {
+  const match = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|([+-])(\d{2}):(\d{2}))$/.exec(rfc3339)!;
+  const fraction = match[7] ?? '';
+  const wall = `${match[1]}-${match[2]}-${match[3]} ${match[4]}:${match[5]}:${match[6]}`;
+  if (match[9] === undefined) return `${wall}${fraction}`;
+  const sign = match[9] === '+' ? -1 : 1;
+  const utc = new Date(0);
+  utc.setUTCFullYear(Number(match[1]), Number(match[2]) - 1, Number(match[3]));
+  utc.setUTCHours(Number(match[4]), Number(match[5]) + sign * (Number(match[10]) * 60 + Number(match[11])), Number(match[6]));
+  const pad = (n: number, width = 2) => String(n).padStart(width, '0');
+  return `${pad(utc.getUTCFullYear(), 4)}-${pad(utc.getUTCMonth() + 1)}-${pad(utc.getUTCDate())} ${pad(utc.getUTCHours())}:${pad(utc.getUTCMinutes())}:${pad(utc.getUTCSeconds())}${fraction}`;
+}
+
 /** What import records about a provider or module it wrote: null where it must read the files again next time. */
 export interface Bookkeeping {
   readonly sha256: string | null;
 }
 
-/** The provider's lines: itself, each version, each platform. Runs once per platform row: plain concatenation. */
-export function providerLines(entity: MappedEntity<ProviderVersionRow>, bookkeeping: Bookkeeping): string {
-  const ns = copyTextField(entity.namespace);
-  const name = copyTextField(entity.name);
-  const platforms = entity.rows.reduce((sum, row) => sum + row.targets.length, 0);
-  let lines = `e\t${ns}\t${name}\t${N}\t${copyArrayField(entity.warnings)}\t${copyTextField(bookkeeping.sha256)}\t${entity.entries}\t${entity.merged}\t${entity.rows.length}\t${platforms}\t${N}\t${N}\t${N}\t${N}\t${N}\t${N}\t${N}\t${N}\t${N}\t${N}\t${N}\t${N}\n`;
-  for (const row of entity.rows) {
-    const key = `${ns}\t${name}\t${copyTextField(row.version)}`;
-    lines += `v\t${key}\t${N}\t${N}\t${N}\t${N}\t${N}\t${N}\t${copyTextField(row.sourceUrl)}\t${copyTextField(row.publishedAt)}\t${copyArrayField(row.protocols)}\t${copyTextField(row.shasumsUrl)}\t${copyTextField(row.shasumsSignatureUrl)}\t${N}\t${N}\t${N}\t${N}\t${N}\t${N}\t${N}\n`;
-    const blank = `p\t${key}\t${N}\t${N}\t${N}\t${N}\t${N}\t${N}\t${N}\t${N}\t${N}\t${N}\t${N}`;
-    for (const t of row.targets) {
-      lines += `${blank}\t${copyTextField(t.os)}\t${copyTextField(t.arch)}\t${copyTextField(t.filename)}\t${copyTextField(t.downloadUrl)}\t${t.shasum}\t${copyTextField(t.h1)}\t${t.size ?? N}\n`;
-    }
-  }
-  return lines;
+/** A provider's lines for each of its tables. */
+export interface ProviderLines {
+  /** registry_providers: namespace, name, warnings, versions_document. */
+  readonly registry: string;
+  /** registry_import_sources ('' where import must read the files again). */
+  readonly source: string;
+  /** providers: namespace, name, version, source_url, published_at, protocols, shasums_url, shasums_signature_url. */
+  readonly versions: string;
+  /** provider_platforms: namespace, name, version, os, arch, filename, download_url, shasum, h1, size. */
+  readonly platforms: string;
 }
 
-export function moduleLines(entity: MappedEntity<ModuleVersionRow>, bookkeeping: Bookkeeping): string {
-  const key = `${copyTextField(entity.namespace)}\t${copyTextField(entity.name)}\t${copyTextField(entity.system)}`;
-  let lines = `e\t${key}\t${N}\t${copyTextField(bookkeeping.sha256)}\t${entity.entries}\t${entity.merged}\t${entity.rows.length}\t${N}\t${N}\t${N}\t${N}\n`;
+function sourceLine(kind: 'provider' | 'module', key: string, bookkeeping: Bookkeeping, counts: readonly number[]): string {
+  return bookkeeping.sha256 === null ? '' : `${kind}\t${copyTextField(key)}\t${bookkeeping.sha256}\t${counts.join('\t')}\n`;
+}
+
+/** Runs once per platform row (most of a registry's rows): plain concatenation. */
+export function providerLines(entity: MappedEntity<ProviderVersionRow>, bookkeeping: Bookkeeping): ProviderLines {
+  const ns = copyTextField(entity.namespace);
+  const name = copyTextField(entity.name);
+  let versions = '';
+  let platforms = '';
+  let platformRows = 0;
   for (const row of entity.rows) {
-    lines += `v\t${key}\t${copyTextField(row.version)}\t${N}\t${N}\t${N}\t${N}\t${copyTextField(row.sourceUrl)}\t${copyTextField(row.publishedAt)}\t${copyTextField(row.tag)}\t${copyTextField(row.commit)}\n`;
+    const key = `${ns}\t${name}\t${copyTextField(row.version)}`;
+    const published = row.publishedAt === null ? N : utcTimestamp(row.publishedAt);
+    versions += `${key}\t${copyTextField(row.sourceUrl)}\t${published}\t${copyArrayField(row.protocols)}\t${copyTextField(row.shasumsUrl)}\t${copyTextField(row.shasumsSignatureUrl)}\n`;
+    for (const t of row.targets) {
+      platforms += `${key}\t${copyTextField(t.os)}\t${copyTextField(t.arch)}\t${copyTextField(t.filename)}\t${copyTextField(t.download_url)}\t${t.shasum}\t${copyTextField(t.h1)}\t${t.size ?? N}\n`;
+    }
+    platformRows += row.targets.length;
   }
-  return lines;
+  return {
+    registry: `${ns}\t${name}\t${copyArrayField(entity.warnings)}\t${copyTextField(providerVersionsDocument(entity))}\n`,
+    source: sourceLine('provider', `${entity.namespace}/${entity.name}`, bookkeeping, [entity.entries, entity.merged, entity.rows.length, platformRows]),
+    versions,
+    platforms,
+  };
+}
+
+/** A module's lines for each of its tables. */
+export interface ModuleLines {
+  /** registry_modules: namespace, name, system. */
+  readonly registry: string;
+  readonly source: string;
+  /** modules: namespace, name, provider, version, source_url, published_at, tag, commit. */
+  readonly versions: string;
+}
+
+export function moduleLines(entity: MappedEntity<ModuleVersionRow>, bookkeeping: Bookkeeping): ModuleLines {
+  const key = `${copyTextField(entity.namespace)}\t${copyTextField(entity.name)}\t${copyTextField(entity.system)}`;
+  let versions = '';
+  for (const row of entity.rows) {
+    const published = row.publishedAt === null ? N : utcTimestamp(row.publishedAt);
+    versions += `${key}\t${copyTextField(row.version)}\t${copyTextField(row.sourceUrl)}\t${published}\t${copyTextField(row.tag)}\t${copyTextField(row.commit)}\n`;
+  }
+  return {
+    registry: `${key}\n`,
+    source: sourceLine('module', `${entity.namespace}/${entity.name}/${entity.system}`, bookkeeping, [entity.entries, entity.merged, entity.rows.length, 0]),
+    versions,
+  };
 }
 
 /** A signing key as stored. */
@@ -66,11 +119,7 @@ export interface KeyRow {
   readonly asciiArmor: string;
 }
 
+/** signing_keys: namespace, provider, file_name, key_id, ascii_armor. */
 export function keyLine(key: KeyRow): string {
-  return `k\t${copyTextField(key.namespace)}\t${copyTextField(key.provider)}\t${copyTextField(key.fileName)}\t${key.keyId}\t${copyTextField(key.asciiArmor)}\n`;
-}
-
-/** A namespace whose keys import leaves as they are, because one of its files was skipped. */
-export function keptNamespaceLine(namespace: string): string {
-  return `s\t${copyTextField(namespace)}\t${N}\t${N}\t${N}\t${N}\n`;
+  return `${copyTextField(key.namespace)}\t${copyTextField(key.provider)}\t${copyTextField(key.fileName)}\t${key.keyId}\t${copyTextField(key.asciiArmor)}\n`;
 }

@@ -39,6 +39,13 @@ export class CopyWriter {
     if (this.buffer.length >= CHUNK_CHARACTERS) await this.flush();
   }
 
+  /** Sends encoded lines as they are (after any text written before them). */
+  async writeBuffer(lines: Buffer): Promise<void> {
+    await this.flush();
+    if (this.failure) throw this.failure;
+    if (!this.stream.write(lines)) await once(this.stream, 'drain');
+  }
+
   /** Ends the COPY and waits for the server to confirm it; returns the rows it took. */
   async finish(): Promise<number> {
     await this.flush();

@@ -1,11 +1,12 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { isUtf8 } from 'node:buffer';
 import { parseRegistryFile, type RegistryKind } from './registry-file.js';
 import type { RegistryEntity, RegistryFileRef } from './registry-tree.js';
 import { entityWidthProblem, mapModuleEntity, mapProviderEntity, widthProblem, type ColumnLimits, type ParsedFile } from './row-mapper.js';
-import { keptNamespaceLine, keyLine, moduleLines, providerLines, type KeyRow } from './copy-lines.js';
+import { copyTextField, keyLine, moduleLines, providerLines, type KeyRow } from './copy-lines.js';
+import type { EntityLines } from './chunk.js';
 import { parseArmoredPublicKey } from './openpgp-key.js';
-import { sourceHash, type SourceFile } from './source-hash.js';
+import { byPath, SourceHasher } from './source-hash.js';
 
 /**
  * One provider, module or key namespace from disk to staging-table lines: read its files,
@@ -29,8 +30,8 @@ export interface Problem {
 
 /** What one entity contributes. */
 export interface StagedEntity {
-  /** COPY text lines; empty when the entity is unchanged or left out. */
-  readonly lines: string;
+  /** Its rows as COPY lines; none when the entity is unchanged or left out. */
+  readonly lines?: EntityLines;
   /** Set when the files are what the last import recorded: nothing staged, its rows stay. */
   readonly unchanged?: KnownSource;
   /** Problems that leave the whole entity out (a file unreadable, not JSON, of the wrong shape). */
@@ -45,20 +46,37 @@ export interface StagedEntity {
 }
 
 function leftOut(invalid: Problem[]): StagedEntity {
-  return { lines: '', invalid, tooLong: [], entries: 0, merged: 0, rows: 0, platformRows: 0 };
+  return { invalid, tooLong: [], entries: 0, merged: 0, rows: 0, platformRows: 0 };
 }
 
-/** A file's bytes, and its text if it is UTF-8 (JSON and armor are; Node would turn other bytes into U+FFFD, stored as part of a value). */
+/** One buffer for every file read, grown as needed: a buffer per file made the process's memory creep up (the allocator's fragments). */
+let readBuffer = Buffer.allocUnsafe(1024 * 1024);
+
+/** A file's bytes (valid until the next read) and its text, if it is UTF-8 (JSON and armor are; Node would turn other bytes into U+FFFD, stored as part of a value). */
 function readFile(file: RegistryFileRef): { bytes: Buffer; text: string } | Problem {
-  let bytes: Buffer;
+  let fd: number | undefined;
   try {
-    bytes = readFileSync(file.absolutePath);
+    fd = openSync(file.absolutePath, 'r');
+    let length = 0;
+    for (;;) {
+      if (length === readBuffer.length) {
+        const bigger = Buffer.allocUnsafe(readBuffer.length * 2);
+        readBuffer.copy(bigger, 0, 0, length);
+        readBuffer = bigger;
+      }
+      const read = readSync(fd, readBuffer, length, readBuffer.length - length, null);
+      if (read === 0) break;
+      length += read;
+    }
+    const bytes = readBuffer.subarray(0, length);
+    const text = bytes.toString('utf8');
+    if (text.includes('\uFFFD') && !isUtf8(bytes)) return { file: file.relativePath, problem: 'is not valid UTF-8' };
+    return { bytes, text };
   } catch (error) {
     return { file: file.relativePath, problem: `cannot be read: ${(error as Error).message}` };
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
-  const text = bytes.toString('utf8');
-  if (text.includes('\uFFFD') && !isUtf8(bytes)) return { file: file.relativePath, problem: 'is not valid UTF-8' };
-  return { bytes, text };
 }
 
 /**
@@ -66,20 +84,27 @@ function readFile(file: RegistryFileRef): { bytes: Buffer; text: string } | Prob
  *   to the recorded value is not parsed at all
  */
 export function stageEntity(entity: RegistryEntity, limits: ColumnLimits, known: ReadonlyMap<string, KnownSource>): StagedEntity {
-  const read: { file: RegistryFileRef; text: string; bytes: Buffer }[] = [];
+  // Read (and hashed) in path order, parsed in order of preference.
+  const texts = new Map<RegistryFileRef, string>();
   const invalid: Problem[] = [];
-  for (const file of entity.files) {
+  const hasher = new SourceHasher();
+  for (const file of [...entity.files].sort(byPath)) {
     const result = readFile(file);
-    if ('problem' in result) invalid.push(result);
-    else read.push({ file, ...result });
+    if ('problem' in result) {
+      invalid.push(result);
+      continue;
+    }
+    hasher.add({ relativePath: file.relativePath, bytes: result.bytes });
+    texts.set(file, result.text);
   }
+  const read = entity.files.filter((file) => texts.has(file)).map((file) => ({ file, text: texts.get(file)! }));
   if (entity.kind === 'keys') return stageKeys(entity, read, invalid, limits);
   if (invalid.length > 0) return leftOut(invalid);
   const kind = entity.kind;
-  const sha256 = sourceHash(read.map(({ file, bytes }): SourceFile => ({ relativePath: file.relativePath, bytes })));
+  const sha256 = hasher.digest();
   const recorded = known.get(`${kind}:${entity.key}`);
   if (recorded?.sha256 === sha256) {
-    return { lines: '', unchanged: recorded, invalid: [], tooLong: [], entries: recorded.entries, merged: recorded.merged, rows: 0, platformRows: 0 };
+    return { unchanged: recorded, invalid: [], tooLong: [], entries: recorded.entries, merged: recorded.merged, rows: 0, platformRows: 0 };
   }
   const parsed: ParsedFile[] = [];
   for (const { file, text } of read) {
@@ -95,12 +120,16 @@ function mapAndStage(kind: RegistryKind, parsed: readonly ParsedFile[], limits: 
   const first = parsed[0]!.ref;
   const nameProblem = entityWidthProblem(first.namespace.toLowerCase(), first.name.toLowerCase(), first.target?.toLowerCase(), limits);
   if (nameProblem) return leftOut(parsed.map(({ ref }) => ({ file: ref.relativePath, problem: nameProblem })));
-  const mapped = kind === 'provider' ? mapProviderEntity(parsed, limits) : mapModuleEntity(parsed, limits);
   // With a version left out, the files are read again next time: no hash recorded.
-  const bookkeeping = { sha256: mapped.problems.length > 0 ? null : sha256 };
-  const lines = kind === 'provider' ? providerLines(mapped as ReturnType<typeof mapProviderEntity>, bookkeeping) : moduleLines(mapped as ReturnType<typeof mapModuleEntity>, bookkeeping);
-  const platformRows = kind === 'provider' ? (mapped as ReturnType<typeof mapProviderEntity>).rows.reduce((sum, row) => sum + row.targets.length, 0) : 0;
-  return { lines, invalid: [], tooLong: mapped.problems, entries: mapped.entries, merged: mapped.merged, rows: mapped.rows.length, platformRows };
+  if (kind === 'provider') {
+    const mapped = mapProviderEntity(parsed, limits);
+    const platformRows = mapped.rows.reduce((sum, row) => sum + row.targets.length, 0);
+    const lines: EntityLines = { kind, lines: providerLines(mapped, { sha256: mapped.problems.length > 0 ? null : sha256 }) };
+    return { lines, invalid: [], tooLong: mapped.problems, entries: mapped.entries, merged: mapped.merged, rows: mapped.rows.length, platformRows };
+  }
+  const mapped = mapModuleEntity(parsed, limits);
+  const lines: EntityLines = { kind, lines: moduleLines(mapped, { sha256: mapped.problems.length > 0 ? null : sha256 }) };
+  return { lines, invalid: [], tooLong: mapped.problems, entries: mapped.entries, merged: mapped.merged, rows: mapped.rows.length, platformRows: 0 };
 }
 
 /** A key namespace: every `.asc` file's key ID; one bad file leaves the namespace's keys as they are. */
@@ -127,8 +156,8 @@ function stageKeys(entity: RegistryEntity, read: readonly { file: RegistryFileRe
     if (keys.has(key)) duplicates++;
     else keys.set(key, row);
   }
-  if (invalid.length > 0) return { ...leftOut(invalid), lines: keptNamespaceLine(entity.key) };
+  if (invalid.length > 0) return { ...leftOut(invalid), lines: { kind: 'keys', keys: '', keptNamespace: `${copyTextField(entity.key)}\n` } };
   let lines = '';
   for (const row of keys.values()) lines += keyLine(row);
-  return { lines, invalid: [], tooLong: [], entries: read.length, merged: duplicates, rows: keys.size, platformRows: 0 };
+  return { lines: { kind: 'keys', keys: lines }, invalid: [], tooLong: [], entries: read.length, merged: duplicates, rows: keys.size, platformRows: 0 };
 }

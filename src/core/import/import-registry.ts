@@ -7,7 +7,7 @@ import { describe, refuseSystemDatabase } from '../config/names.js';
 import type { Logger } from '../logger.js';
 import { toRegistryDbError } from '../db/pg-errors.js';
 import type { CopyWriter } from './copy-writer.js';
-import { columnLimitsSql, importLockSql, knownSourcesSql, stagingTempBuffersSql } from './import-sql.js';
+import { columnLimitsSql, importLockSql, knownSourcesSql, markImportSql, stagingTempBuffersSql } from './import-sql.js';
 import { KIND_FOLDERS, type TreeKind } from './registry-tree.js';
 import type { ColumnLimits } from './row-mapper.js';
 import type { KnownSource, Problem } from './entity-stager.js';
@@ -15,7 +15,6 @@ import { runQuery } from '../db/query.js';
 import { adminPasswordProvider } from '../db/admin-connection.js';
 import { assertPrimary } from '../db/primary.js';
 import { stageTree } from './stage-tree.js';
-import { writeStagedRows, type WrittenCounts } from './import-write.js';
 import { importResult, type ImportResult } from './import-result.js';
 
 export type { ImportResult, KindCounts, KeyCounts } from './import-result.js';
@@ -96,7 +95,11 @@ function invalidFilesError(problems: readonly Problem[]): RegistryDbError {
   );
 }
 
-/** Waits for an import already writing to this database to commit; as long as a statement may take, not the lock timeout. */
+/**
+ * Waits for an import already writing to this database to commit: as long as a statement
+ * may take (an import of the whole registry takes a minute), not just the lock timeout,
+ * which then applies to everything else.
+ */
 async function takeImportLock(connection: Connection, logger: Logger, lockTimeoutMs: number, waitMs: number): Promise<void> {
   await runQuery(connection, logger, `SET LOCAL lock_timeout = ${waitMs}`);
   await runQuery(connection, logger, importLockSql());
@@ -129,26 +132,23 @@ export async function importRegistry(context: CoreContext, options: ImportOption
     await assertPrimary(connection, logger);
     const limits = await readColumnLimits(connection, logger);
     await run('BEGIN');
-    // No statement_timeout while staging: the COPY lasts as long as reading the tree does.
-    await run(`SET LOCAL lock_timeout = ${settings.lockTimeoutMs}`);
+    await run(markImportSql());
     await run(stagingTempBuffersSql(STAGING_TEMP_BUFFERS));
-    const known = await readKnownSources(connection, logger);
-
-    const staging = await stageTree(connection, logger, { root, kinds, limits, known, skipInvalid: Boolean(options.skipInvalid), signal: context.signal }, (writer) => (copy = writer));
-    copy = undefined;
-    const problems = [...staging.problems].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
-    if (problems.length > 0 && !options.skipInvalid) throw invalidFilesError(problems);
-
-    logger.step(`Writing ${staging.stagedRows} staged rows`);
+    // Imports of one database one after the other, each reading what the one before committed.
     await takeImportLock(connection, logger, settings.lockTimeoutMs, settings.statementTimeoutMs);
+    // Each statement is bounded, a chunk's COPY too: its rows are read before it starts.
     await run(`SET LOCAL statement_timeout = ${settings.statementTimeoutMs}`);
-    // Room to sort and hash the staged rows in memory rather than in temporary files;
+    // Room to sort and hash the staged rows in memory rather than in temporary files:
     // transaction-local, and a bound per operation, not an allocation.
     await run(`SET LOCAL work_mem = '${WRITE_WORK_MEM}'`);
-    let written: WrittenCounts = {};
-    for (const kind of kinds) written = { ...written, ...(await writeStagedRows(connection, logger, kind)) };
+    const known = await readKnownSources(connection, logger);
+
+    const staged = await stageTree(connection, logger, { root, kinds, limits, known, skipInvalid: Boolean(options.skipInvalid), signal: context.signal }, (writer) => (copy = writer));
+    copy = undefined;
+    const problems = [...staged.problems].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+    if (problems.length > 0 && !options.skipInvalid) throw invalidFilesError(problems);
     await run('COMMIT');
-    return importResult({ database: connection.database, path: root, user: connection.user, problems, tallies: staging.tallies, written, durationMs: Date.now() - started });
+    return importResult({ database: connection.database, path: root, user: connection.user, problems, tallies: staged.tallies, written: staged.written, durationMs: Date.now() - started });
   } catch (error) {
     copy?.abort(error instanceof Error ? error : new Error(String(error)));
     await connection.client.query('ROLLBACK').catch(() => undefined);

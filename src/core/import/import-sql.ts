@@ -1,4 +1,3 @@
-import type { TreeKind } from './registry-tree.js';
 import { quoteIdent, quoteLiteral } from '../sql/quote.js';
 
 /**
@@ -8,84 +7,89 @@ import { quoteIdent, quoteLiteral } from '../sql/quote.js';
  * into the registry's tables. copy-lines.ts writes the lines in these columns' order.
  */
 
-/** The temporary staging table of each kind, and its columns in COPY order. */
-export const STAGING: Readonly<Record<TreeKind, { readonly table: string; readonly columns: readonly (readonly [string, string])[] }>> = {
-  provider: {
+/** The columns a fresh import copies into each registry table, in copy-lines.ts's order. */
+export const TABLE_COLUMNS = {
+  registry_providers: ['namespace', 'name', 'warnings', 'versions_document'],
+  providers: ['namespace', 'name', 'version', 'source_url', 'published_at', 'protocols', 'shasums_url', 'shasums_signature_url'],
+  provider_platforms: ['namespace', 'name', 'version', 'os', 'arch', 'filename', 'download_url', 'shasum', 'h1', 'size'],
+  registry_import_sources: ['kind', 'key', 'sha256', 'entries', 'merged', 'version_rows', 'platform_rows'],
+  registry_modules: ['namespace', 'name', 'system'],
+  modules: ['namespace', 'name', 'provider', 'version', 'source_url', 'published_at', 'tag', 'commit'],
+  signing_keys: ['namespace', 'provider', 'file_name', 'key_id', 'ascii_armor'],
+} as const;
+
+export type RegistryTable = keyof typeof TABLE_COLUMNS;
+
+/**
+ * Where an import into tables that already hold rows stages what it read: TEMP tables
+ * shaped like the registry's, with text columns where the table has varchar(n) (lengths are checked before a row is sent,
+ * so a long value is reported with its file instead of failing the COPY).
+ */
+export const STAGING: Readonly<Record<RegistryTable | 'kept_key_namespaces', { readonly table: string; readonly columns: readonly (readonly [string, string])[] }>> = {
+  registry_providers: { table: 'tofu_registry_import_registry_providers', columns: [['namespace', 'text'], ['name', 'text'], ['warnings', 'text[]'], ['versions_document', 'jsonb']] },
+  providers: {
     table: 'tofu_registry_import_providers',
-    columns: [
-      ['kind', 'text NOT NULL'],
-      ['namespace', 'text NOT NULL'],
-      ['name', 'text NOT NULL'],
-      ['version', 'text'],
-      ['warnings', 'text[]'],
-      ['sha256', 'text'],
-      ['entries', 'integer'],
-      ['merged', 'integer'],
-      ['version_rows', 'integer'],
-      ['platform_rows', 'integer'],
-      ['source_url', 'text'],
-      ['published_at', 'timestamptz'],
-      ['protocols', 'text[]'],
-      ['shasums_url', 'text'],
-      ['shasums_signature_url', 'text'],
-      ['os', 'text'],
-      ['arch', 'text'],
-      ['filename', 'text'],
-      ['download_url', 'text'],
-      ['shasum', 'text'],
-      ['h1', 'text'],
-      ['size', 'bigint'],
-    ],
+    columns: [['namespace', 'text'], ['name', 'text'], ['version', 'text'], ['source_url', 'text'], ['published_at', 'timestamp'], ['protocols', 'text[]'], ['shasums_url', 'text'], ['shasums_signature_url', 'text']],
   },
-  module: {
+  provider_platforms: {
+    table: 'tofu_registry_import_platforms',
+    columns: [['namespace', 'text'], ['name', 'text'], ['version', 'text'], ['os', 'text'], ['arch', 'text'], ['filename', 'text'], ['download_url', 'text'], ['shasum', 'text'], ['h1', 'text'], ['size', 'bigint']],
+  },
+  registry_import_sources: {
+    table: 'tofu_registry_import_sources',
+    columns: [['kind', 'text'], ['key', 'text'], ['sha256', 'text'], ['entries', 'integer'], ['merged', 'integer'], ['version_rows', 'integer'], ['platform_rows', 'integer']],
+  },
+  registry_modules: { table: 'tofu_registry_import_registry_modules', columns: [['namespace', 'text'], ['name', 'text'], ['system', 'text']] },
+  modules: {
     table: 'tofu_registry_import_modules',
-    columns: [
-      ['kind', 'text NOT NULL'],
-      ['namespace', 'text NOT NULL'],
-      ['name', 'text NOT NULL'],
-      ['system', 'text NOT NULL'],
-      ['version', 'text'],
-      ['sha256', 'text'],
-      ['entries', 'integer'],
-      ['merged', 'integer'],
-      ['version_rows', 'integer'],
-      ['source_url', 'text'],
-      ['published_at', 'timestamptz'],
-      ['tag', 'text'],
-      ['commit', 'text'],
-    ],
+    columns: [['namespace', 'text'], ['name', 'text'], ['provider', 'text'], ['version', 'text'], ['source_url', 'text'], ['published_at', 'timestamp'], ['tag', 'text'], ['commit', 'text']],
   },
-  keys: {
-    table: 'tofu_registry_import_keys',
-    columns: [
-      ['kind', 'text NOT NULL'],
-      ['namespace', 'text NOT NULL'],
-      ['provider', 'text'],
-      ['file_name', 'text'],
-      ['key_id', 'text'],
-      ['ascii_armor', 'text'],
-    ],
-  },
+  signing_keys: { table: 'tofu_registry_import_keys', columns: [['namespace', 'text'], ['provider', 'text'], ['file_name', 'text'], ['key_id', 'text'], ['ascii_armor', 'text']] },
+  /** Key namespaces whose keys stay as they are, because a file of theirs was skipped. */
+  kept_key_namespaces: { table: 'tofu_registry_import_kept_key_namespaces', columns: [['namespace', 'text']] },
 };
 
-/** The staging table of a kind, schema-qualified: pg_temp, so no table in public can be meant. */
-export function stagingTable(kind: TreeKind): string {
-  return `pg_temp.${quoteIdent(STAGING[kind].table)}`;
+export type StagingTable = keyof typeof STAGING;
+
+/** A staging table, schema-qualified: pg_temp, so no table in public can be meant. */
+export function stagingTable(table: StagingTable): string {
+  return `pg_temp.${quoteIdent(STAGING[table].table)}`;
 }
 
-export function createStagingTableSql(kind: TreeKind): string {
-  // text, not varchar(n): lengths are checked before a row is sent, so a long value is
-  // reported with its file instead of failing the COPY.
-  const columns = STAGING[kind].columns.map(([name, type]) => `${quoteIdent(name)} ${type}`);
-  return `CREATE TEMP TABLE ${quoteIdent(STAGING[kind].table)} (\n    ${columns.join(',\n    ')}\n) ON COMMIT DROP`;
+export function createStagingTableSql(table: StagingTable): string {
+  const columns = STAGING[table].columns.map(([name, type]) => `${quoteIdent(name)} ${type}`);
+  return `CREATE TEMP TABLE IF NOT EXISTS ${quoteIdent(STAGING[table].table)} (${columns.join(', ')}) ON COMMIT DROP`;
 }
 
-export function copyIntoStagingSql(kind: TreeKind): string {
-  return `COPY ${stagingTable(kind)} (${STAGING[kind].columns.map(([name]) => quoteIdent(name)).join(', ')}) FROM STDIN`;
+export function copyIntoStagingSql(table: StagingTable): string {
+  return `COPY ${stagingTable(table)} (${STAGING[table].columns.map(([name]) => quoteIdent(name)).join(', ')}) FROM STDIN`;
 }
 
-export function analyzeStagingSql(kind: TreeKind): string {
-  return `ANALYZE ${stagingTable(kind)}`;
+/** A fresh import's COPY straight into a registry table. */
+export function copyIntoTableSql(table: RegistryTable): string {
+  return `COPY public.${quoteIdent(table)} (${TABLE_COLUMNS[table].map(quoteIdent).join(', ')}) FROM STDIN`;
+}
+
+/** A fresh import's bookkeeping of a kind starts empty: left-overs cannot stand for rows that are not there. */
+export function forgetSourcesSql(kind: 'provider' | 'module'): string {
+  return `DELETE FROM public.registry_import_sources WHERE kind = ${quoteLiteral(kind)}`;
+}
+
+export function analyzeStagingSql(table: StagingTable): string {
+  return `ANALYZE ${stagingTable(table)}`;
+}
+
+/** Empties a staging table for the next chunk (a temporary table: nothing else sees it). */
+export function truncateStagingSql(tables: readonly StagingTable[]): string {
+  return `TRUNCATE ${tables.map(stagingTable).join(', ')}`;
+}
+
+/**
+ * Marks the transaction as import's own: the triggers that make import forget what it
+ * recorded when another writer changes the registry's rows (migration 007) let it pass.
+ */
+export function markImportSql(): string {
+  return `SET LOCAL tofu_registry.importing = 'on'`;
 }
 
 /**

@@ -1,21 +1,29 @@
 import type { Connection } from '../db/connection.js';
 import type { Logger } from '../logger.js';
 import { runQuery } from '../db/query.js';
-import { analyzeStagingSql, lockAgainstWritersSql, tableIsEmptySql } from './import-sql.js';
-import type { TreeKind } from './registry-tree.js';
+import { CopyWriter } from './copy-writer.js';
 import {
-  deleteStaleSql,
-  importSourcesSync,
-  insertIntoEmptySql,
-  MODULES,
-  PROVIDER_PLATFORMS,
-  PROVIDERS,
-  REGISTRY_MODULES,
-  REGISTRY_PROVIDERS,
-  SIGNING_KEYS,
-  upsertSql,
-  type TableSync,
-} from './sync-sql.js';
+  analyzeStagingSql,
+  copyIntoStagingSql,
+  copyIntoTableSql,
+  createStagingTableSql,
+  forgetSourcesSql,
+  lockAgainstWritersSql,
+  tableIsEmptySql,
+  truncateStagingSql,
+  type RegistryTable,
+  type StagingTable,
+} from './import-sql.js';
+import type { TreeKind } from './registry-tree.js';
+import { deleteStaleSql, importSourcesSync, MODULES, PROVIDER_PLATFORMS, PROVIDERS, REGISTRY_MODULES, REGISTRY_PROVIDERS, SIGNING_KEYS, upsertSql, type TableSync } from './sync-sql.js';
+import { PARTS, type Chunk, type Part } from './chunk.js';
+/**
+ * Into empty tables, a table's lines are sent once there are this many bytes of them; into
+ * tables with rows, a chunk is staged once it holds this many in all. Bigger means fewer
+ * statements, smaller less memory: at most about twice this is held per table.
+ */
+export const PART_BYTES = Number(process.env.TRDB_PART ?? 1024 * 1024);
+const CHUNK_BYTES = Number(process.env.TRDB_CHUNK ?? 2 * 1024 * 1024);
 
 /** What happened to the rows of one table. */
 export interface TableCounts {
@@ -34,70 +42,155 @@ export function addCounts(a: TableCounts, b: TableCounts): TableCounts {
 /** Counts per table written, by table name. */
 export type WrittenCounts = Record<string, TableCounts>;
 
+/** The tables each kind writes (besides import's bookkeeping), and the staging tables it fills instead where they hold rows. */
+const TABLES: Readonly<Record<TreeKind, { readonly data: readonly string[]; readonly staging: readonly StagingTable[] }>> = {
+  provider: { data: ['registry_providers', 'providers', 'provider_platforms'], staging: ['registry_providers', 'providers', 'provider_platforms', 'registry_import_sources'] },
+  module: { data: ['registry_modules', 'modules'], staging: ['registry_modules', 'modules', 'registry_import_sources'] },
+  keys: { data: ['signing_keys'], staging: ['signing_keys', 'kept_key_namespaces'] },
+};
+
 /**
- * Whether a table has no rows at all, confirmed under a lock that keeps other writers out
- * until commit (readers go on): then a plain INSERT needs no conflict checks, which cost
- * about a third more. Another import waits for this one's lock on import first, so it
- * either comes before and this one upserts, or after and upserts against these rows.
+ * Writes one kind's rows into the registry's tables, a chunk at a time, in the import's
+ * transaction (which holds import's lock: no other import writes meanwhile). Into empty
+ * tables the chunks are copied straight in, as `psql \copy` would; into tables that hold
+ * rows they are staged, and then only what differs is written.
  */
-async function emptyUnderLock(connection: Connection, logger: Logger, table: string): Promise<boolean> {
-  const isEmpty = async () => (await runQuery<{ empty: boolean }>(connection, logger, tableIsEmptySql(table))).rows[0]!.empty;
-  if (!(await isEmpty())) return false;
-  await runQuery(connection, logger, lockAgainstWritersSql(table));
-  return isEmpty();
-}
+export class KindWriter {
+  private fresh = false;
+  private readonly counts: WrittenCounts = {};
 
-async function deleteStale(connection: Connection, logger: Logger, sync: TableSync): Promise<number> {
-  return (await runQuery(connection, logger, deleteStaleSql(sync))).rowCount ?? 0;
-}
+  constructor(
+    private readonly connection: Connection,
+    private readonly logger: Logger,
+    readonly kind: TreeKind,
+    private readonly onCopy: (copy: CopyWriter) => void,
+  ) {}
 
-/** Writes the staged rows of one table; `deleted` comes from a DELETE the caller ran before, if any. */
-async function writeRows(connection: Connection, logger: Logger, sync: TableSync, empty: boolean, deleted = 0): Promise<TableCounts> {
-  if (empty) {
-    const { rowCount } = await runQuery(connection, logger, insertIntoEmptySql(sync));
-    return { ...NO_ROWS, inserted: rowCount ?? 0 };
+  /**
+   * Whether the kind's tables have no rows at all, confirmed under locks that keep other
+   * writers out until commit (readers go on): then the rows need no comparison with any.
+   */
+  async prepare(): Promise<void> {
+    this.fresh = true;
+    for (const table of TABLES[this.kind].data) {
+      if (await this.isEmpty(table)) await this.run(lockAgainstWritersSql(table));
+      if (!(await this.isEmpty(table))) {
+        this.fresh = false;
+        break;
+      }
+    }
+    if (this.fresh && this.kind !== 'keys') await this.run(forgetSourcesSql(this.kind));
+    if (!this.fresh) for (const table of TABLES[this.kind].staging) await this.run(createStagingTableSql(table));
   }
-  const { rows } = await runQuery<{ staged: string; inserted: string; updated: string }>(connection, logger, upsertSql(sync));
-  const [staged, inserted, updated] = [Number(rows[0]!.staged), Number(rows[0]!.inserted), Number(rows[0]!.updated)];
-  return { inserted, updated, unchanged: staged - inserted - updated, deleted };
-}
 
-/** A table in full: into an empty one a plain INSERT, else the rows gone upstream deleted and the staged ones upserted. */
-async function syncTable(connection: Connection, logger: Logger, sync: TableSync): Promise<TableCounts> {
-  if (await emptyUnderLock(connection, logger, sync.table)) return writeRows(connection, logger, sync, true);
-  const deleted = sync.scope === undefined ? 0 : await deleteStale(connection, logger, sync);
-  return writeRows(connection, logger, sync, false, deleted);
-}
+  /**
+   * Which of the chunk's tables to send now, if any. Into empty tables each table's lines go
+   * when there are PART_BYTES of them (a provider version before its platforms: they
+   * reference it), so a COPY carries as many rows as memory allows. Into tables with rows,
+   * a whole chunk is staged and compared at once.
+   */
+  due(chunk: Chunk): Part[] {
+    if (!this.fresh) return chunk.bytes() >= CHUNK_BYTES ? [...PARTS] : [];
+    const due = PARTS.filter((part) => chunk.bytes(part) >= PART_BYTES);
+    return due.includes('platforms') && !due.includes('versions') ? ['versions', ...due] : due;
+  }
 
-/**
- * A provider's rows, in an order that keeps every count exact: its platforms gone upstream
- * are deleted before its versions gone upstream (whose platforms would otherwise go by
- * cascade, uncounted), and platforms are written after the versions they belong to.
- */
-async function writeProviders(connection: Connection, logger: Logger): Promise<WrittenCounts> {
-  const counts: WrittenCounts = {};
-  counts.registry_providers = await syncTable(connection, logger, REGISTRY_PROVIDERS);
-  const platformsEmpty = await emptyUnderLock(connection, logger, PROVIDER_PLATFORMS.table);
-  const platformsDeleted = platformsEmpty ? 0 : await deleteStale(connection, logger, PROVIDER_PLATFORMS);
-  counts.providers = await syncTable(connection, logger, PROVIDERS);
-  counts.provider_platforms = await writeRows(connection, logger, PROVIDER_PLATFORMS, platformsEmpty, platformsDeleted);
-  await syncTable(connection, logger, importSourcesSync('provider'));
-  return counts;
-}
+  /**
+   * Writes a chunk. Keys are compared once all are staged (`last`): the keys/ folder as a
+   * whole says which are gone.
+   */
+  async write(chunk: Chunk, last: boolean): Promise<void> {
+    if (this.fresh) {
+      await this.copyFresh(chunk);
+      return;
+    }
+    await this.stage(chunk);
+    if (this.kind === 'keys' && !last) return;
+    for (const table of TABLES[this.kind].staging) await this.run(analyzeStagingSql(table));
+    if (this.kind === 'provider') await this.syncProviders();
+    else if (this.kind === 'module') await this.syncModules();
+    else this.add(SIGNING_KEYS.table, await this.sync(SIGNING_KEYS));
+    if (this.kind !== 'keys') await this.sync(importSourcesSync(this.kind));
+    await this.run(truncateStagingSql(TABLES[this.kind].staging));
+  }
 
-async function writeModules(connection: Connection, logger: Logger): Promise<WrittenCounts> {
-  const counts: WrittenCounts = {};
-  counts.registry_modules = await syncTable(connection, logger, REGISTRY_MODULES);
-  counts.modules = await syncTable(connection, logger, MODULES);
-  await syncTable(connection, logger, importSourcesSync('module'));
-  return counts;
-}
+  /** Counts per table, over all chunks. */
+  written(): WrittenCounts {
+    return this.counts;
+  }
 
-/** Moves one kind's staged rows into the registry's tables, in the import's transaction. */
-export async function writeStagedRows(connection: Connection, logger: Logger, kind: TreeKind): Promise<WrittenCounts> {
-  // Temporary tables are never analyzed by autovacuum: without statistics the planner guesses their size.
-  await runQuery(connection, logger, analyzeStagingSql(kind));
-  if (kind === 'provider') return writeProviders(connection, logger);
-  if (kind === 'module') return writeModules(connection, logger);
-  return { signing_keys: await syncTable(connection, logger, SIGNING_KEYS) };
+  /** Each table's lines straight into it, a version before its platforms. */
+  private async copyFresh(chunk: Chunk): Promise<void> {
+    for (const [part, table] of this.tablesOf()) {
+      if (chunk.bytes(part) === 0) continue;
+      const inserted = await this.copy(copyIntoTableSql(table), chunk.part(part));
+      if (table !== 'registry_import_sources') this.add(table, { ...NO_ROWS, inserted });
+    }
+  }
+
+  private async stage(chunk: Chunk): Promise<void> {
+    for (const [part, table] of this.tablesOf()) await this.copy(copyIntoStagingSql(table), chunk.part(part));
+    if (this.kind === 'keys') await this.copy(copyIntoStagingSql('kept_key_namespaces'), chunk.part('keptNamespaces'));
+  }
+
+  /** The kind's parts of a chunk and the tables they go into, in the order they must be written. */
+  private tablesOf(): readonly (readonly [Part, RegistryTable])[] {
+    if (this.kind === 'keys') return [['keys', 'signing_keys']];
+    if (this.kind === 'module') return [['registry', 'registry_modules'], ['versions', 'modules'], ['sources', 'registry_import_sources']];
+    return [['registry', 'registry_providers'], ['versions', 'providers'], ['platforms', 'provider_platforms'], ['sources', 'registry_import_sources']];
+  }
+
+  /**
+   * In an order that keeps every count exact: platforms gone upstream are deleted before
+   * versions gone upstream (whose platforms would otherwise go by cascade, uncounted), and
+   * platforms are written after the versions they belong to.
+   */
+  private async syncProviders(): Promise<void> {
+    this.add(REGISTRY_PROVIDERS.table, await this.sync(REGISTRY_PROVIDERS));
+    const platformsDeleted = await this.deleteStale(PROVIDER_PLATFORMS);
+    this.add(PROVIDERS.table, await this.sync(PROVIDERS));
+    this.add(PROVIDER_PLATFORMS.table, { ...(await this.upsert(PROVIDER_PLATFORMS)), deleted: platformsDeleted });
+  }
+
+  private async syncModules(): Promise<void> {
+    this.add(REGISTRY_MODULES.table, await this.sync(REGISTRY_MODULES));
+    this.add(MODULES.table, await this.sync(MODULES));
+  }
+
+  /** Rows gone upstream deleted (where the table's rows may be deleted at all), the staged ones upserted. */
+  private async sync(sync: TableSync): Promise<TableCounts> {
+    const deleted = sync.scope === undefined ? 0 : await this.deleteStale(sync);
+    return { ...(await this.upsert(sync)), deleted };
+  }
+
+  private async deleteStale(sync: TableSync): Promise<number> {
+    return (await this.run(deleteStaleSql(sync))).rowCount ?? 0;
+  }
+
+  private async upsert(sync: TableSync): Promise<TableCounts> {
+    const { rows } = await this.run<{ staged: string; inserted: string; updated: string }>(upsertSql(sync));
+    const [staged, inserted, updated] = [Number(rows[0]!.staged), Number(rows[0]!.inserted), Number(rows[0]!.updated)];
+    return { inserted, updated, unchanged: staged - inserted - updated, deleted: 0 };
+  }
+
+  /** One COPY of the lines given; returns the rows the server took. */
+  private async copy(sql: string, lines: Buffer): Promise<number> {
+    this.logger.debug(sql);
+    const copy = await CopyWriter.open(this.connection.client, sql);
+    this.onCopy(copy);
+    if (lines.length > 0) await copy.writeBuffer(lines);
+    return copy.finish();
+  }
+
+  private async isEmpty(table: string): Promise<boolean> {
+    return (await this.run<{ empty: boolean }>(tableIsEmptySql(table))).rows[0]!.empty;
+  }
+
+  private add(table: string, counts: TableCounts): void {
+    this.counts[table] = addCounts(this.counts[table] ?? NO_ROWS, counts);
+  }
+
+  private run<R extends Record<string, unknown> = Record<string, unknown>>(sql: string, values?: readonly unknown[]) {
+    return runQuery<R>(this.connection, this.logger, sql, values);
+  }
 }

@@ -6,16 +6,20 @@
  * wrong), so the caller decides whether to stop or skip.
  */
 
-/** One `targets[]` entry of a provider version: a platform's download. */
+/**
+ * One `targets[]` entry of a provider version, a platform's download: the parsed JSON object
+ * itself, validated (a registry holds most of a million of them: none is copied). Optional
+ * fields may be null in a file, which counts as absent.
+ */
 export interface ProviderTarget {
   readonly os: string;
   readonly arch: string;
   readonly filename: string;
-  readonly downloadUrl: string;
+  readonly download_url: string;
   /** SHA-256 of the zip, 64 lower-case hex digits. */
   readonly shasum: string;
-  readonly h1?: string;
-  readonly size?: number;
+  readonly h1?: string | null;
+  readonly size?: number | null;
 }
 
 /** One entry of a file's `versions` array, with what the registry protocols serve of it. */
@@ -91,7 +95,8 @@ function stringProblem(value: unknown, where: string, required = false): string 
   return undefined;
 }
 
-function parseTarget(item: unknown, where: string): ProviderTarget | string {
+/** What is wrong with a target, if anything: checked in place, the object is kept as it is. */
+function targetProblem(item: unknown, where: string): string | undefined {
   if (!isPlainObject(item)) return `${where} is ${kindOf(item)}, not an object`;
   for (const field of ['os', 'arch', 'filename', 'download_url', 'shasum'] as const) {
     const problem = stringProblem(item[field], `${where}.${field}`, true);
@@ -101,16 +106,7 @@ function parseTarget(item: unknown, where: string): ProviderTarget | string {
   const h1Problem = stringProblem(item.h1, `${where}.h1`);
   if (h1Problem) return h1Problem;
   if (item.size != null && !(Number.isSafeInteger(item.size) && (item.size as number) >= 0)) return `${where}.size ${JSON.stringify(item.size)} is not a whole number of bytes`;
-  // Runs once per platform (most of a registry's rows): one object, no spreading.
-  return {
-    os: item.os as string,
-    arch: item.arch as string,
-    filename: item.filename as string,
-    downloadUrl: item.download_url as string,
-    shasum: item.shasum as string,
-    h1: (item.h1 as string | null | undefined) ?? undefined,
-    size: (item.size as number | null | undefined) ?? undefined,
-  };
+  return undefined;
 }
 
 /** A provider version's protocols, checksum URLs and targets, or what is wrong with them. */
@@ -121,22 +117,22 @@ function parseProviderFields(item: Record<string, unknown>, where: string): Part
     if (problem) return problem;
   }
   if (item.targets != null && !Array.isArray(item.targets)) return `${where}.targets is not a list of objects`;
-  const targets: ProviderTarget[] = [];
+  const targets = (item.targets as unknown[] | null | undefined) ?? [];
   const platforms = new Set<string>();
-  for (const [index, raw] of ((item.targets as unknown[] | undefined) ?? []).entries()) {
-    const target = parseTarget(raw, `${where}.targets[${index}]`);
-    if (typeof target === 'string') return target;
-    const platform = `${target.os}_${target.arch}`;
+  for (let index = 0; index < targets.length; index++) {
+    const problem = targetProblem(targets[index], `${where}.targets[${index}]`);
+    if (problem) return problem;
+    const target = targets[index] as ProviderTarget;
+    const platform = `${target.os}\0${target.arch}`;
     // The registry would serve one download for both and list the platform twice: which one is meant is unknowable.
     if (platforms.has(platform)) return `${where}.targets lists ${target.os}/${target.arch} twice`;
     platforms.add(platform);
-    targets.push(target);
   }
   return {
     protocols: (item.protocols as string[] | null | undefined) ?? undefined,
     shasumsUrl: (item.shasums_url as string | null | undefined) ?? undefined,
     shasumsSignatureUrl: (item.shasums_signature_url as string | null | undefined) ?? undefined,
-    targets,
+    targets: targets as ProviderTarget[],
   };
 }
 

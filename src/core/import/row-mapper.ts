@@ -194,3 +194,22 @@ export function mapModuleEntity(files: readonly ParsedFile[], limits: ColumnLimi
     problems,
   };
 }
+
+/**
+ * The answer of GET /v1/providers/:namespace/:type/versions for the provider, as the
+ * registry's generator writes it: versions and platforms in the file's order, `protocols`
+ * null where the file has none, `warnings` only where there are some.
+ */
+export function providerVersionsDocument(entity: MappedEntity<ProviderVersionRow>): string {
+  // Built as text: a provider can have thousands of platforms, and objects made only to be
+  // serialised would each be garbage to collect.
+  let versions = '';
+  for (const row of entity.rows) {
+    let platforms = '';
+    for (const t of row.targets) platforms += `${platforms === '' ? '' : ','}{"os":${JSON.stringify(t.os)},"arch":${JSON.stringify(t.arch)}}`;
+    const protocols = row.protocols === undefined ? 'null' : JSON.stringify(row.protocols);
+    versions += `${versions === '' ? '' : ','}{"version":${JSON.stringify(row.version)},"protocols":${protocols},"platforms":[${platforms}]}`;
+  }
+  const warnings = entity.warnings !== undefined && entity.warnings.length > 0 ? `,"warnings":${JSON.stringify(entity.warnings)}` : '';
+  return `{"versions":[${versions}]${warnings}}`;
+}

@@ -18,10 +18,26 @@ export interface SourceFile {
   readonly bytes: Uint8Array;
 }
 
-/** SHA-256 (hex) over the mapping version and each file's path, length and bytes, in path order. */
+/** SHA-256 over the mapping version and each file's path, length and bytes: add the files in path order. */
+export class SourceHasher {
+  private readonly hash = createHash('sha256').update(MAPPING_VERSION);
+
+  add(file: SourceFile): void {
+    this.hash.update(`\0${file.relativePath}\0${file.bytes.length}\0`).update(file.bytes);
+  }
+
+  digest(): string {
+    return this.hash.digest('hex');
+  }
+}
+
+export function byPath(a: { readonly relativePath: string }, b: { readonly relativePath: string }): number {
+  return a.relativePath < b.relativePath ? -1 : a.relativePath > b.relativePath ? 1 : 0;
+}
+
+/** SHA-256 (hex) of files, in any order. */
 export function sourceHash(files: readonly SourceFile[]): string {
-  const hash = createHash('sha256').update(MAPPING_VERSION);
-  const ordered = [...files].sort((a, b) => (a.relativePath < b.relativePath ? -1 : a.relativePath > b.relativePath ? 1 : 0));
-  for (const file of ordered) hash.update(`\0${file.relativePath}\0${file.bytes.length}\0`).update(file.bytes);
-  return hash.digest('hex');
+  const hasher = new SourceHasher();
+  for (const file of [...files].sort(byPath)) hasher.add(file);
+  return hasher.digest();
 }

@@ -1,13 +1,12 @@
 import { quoteIdent } from '../sql/quote.js';
 import { stagingTable } from './import-sql.js';
-import type { RegistryKind } from './registry-file.js';
 
 /**
- * How staged rows reach the registry's tables, one table at a time, as pure builders (each
- * with an exact-string unit test). Into an empty table, a plain INSERT. Into a table with
- * rows: a DELETE of the rows the staged providers, modules or key folders no longer have,
- * then one upsert that writes only rows that are new or differ, so an unchanged row is never
- * rewritten (nor takes a sequence value), and the counts are exact.
+ * How staged rows reach registry tables that already hold rows, one table at a time, as
+ * pure builders (each with an exact-string unit test): a DELETE of the rows the staged
+ * providers, modules or key folders no longer have, then one upsert that writes only rows
+ * that are new or differ, so an unchanged row is never rewritten (nor takes a sequence
+ * value), and the counts are exact. (Into empty tables, import copies straight in.)
  */
 
 /** One registry table as an import writes it. */
@@ -23,54 +22,46 @@ export interface TableSync {
   readonly scope?: string;
 }
 
-const P = stagingTable('provider');
-const M = stagingTable('module');
-const K = stagingTable('keys');
-
-/** Each provider: its warnings. */
+/** Each provider: its warnings, and its versions listing as the registry serves it. */
 export const REGISTRY_PROVIDERS: TableSync = {
   table: 'registry_providers',
   key: ['namespace', 'name'],
-  values: ['warnings'],
-  staged: `SELECT s.namespace, s.name, s.warnings FROM ${P} s WHERE s.kind = 'e'`,
+  values: ['warnings', 'versions_document'],
+  staged: `SELECT s.namespace, s.name, s.warnings, s.versions_document FROM ${stagingTable('registry_providers')} s`,
 };
 
-/** Each provider version; `published_at` as UTC wall-clock time (the column has no time zone). */
+/** Each provider version of the staged providers; versions of theirs not staged are gone upstream. */
 export const PROVIDERS: TableSync = {
   table: 'providers',
   key: ['namespace', 'name', 'version'],
   values: ['source_url', 'published_at', 'protocols', 'shasums_url', 'shasums_signature_url'],
-  staged: `SELECT s.namespace, s.name, s.version, s.source_url, s.published_at AT TIME ZONE 'UTC' AS published_at, s.protocols, s.shasums_url, s.shasums_signature_url
-      FROM ${P} s WHERE s.kind = 'v'`,
-  scope: `(t.namespace, t.name) IN (SELECT e.namespace, e.name FROM ${P} e WHERE e.kind = 'e')`,
+  staged: `SELECT s.namespace, s.name, s.version, s.source_url, s.published_at, s.protocols, s.shasums_url, s.shasums_signature_url FROM ${stagingTable('providers')} s`,
+  scope: `(t.namespace, t.name) IN (SELECT e.namespace, e.name FROM ${stagingTable('registry_providers')} e)`,
 };
 
-/** Each provider version's platforms, found by the version's natural key. */
+/** Each provider version's platforms, of the staged providers. */
 export const PROVIDER_PLATFORMS: TableSync = {
   table: 'provider_platforms',
-  key: ['provider_id', 'os', 'arch'],
+  key: ['namespace', 'name', 'version', 'os', 'arch'],
   values: ['filename', 'download_url', 'shasum', 'h1', 'size'],
-  staged: `SELECT p.id AS provider_id, s.os, s.arch, s.filename, s.download_url, s.shasum, s.h1, s.size
-      FROM ${P} s JOIN public.providers p ON p.namespace = s.namespace AND p.name = s.name AND p.version = s.version
-     WHERE s.kind = 'p'`,
-  scope: `t.provider_id IN (SELECT p.id FROM public.providers p JOIN ${P} e ON e.kind = 'e' AND p.namespace = e.namespace AND p.name = e.name)`,
+  staged: `SELECT s.namespace, s.name, s.version, s.os, s.arch, s.filename, s.download_url, s.shasum, s.h1, s.size FROM ${stagingTable('provider_platforms')} s`,
+  scope: `(t.namespace, t.name) IN (SELECT e.namespace, e.name FROM ${stagingTable('registry_providers')} e)`,
 };
 
 export const REGISTRY_MODULES: TableSync = {
   table: 'registry_modules',
   key: ['namespace', 'name', 'system'],
   values: [],
-  staged: `SELECT s.namespace, s.name, s.system FROM ${M} s WHERE s.kind = 'e'`,
+  staged: `SELECT s.namespace, s.name, s.system FROM ${stagingTable('registry_modules')} s`,
 };
 
-/** Each module version; its target system goes into the seed's `provider` column. */
+/** Each module version of the staged modules; its target system is the seed's `provider` column. */
 export const MODULES: TableSync = {
   table: 'modules',
   key: ['namespace', 'name', 'provider', 'version'],
   values: ['source_url', 'published_at', 'tag', 'commit'],
-  staged: `SELECT s.namespace, s.name, s.system AS provider, s.version, s.source_url, s.published_at AT TIME ZONE 'UTC' AS published_at, s.tag, s."commit"
-      FROM ${M} s WHERE s.kind = 'v'`,
-  scope: `(t.namespace, t.name, t.provider) IN (SELECT e.namespace, e.name, e.system FROM ${M} e WHERE e.kind = 'e')`,
+  staged: `SELECT s.namespace, s.name, s.provider, s.version, s.source_url, s.published_at, s.tag, s."commit" FROM ${stagingTable('modules')} s`,
+  scope: `(t.namespace, t.name, t.provider) IN (SELECT e.namespace, e.name, e.system FROM ${stagingTable('registry_modules')} e)`,
 };
 
 /** The keys/ folder stands for all signing keys, but for namespaces a skipped file left as they were. */
@@ -78,22 +69,22 @@ export const SIGNING_KEYS: TableSync = {
   table: 'signing_keys',
   key: ['namespace', 'provider', 'file_name'],
   values: ['key_id', 'ascii_armor'],
-  staged: `SELECT s.namespace, s.provider, s.file_name, s.key_id, s.ascii_armor FROM ${K} s WHERE s.kind = 'k'`,
-  scope: `t.namespace NOT IN (SELECT s.namespace FROM ${K} s WHERE s.kind = 's')`,
+  staged: `SELECT s.namespace, s.provider, s.file_name, s.key_id, s.ascii_armor FROM ${stagingTable('signing_keys')} s`,
+  scope: `t.namespace NOT IN (SELECT k.namespace FROM ${stagingTable('kept_key_namespaces')} k)`,
 };
 
-/** The import bookkeeping of each staged provider or module; one read again next time (no hash) loses its row. */
-export function importSourcesSync(kind: RegistryKind): TableSync {
-  const staging = kind === 'provider' ? P : M;
-  const key = kind === 'provider' ? `e.namespace || '/' || e.name` : `e.namespace || '/' || e.name || '/' || e.system`;
-  const platformRows = kind === 'provider' ? 'e.platform_rows' : '0';
+/**
+ * import's record of each staged provider or module. Those staged without one (a version
+ * left out: read again next time) lose theirs: they are in scope, but not staged.
+ */
+export function importSourcesSync(kind: 'provider' | 'module'): TableSync {
+  const entities = kind === 'provider' ? `SELECT e.namespace || '/' || e.name FROM ${stagingTable('registry_providers')} e` : `SELECT e.namespace || '/' || e.name || '/' || e.system FROM ${stagingTable('registry_modules')} e`;
   return {
     table: 'registry_import_sources',
     key: ['kind', 'key'],
     values: ['sha256', 'entries', 'merged', 'version_rows', 'platform_rows'],
-    staged: `SELECT '${kind}' AS kind, ${key} AS key, e.sha256, e.entries, e.merged, e.version_rows, ${platformRows} AS platform_rows
-      FROM ${staging} e WHERE e.kind = 'e' AND e.sha256 IS NOT NULL`,
-    scope: `(t.kind, t.key) IN (SELECT '${kind}', ${key} FROM ${staging} e WHERE e.kind = 'e')`,
+    staged: `SELECT s.kind, s.key, s.sha256, s.entries, s.merged, s.version_rows, s.platform_rows FROM ${stagingTable('registry_import_sources')} s`,
+    scope: `t.kind = '${kind}' AND t.key IN (${entities})`,
   };
 }
 
@@ -103,13 +94,6 @@ function list(columns: readonly string[], prefix = ''): string {
 
 function matching(columns: readonly string[], left: string, right: string): string {
   return columns.map((column) => `${left}.${quoteIdent(column)} = ${right}.${quoteIdent(column)}`).join(' AND ');
-}
-
-/** Into a table known to be empty (and locked against other writers): every staged row is new. Its row count is the rows inserted. */
-export function insertIntoEmptySql(sync: TableSync): string {
-  const columns = [...sync.key, ...sync.values];
-  return `INSERT INTO public.${quoteIdent(sync.table)} (${list(columns)})
-SELECT ${list(columns, 's.')} FROM (${sync.staged}) s`;
 }
 
 /** Rows in the staged rows' scope that were not staged: gone upstream. Its row count is the rows deleted. */
