@@ -132,8 +132,10 @@ async function main(): Promise<void> {
     };
     const importTree = (root: string, bin = BIN) => timed(process.execPath, [bin, 'import', root, '--json'], env);
     const csvDir = `${full.root}-csv`;
+    // The session says what import's transaction says (tofu_registry.importing): writes from
+    // anywhere else make import forget its bookkeeping and stored listings (migration 007).
     const psqlCopy = () =>
-      timed(PSQL, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', server.host, '-p', String(server.port), '-U', APP_ROLE, '-d', DB,
+      timed(PSQL, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', server.host, '-p', String(server.port), '-U', APP_ROLE, '-d', DB, '-c', `SET tofu_registry.importing = 'on'`,
         ...CSV_TABLES.flatMap((table) => ['-c', `\\copy ${table} (${CSV_COLUMNS[table].map((c) => `"${c}"`).join(', ')}) FROM '${csvDir}/${table}.csv' WITH (FORMAT csv)`])], { PGPASSWORD: APP_PASSWORD });
 
     // 1. Throughput, alternating A B / B A after one warm-up round.

@@ -38,7 +38,10 @@ export function utcTimestamp(rfc3339: string): string {
   utc.setUTCFullYear(Number(match[1]), Number(match[2]) - 1, Number(match[3]));
   utc.setUTCHours(Number(match[4]), Number(match[5]) + sign * (Number(match[10]) * 60 + Number(match[11])), Number(match[6]));
   const pad = (n: number, width = 2) => String(n).padStart(width, '0');
-  return `${pad(utc.getUTCFullYear(), 4)}-${pad(utc.getUTCMonth() + 1)}-${pad(utc.getUTCDate())} ${pad(utc.getUTCHours())}:${pad(utc.getUTCMinutes())}:${pad(utc.getUTCSeconds())}${fraction}`;
+  // 0001-01-01 with a positive offset falls in 1 BC, which JavaScript counts as year 0.
+  const year = utc.getUTCFullYear();
+  const era = year < 1 ? ' BC' : '';
+  return `${pad(year < 1 ? 1 - year : year, 4)}-${pad(utc.getUTCMonth() + 1)}-${pad(utc.getUTCDate())} ${pad(utc.getUTCHours())}:${pad(utc.getUTCMinutes())}:${pad(utc.getUTCSeconds())}${fraction}${era}`;
 }
 
 /** What import records about a provider or module it wrote: null where it must read the files again next time. */
