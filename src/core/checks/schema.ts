@@ -57,10 +57,12 @@ export function catalogLookupSql(): string[] {
   FROM pg_class c
  WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'S'
  ORDER BY c.relname`;
-  // to_regprocedure: a function a pending migration will create is not there yet, and the schema check says so.
-  const functionsSql = `SELECT f AS name, has_function_privilege(to_regprocedure('public.' || f), 'EXECUTE') AS execute
-  FROM unnest(ARRAY[${REGISTRY_FUNCTIONS.map(quoteLiteral).join(', ')}]) AS f
- WHERE to_regprocedure('public.' || f) IS NOT NULL`;
+  // From pg_proc, not by name: a role without USAGE on the schema may not resolve names in it.
+  // A function a pending migration will create is not there yet, and the schema check says so.
+  const functionsSql = `SELECT f.name, has_function_privilege(p.oid, 'EXECUTE') AS execute
+  FROM pg_proc p, LATERAL (SELECT p.proname || '(' || oidvectortypes(p.proargtypes) || ')' AS name) f
+ WHERE p.pronamespace = 'public'::regnamespace AND f.name IN (${REGISTRY_FUNCTIONS.map(quoteLiteral).join(', ')})
+ ORDER BY f.name`;
   return [tablesSql, bookkeepingSql, roleSql, privilegesSql, sequencesSql, functionsSql];
 }
 

@@ -52,8 +52,8 @@ function leftOut(invalid: Problem[]): StagedEntity {
 /** One buffer for every file read, grown as needed: a buffer per file made the process's memory creep up (the allocator's fragments). */
 let readBuffer = Buffer.allocUnsafe(1024 * 1024);
 
-/** A file's bytes (valid until the next read) and its text, if it is UTF-8 (JSON and armor are; Node would turn other bytes into U+FFFD, stored as part of a value). */
-function readFile(file: RegistryFileRef): { bytes: Buffer; text: string } | Problem {
+/** A file's bytes, valid until the next read. */
+function readFile(file: RegistryFileRef): Buffer | Problem {
   let fd: number | undefined;
   try {
     fd = openSync(file.absolutePath, 'r');
@@ -68,10 +68,7 @@ function readFile(file: RegistryFileRef): { bytes: Buffer; text: string } | Prob
       if (read === 0) break;
       length += read;
     }
-    const bytes = readBuffer.subarray(0, length);
-    const text = bytes.toString('utf8');
-    if (text.includes('\uFFFD') && !isUtf8(bytes)) return { file: file.relativePath, problem: 'is not valid UTF-8' };
-    return { bytes, text };
+    return readBuffer.subarray(0, length);
   } catch (error) {
     return { file: file.relativePath, problem: `cannot be read: ${(error as Error).message}` };
   } finally {
@@ -79,33 +76,48 @@ function readFile(file: RegistryFileRef): { bytes: Buffer; text: string } | Prob
   }
 }
 
+/** A file's text, if it is UTF-8 (JSON and armor are; Node would turn other bytes into U+FFFD, stored as part of a value). */
+function decode(file: RegistryFileRef, bytes: Buffer): { file: RegistryFileRef; text: string } | Problem {
+  const text = bytes.toString('utf8');
+  if (text.includes('\uFFFD') && !isUtf8(bytes)) return { file: file.relativePath, problem: 'is not valid UTF-8' };
+  return { file, text };
+}
+
 /**
  * @param known what the last import recorded, by `kind` and key; an entity whose files hash
  *   to the recorded value is not parsed at all
  */
 export function stageEntity(entity: RegistryEntity, limits: ColumnLimits, known: ReadonlyMap<string, KnownSource>): StagedEntity {
-  // Read (and hashed) in path order, parsed in order of preference.
-  const texts = new Map<RegistryFileRef, string>();
+  // Read and hashed in path order; decoded only when the hash is not the one recorded.
+  const contents = new Map<RegistryFileRef, Buffer>();
   const invalid: Problem[] = [];
   const hasher = new SourceHasher();
   for (const file of [...entity.files].sort(byPath)) {
-    const result = readFile(file);
-    if ('problem' in result) {
-      invalid.push(result);
+    const bytes = readFile(file);
+    if ('problem' in bytes) {
+      invalid.push(bytes);
       continue;
     }
-    hasher.add({ relativePath: file.relativePath, bytes: result.bytes });
-    texts.set(file, result.text);
+    hasher.add({ relativePath: file.relativePath, bytes });
+    // Most entities are one file; the buffer it was read into serves the next file too.
+    contents.set(file, entity.files.length === 1 ? bytes : Buffer.from(bytes));
   }
-  const read = entity.files.filter((file) => texts.has(file)).map((file) => ({ file, text: texts.get(file)! }));
-  if (entity.kind === 'keys') return stageKeys(entity, read, invalid, limits);
-  if (invalid.length > 0) return leftOut(invalid);
-  const kind = entity.kind;
   const sha256 = hasher.digest();
-  const recorded = known.get(`${kind}:${entity.key}`);
+  const recorded = entity.kind === 'keys' || invalid.length > 0 ? undefined : known.get(`${entity.kind}:${entity.key}`);
   if (recorded?.sha256 === sha256) {
     return { unchanged: recorded, invalid: [], tooLong: [], entries: recorded.entries, merged: recorded.merged, rows: 0, platformRows: 0 };
   }
+  const read: { file: RegistryFileRef; text: string }[] = [];
+  for (const file of entity.files) {
+    const bytes = contents.get(file);
+    const decoded = bytes === undefined ? undefined : decode(file, bytes);
+    if (decoded === undefined) continue;
+    if ('problem' in decoded) invalid.push(decoded);
+    else read.push(decoded);
+  }
+  if (entity.kind === 'keys') return stageKeys(entity, read, invalid, limits);
+  if (invalid.length > 0) return leftOut(invalid);
+  const kind = entity.kind;
   const parsed: ParsedFile[] = [];
   for (const { file, text } of read) {
     const result = parseRegistryFile(text, kind);
