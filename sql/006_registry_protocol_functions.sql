@@ -70,24 +70,23 @@ AS $$
 $$;
 
 -- GET /v1/modules/:namespace/:name/:system/versions
--- {"modules": [{"versions": [{"version"}]}]}
+-- {"modules": [{"versions": [{"version"}]}]}, in version order (the protocol sets none). Built
+-- as text and parsed once: a jsonb object per version made a module with 600 versions take
+-- several milliseconds.
 CREATE OR REPLACE FUNCTION registry_module_versions(namespace text, name text, system text)
 RETURNS jsonb
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
-    WITH module AS (
-        SELECT lower(registry_module_versions.namespace) AS namespace, lower(registry_module_versions.name) AS name,
-               lower(registry_module_versions.system) AS system
-    ), versions AS (
-        SELECT m.version FROM public.modules m, module
-         WHERE m.namespace = module.namespace AND m.name = module.name AND m.provider = module.system
-    )
-    SELECT CASE WHEN EXISTS (SELECT 1 FROM versions)
-                  OR EXISTS (SELECT 1 FROM public.registry_modules r, module
-                              WHERE r.namespace = module.namespace AND r.name = module.name AND r.system = module.system)
-                THEN jsonb_build_object('modules', jsonb_build_array(jsonb_build_object('versions',
-                         COALESCE((SELECT jsonb_agg(jsonb_build_object('version', version) ORDER BY version) FROM versions), '[]'::jsonb))))
+    SELECT CASE WHEN v.list IS NOT NULL
+                  OR EXISTS (SELECT 1 FROM public.registry_modules r
+                              WHERE r.namespace = lower(registry_module_versions.namespace) AND r.name = lower(registry_module_versions.name)
+                                AND r.system = lower(registry_module_versions.system))
+                THEN ('{"modules":[{"versions":[' || COALESCE(v.list, '') || ']}]}')::jsonb
            END
+      FROM (SELECT string_agg('{"version":' || to_json(m.version)::text || '}', ',' ORDER BY m.version) AS list
+              FROM public.modules m
+             WHERE m.namespace = lower(registry_module_versions.namespace) AND m.name = lower(registry_module_versions.name)
+               AND m.provider = lower(registry_module_versions.system)) v
 $$;
 
 -- GET /v1/modules/:namespace/:name/:system/:version/download

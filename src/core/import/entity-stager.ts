@@ -1,5 +1,5 @@
 import { closeSync, openSync, readSync } from 'node:fs';
-import { isUtf8 } from 'node:buffer';
+import { isAscii, isUtf8 } from 'node:buffer';
 import { parseRegistryFile, type RegistryKind } from './registry-file.js';
 import type { RegistryEntity, RegistryFileRef } from './registry-tree.js';
 import { entityWidthProblem, mapModuleEntity, mapProviderEntity, widthProblem, type ColumnLimits, type ParsedFile } from './row-mapper.js';
@@ -78,6 +78,8 @@ function readFile(file: RegistryFileRef): Buffer | Problem {
 
 /** A file's text, if it is UTF-8 (JSON and armor are; Node would turn other bytes into U+FFFD, stored as part of a value). */
 function decode(file: RegistryFileRef, bytes: Buffer): { file: RegistryFileRef; text: string } | Problem {
+  // Nearly every file is ASCII, which decodes several times faster as Latin-1 (the same characters).
+  if (isAscii(bytes)) return { file, text: bytes.toString('latin1') };
   const text = bytes.toString('utf8');
   if (text.includes('\uFFFD') && !isUtf8(bytes)) return { file: file.relativePath, problem: 'is not valid UTF-8' };
   return { file, text };

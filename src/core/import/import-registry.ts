@@ -14,7 +14,7 @@ import type { KnownSource, Problem } from './entity-stager.js';
 import { runQuery } from '../db/query.js';
 import { adminPasswordProvider } from '../db/admin-connection.js';
 import { assertPrimary } from '../db/primary.js';
-import { stageTree } from './stage-tree.js';
+import { streamTree } from './stream-tree.js';
 import { importResult, type ImportResult } from './import-result.js';
 
 export type { ImportResult, KindCounts, KeyCounts } from './import-result.js';
@@ -36,11 +36,11 @@ const KINDS: readonly TreeKind[] = ['provider', 'module', 'keys'];
 /** work_mem for the writes: the real registry's staged rows sort and hash in memory. */
 const WRITE_WORK_MEM = '64MB';
 /**
- * temp_buffers for the staging tables (a few hundred MB for the real registry): held in the
- * session's memory instead of written out to temporary files and read back by the writes.
- * Only possible before the session's first use of a temporary table; an upper bound, not an allocation.
+ * temp_buffers for the staging tables (a chunk, or all the keys): held in the session's memory
+ * instead of written out to temporary files and read back by the writes. Only possible before
+ * the session's first use of a temporary table; an upper bound, not an allocation.
  */
-const STAGING_TEMP_BUFFERS = '512MB';
+const STAGING_TEMP_BUFFERS = '256MB';
 /** How many problems an error message lists; --json carries them all. */
 const PROBLEMS_IN_MESSAGE = 10;
 
@@ -108,11 +108,12 @@ async function takeImportLock(connection: Connection, logger: Logger, lockTimeou
 
 /**
  * `import <path>`: every provider, module and signing key of the tree becomes rows of the
- * registry's tables. Files are read one entity at a time and streamed with COPY into
- * temporary staging tables; a provider or module whose files hash to what the last import
- * recorded is recognised without being parsed or rewritten. Only when every file has been
- * validated are the rows written, all in one transaction, so a failed or interrupted import
- * writes nothing.
+ * registry's tables. Files are read one entity at a time and their rows streamed with COPY, a
+ * chunk at a time while the next is read (straight into empty tables, else through staging
+ * tables and only what differs); a provider or module whose files hash to what the last import
+ * recorded is recognised without being parsed or rewritten. All in one transaction, committed
+ * only once every file has been validated: a failed, refused or interrupted import leaves the
+ * tables as they were.
  */
 export async function importRegistry(context: CoreContext, options: ImportOptions): Promise<ImportResult> {
   refuseSystemDatabase(context.settings.database, context.settings.origins.database);
@@ -143,7 +144,7 @@ export async function importRegistry(context: CoreContext, options: ImportOption
     await run(`SET LOCAL work_mem = '${WRITE_WORK_MEM}'`);
     const known = await readKnownSources(connection, logger);
 
-    const staged = await stageTree(connection, logger, { root, kinds, limits, known, skipInvalid: Boolean(options.skipInvalid), signal: context.signal }, (writer) => (copy = writer));
+    const staged = await streamTree(connection, logger, { root, kinds, limits, known, skipInvalid: Boolean(options.skipInvalid), signal: context.signal }, (writer) => (copy = writer));
     copy = undefined;
     const problems = [...staged.problems].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
     if (problems.length > 0 && !options.skipInvalid) throw invalidFilesError(problems);

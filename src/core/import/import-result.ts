@@ -1,7 +1,7 @@
 import type { Problem } from './entity-stager.js';
 import { addCounts, NO_ROWS, type TableCounts, type WrittenCounts } from './import-write.js';
 import type { TreeKind } from './registry-tree.js';
-import type { KindTally } from './stage-tree.js';
+import type { KindTally } from './stream-tree.js';
 
 /** A kind of versioned row (`providers`, `modules`): what the files held, and what happened to the rows. */
 export interface KindCounts extends TableCounts {

@@ -22,8 +22,8 @@ import { PARTS, type Chunk, type Part } from './chunk.js';
  * tables with rows, a chunk is staged once it holds this many in all. Bigger means fewer
  * statements, smaller less memory: at most about twice this is held per table.
  */
-export const PART_BYTES = Number(process.env.TRDB_PART ?? 1024 * 1024);
-const CHUNK_BYTES = Number(process.env.TRDB_CHUNK ?? 2 * 1024 * 1024);
+export const PART_BYTES = 1024 * 1024;
+const CHUNK_BYTES = 2 * 1024 * 1024;
 
 /** What happened to the rows of one table. */
 export interface TableCounts {

@@ -47,6 +47,7 @@ export interface StagedTree {
 const PROGRESS_INTERVAL_MS = 250;
 /** Longest stretch of synchronous file reading before the event loop gets a turn. */
 const YIELD_INTERVAL_MS = 50;
+
 function emptyTally(): KindTally {
   return { files: 0, entries: 0, merged: 0, stagedEntities: 0, rows: 0, platformRows: 0, unchangedEntities: 0, unchangedRows: 0, unchangedPlatformRows: 0 };
 }
@@ -127,7 +128,7 @@ interface KindContext {
  * Streams every entity of the tree through the staging tables into the registry's tables,
  * validating as it goes. `onWriter` learns of each COPY in flight, so a failure elsewhere can abort it.
  */
-export async function stageTree(connection: Connection, logger: Logger, options: StageOptions, onWriter: (writer: CopyWriter) => void): Promise<StagedTree> {
+export async function streamTree(connection: Connection, logger: Logger, options: StageOptions, onWriter: (writer: CopyWriter) => void): Promise<StagedTree> {
   const problems: Problem[] = [];
   const tallies: Record<TreeKind, KindTally> = { provider: emptyTally(), module: emptyTally(), keys: emptyTally() };
   const progress = progressReporter(logger, tallies);
