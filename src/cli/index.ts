@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { isRegistryDbError, RegistryDbError } from '../core/errors.js';
+import { SSL_MODES } from '../core/config/variables.js';
 import { packageVersion } from '../core/runtime/package-root.js';
 import { toRegistryDbError } from '../core/db/pg-errors.js';
 import { registerCreateDb } from './commands/create-db.js';
@@ -9,8 +10,10 @@ import { registerDrop } from './commands/drop.js';
 import { registerImport } from './commands/import.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerSetup } from './commands/setup.js';
+import { registerStatus } from './commands/status.js';
 import { registerTestConnection } from './commands/test-connection.js';
 import { colorWanted, Output } from './output.js';
+import { environmentHelp } from './environment-help.js';
 import { reportError } from './run-command.js';
 import { exitOnInterrupt, interruptedBy } from './signals.js';
 import { criticalSectionsDone } from '../core/runtime/critical-section.js';
@@ -21,21 +24,27 @@ export function buildProgram(): Command {
   const version = packageVersion();
   const program = new Command('tofu-registry-db')
     .description('Provision and maintain the PostgreSQL database behind an OpenTofu registry API.')
-    .version(version, '--version', 'print the version')
+    .version(version, '-v, --version', 'print the version')
     .option('--env-file <path>', 'env file to read and write back to', './.env')
+    .option('--host <hosts>', 'server host, list of hosts (db1,db2) or Unix-socket folder (over TOFU_REGISTRY_DB_HOST, URIs and PGHOST)')
+    .option('--port <ports>', 'server port, or one per host (over TOFU_REGISTRY_DB_PORT, URIs and PGPORT)')
+    .addOption(new Option('--sslmode <mode>', 'libpq sslmode (over TOFU_REGISTRY_DB_SSLMODE, URIs and PGSSLMODE)').choices([...SSL_MODES]))
+    .option('--admin-user <role>', 'the admin role (over TOFU_REGISTRY_DB_ADMIN_USER, the admin URI and PGUSER)')
     .option('--json', 'print exactly one JSON document on stdout, also on failure')
     .option('-y, --yes', 'answer yes to confirmations; never prompt')
+    .option('-q, --quiet', 'print errors only (and what --show-password asks for); the exit code tells the rest')
     .option('--verbose', 'show each step and the SQL sent (secrets redacted)')
     .addOption(new Option('--no-color', 'no colour (also: NO_COLOR, CI=true, not a terminal)'))
     .showHelpAfterError('(run with --help for usage)')
     .enablePositionalOptions(false)
     .configureOutput(commanderOutput)
     .exitOverride();
-  program.addHelpText('after', '\nExample:\n  $ tofu-registry-db setup --env-file .env\n');
+  program.addHelpText('after', `${environmentHelp()}\nExample:\n  $ tofu-registry-db setup --env-file .env\n`);
   registerCreateDb(program);
   registerCreateUser(program);
   registerTestConnection(program);
   registerMigrate(program);
+  registerStatus(program);
   registerSetup(program);
   registerDrop(program);
   registerDev(program);
@@ -58,11 +67,14 @@ function wantsJson(argv: readonly string[]): boolean {
   return ownArgs(argv).includes('--json');
 }
 
+/** The program's options that take a value: the word after them is not the command. */
+const OPTIONS_WITH_VALUES = new Set(['--env-file', '--host', '--port', '--sslmode', '--admin-user']);
+
 /** The command's name for an error report: the first word that is not an option or its value. */
 function commandName(argv: readonly string[]): string {
   const args = ownArgs(argv);
   for (let i = 0; i < args.length; i++) {
-    if (args[i] === '--env-file') i++;
+    if (OPTIONS_WITH_VALUES.has(args[i]!)) i++;
     else if (!args[i]!.startsWith('-')) return args[i]!;
   }
   return '';

@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
-import { DEFAULTS } from '../core/config/settings.js';
 import { parseWaitSeconds } from '../core/config/settings.js';
 import { revealSecret } from '../core/redact.js';
+import { DEFAULTS } from '../core/config/variables.js';
 
 /** Reusable option sets, attached by function so every command spells them the same way. */
 export function nameOption(command: Command): Command {

@@ -12,6 +12,8 @@ export interface OutputOptions {
   readonly json: boolean;
   readonly verbose: boolean;
   readonly color: boolean;
+  /** --quiet: errors only (and a password asked for with --show-password); no results, progress or warnings. */
+  readonly quiet?: boolean;
 }
 
 type Paint = (text: string) => string;
@@ -75,8 +77,14 @@ export class Output {
     };
   }
 
-  /** A result line (stdout). Suppressed in --json mode, where only the document is printed. */
+  /** A result line (stdout). Suppressed in --json mode, where only the document is printed, and with --quiet. */
   result(text = ''): void {
+    if (this.options.quiet) return;
+    this.asked(text);
+  }
+
+  /** A result the user asked for by name (--show-password): printed even with --quiet, never in --json mode. */
+  asked(text: string): void {
     if (this.options.json) return;
     this.pauseSpinner();
     write(1, redactSecrets(text) + '\n');
@@ -87,8 +95,14 @@ export class Output {
     write(1, redactSecrets(JSON.stringify(document, null, 2)) + '\n');
   }
 
-  /** Progress, warnings and errors (stderr). */
+  /** Progress and warnings (stderr); not with --quiet. */
   info(text: string): void {
+    if (this.options.quiet) return;
+    this.error(text);
+  }
+
+  /** An error (stderr): the one thing --quiet still prints. */
+  error(text: string): void {
     this.pauseSpinner();
     write(2, redactSecrets(text) + '\n');
   }
@@ -103,7 +117,7 @@ export class Output {
 
   /** Shows a spinner on a terminal; elsewhere (CI, pipes, --json) a plain line or nothing. */
   async step(text: string): Promise<void> {
-    if (this.options.json) return;
+    if (this.options.json || this.options.quiet) return;
     if (!this.interactive) {
       if (this.options.verbose) this.info(`- ${text}`);
       return;

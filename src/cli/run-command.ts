@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { resolveSettings, type FlagSettings, type Settings } from '../core/config/settings.js';
+import type { SslMode } from '../core/config/variables.js';
 import type { CoreContext } from '../core/db/context.js';
-import { InterruptedError, RegistryDbError, isRegistryDbError } from '../core/errors.js';
+import { ConfigError, InterruptedError, RegistryDbError, isRegistryDbError } from '../core/errors.js';
+import { ChangeJournal } from '../core/runtime/journal.js';
 import { toRegistryDbError } from '../core/db/pg-errors.js';
 import { importExternal } from '../core/runtime/import-external.js';
 import { colorWanted, Output } from './output.js';
@@ -11,8 +13,13 @@ import { isTerminal } from './terminal.js';
 /** Options every command receives (the program's global options). */
 export interface GlobalOptions {
   readonly envFile?: string;
+  readonly host?: string;
+  readonly port?: string;
+  readonly sslmode?: SslMode;
+  readonly adminUser?: string;
   readonly json?: boolean;
   readonly yes?: boolean;
+  readonly quiet?: boolean;
   readonly verbose?: boolean;
   readonly color?: boolean;
 }
@@ -34,6 +41,8 @@ export interface RenderedResult {
   /** Exit code when the command ran but reports failure (test-connection). Default 0. */
   readonly exitCode?: number;
   readonly ok?: boolean;
+  /** With ok false: what --quiet prints instead of the rendering (the failed check's message and hint). */
+  readonly failure?: { readonly message: string; readonly hint?: string | null };
 }
 
 function isInteractive(globals: GlobalOptions): boolean {
@@ -58,23 +67,36 @@ export async function runCommand(
   const output = new Output({
     json: Boolean(globals.json),
     verbose: Boolean(globals.verbose),
+    quiet: Boolean(globals.quiet),
     color: colorWanted(globals.color !== false) && !globals.json,
   });
   await output.init();
+  if (globals.quiet && globals.verbose) {
+    reportError(output, name, new ConfigError('--quiet and --verbose ask for opposite things.', 'Give one of them.', 'USAGE'));
+    process.exitCode = 2;
+    return;
+  }
   const interactive = isInteractive(globals);
+  // One journal per run: the steps record what they change, and a failure reports it.
+  const journal = new ChangeJournal();
   const run: CommandRun = {
     output,
     globals,
     interactive,
     context(flags = {}) {
-      const settings: Settings = resolveSettings({ flags: { ...flags, envFile: globals.envFile } });
+      const settings: Settings = resolveSettings({
+        flags: { ...flags, envFile: globals.envFile, host: globals.host, port: globals.port, sslMode: globals.sslmode, adminUser: globals.adminUser },
+      });
       if (globals.verbose) {
         output.debug(`env file: ${settings.envFile}${settings.envFileLoaded ? '' : ' (not found)'}`);
+        // What was overridden or read past (a PGUSER below TOFU_REGISTRY_DB_ADMIN_USER, Prisma's schema=…).
+        for (const note of settings.notes) output.debug(note);
       }
       return {
         settings,
         logger: output.logger(),
         promptPassword: interactive ? promptHidden : undefined,
+        journal,
       };
     },
   };
@@ -84,7 +106,7 @@ export async function runCommand(
       if (printed) return;
       printed = true;
       output.stopSpinner();
-      reportError(output, name, new InterruptedError(`${name} (${signal})`));
+      reportError(output, name, new InterruptedError(`${name} (${signal})`), undefined, journal.changes);
     });
   }
   try {
@@ -93,7 +115,10 @@ export async function runCommand(
     printed = true;
     output.stopSpinner();
     const ok = result.ok ?? true;
-    if (output.options.json) output.json({ ok, command: name, ...result.json });
+    // A run that reports failure (setup whose closing check failed) says what it changed, as one that threw does.
+    const changes = !ok && journal.changes.length > 0 ? journal.changes : undefined;
+    if (output.options.json) output.json({ ok, command: name, ...result.json, ...(changes ? { changes } : {}) });
+    else if (output.options.quiet && !ok && result.failure) printError(output, result.failure.message, result.failure.hint, changes);
     else result.render(output);
     process.exitCode = result.exitCode ?? 0;
   } catch (error) {
@@ -101,12 +126,16 @@ export async function runCommand(
     printed = true;
     output.stopSpinner();
     const failure = isRegistryDbError(error) ? error : toRegistryDbError(error);
-    reportError(output, name, failure, error);
+    reportError(output, name, failure, error, journal.changes);
     process.exitCode = failure.exitCode;
   }
 }
 
-export function reportError(output: Output, name: string, failure: RegistryDbError, original?: unknown): void {
+/**
+ * A failure, on stderr or as the one --json document. `changes` are what the run changed before
+ * it failed (its journal): a run that stops halfway says what it left behind.
+ */
+export function reportError(output: Output, name: string, failure: RegistryDbError, original?: unknown, changes: readonly string[] = []): void {
   if (output.options.json) {
     const { details, ...error } = failure.toJSON();
     const { results, ...rest } = details ?? {};
@@ -114,14 +143,24 @@ export function reportError(output: Output, name: string, failure: RegistryDbErr
       ok: false,
       command: name,
       ...(results ? { migrations: results } : {}),
+      ...(changes.length > 0 ? { changes } : {}),
       error: { ...error, ...(Object.keys(rest).length ? { details: rest } : {}) },
     });
     return;
   }
-  const p = output.palette;
-  output.info(`${p.error('✖')} ${failure.message}`);
-  if (failure.hint) output.info(`  ${p.strong('hint:')} ${failure.hint}`);
+  printError(output, failure.message, failure.hint, changes);
   if (output.options.verbose && failure.errorClass === 'internal' && original instanceof Error && original.stack) {
     output.debug(original.stack);
   }
+}
+
+/** An error on stderr, as every command shows one: ✖ what happened, what the run had changed before it, then the hint. */
+function printError(output: Output, message: string, hint: string | null | undefined, changes: readonly string[] = []): void {
+  const p = output.palette;
+  output.error(`${p.error('✖')} ${message}`);
+  if (changes.length > 0) {
+    output.error(`  ${p.strong('changed before the failure:')}`);
+    for (const change of changes) output.error(`    - ${change}`);
+  }
+  if (hint) output.error(`  ${p.strong('hint:')} ${hint}`);
 }

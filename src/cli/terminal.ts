@@ -4,7 +4,7 @@ import { builtin } from '../core/runtime/import-external.js';
 /**
  * Writes to stdout and stderr without building process.stdout / process.stderr. Node
  * builds those streams on first access, and the first one loads the stream machinery
- * (net.Socket for a pipe, SyncWriteStream for a file): 1.5-3 ms of every run, about a
+ * (net.Socket for a pipe, SyncWriteStream for a file): a measurable share of every run (bench/README.md, Start-up), about a
  * tenth of `--version`. A synchronous write of the same bytes is what Node does for files
  * and pipes on Linux anyway. The streams are still used where a terminal is involved
  * (spinners, prompts) and whenever the descriptor will not take a blocking write.
@@ -73,7 +73,7 @@ export async function flushOutput(): Promise<void> {
 
 /**
  * Whether the descriptor is a terminal, without building its stream. node:tty loads
- * node:net and the stream machinery with it (~6 ms for `--help > /dev/null`), so it is
+ * node:net and the stream machinery with it (measured in bench/README.md, History), so it is
  * asked only about character devices other than /dev/null: a pipe, a file or /dev/null,
  * what CI jobs, cron and scripts give us, is known not to be a terminal from fstat alone.
  */

@@ -2,8 +2,11 @@
  * The library: typed options in, typed results out, no printing, no process.exit.
  * The CLI in src/cli is a thin layer over these functions.
  */
-export { resolveSettings, DEFAULTS, VARIABLES, SSL_MODES } from './config/settings.js';
-export type { Settings, SslMode, ConfigSources, FlagSettings } from './config/settings.js';
+export { resolveSettings, settingsForRole } from './config/settings.js';
+export type { Settings, ServerSettings, ConfigSources, FlagSettings, Endpoint } from './config/settings.js';
+export { DEFAULTS, VARIABLES, SSL_MODES, TARGET_SESSION_ATTRS } from './config/variables.js';
+export type { SslMode, TargetSessionAttrs } from './config/variables.js';
+export { parseConnectionString } from './config/conninfo.js';
 export type { CoreContext } from './db/context.js';
 export { RegistryDbError, ConfigError, EXIT_CODES } from './errors.js';
 export type { ErrorClass, ErrorJson } from './errors.js';
@@ -25,8 +28,12 @@ export { generateAppPassword } from './provision/password.js';
 export { scramSha256Verifier } from './provision/scram.js';
 export { testConnection, configurationFailure, CHECK_NAMES } from './checks/test-connection.js';
 export type { TestConnectionOptions, TestConnectionResult, CheckName, CheckResult, CheckStatus } from './checks/test-connection.js';
+export { getStatus } from './checks/status.js';
+export type { StatusOptions, StatusResult, StatusProblem } from './checks/status.js';
+export { createMigrationFile } from './migrations/new-migration.js';
+export type { NewMigrationOptions, NewMigrationResult } from './migrations/new-migration.js';
 export { setup } from './provision/setup.js';
-export type { SetupOptions, SetupResult } from './provision/setup.js';
+export type { SetupOptions, SetupResult, SetupSuccess, SetupFailure, SetupStep } from './provision/setup.js';
 export { dropDatabaseAndRole as drop } from './provision/drop.js';
 export type { DropOptions, DropResult } from './provision/drop.js';
 export { startEmbeddedServer } from './dev/embedded-server.js';

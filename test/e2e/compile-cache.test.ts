@@ -130,6 +130,8 @@ describe('V8 code cache of the CLI bundle (bin/compile-cache.cjs)', () => {
     expect(launcher.commandOf(['--env-file', 'setup', 'create-db', '--json'])).toBe('create-db');
     expect(launcher.commandOf(['migrate', '--json', 'status'])).toBe('migrate-status');
     expect(launcher.commandOf(['--version'])).toBe('version');
+    expect(launcher.commandOf(['-v'])).toBe('version');
+    expect(launcher.commandOf(['migrate', 'new', 'add_index'])).toBe('migrate-new');
     expect(launcher.commandOf([])).toBe('main');
     expect(launcher.commandOf(['--help'])).toBe('main-help');
     expect(launcher.commandOf(['setup', '-h'])).toBe('setup-help');

@@ -196,7 +196,7 @@ describe('tofu-registry-db create-user (the built binary)', () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(`PASSWORD '[redacted]'`);
     expect(run.stdout).toContain(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "public" TO "${s.role}";`);
-    expect(run.stdout).toContain(`-- env file ${s.envFile}: would be created with TOFU_REGISTRY_DB_USER, TOFU_REGISTRY_DB_PASSWORD`);
+    expect(run.stdout).toContain(`-- env file ${s.envFile}: would be created with TOFU_REGISTRY_DB_TYPE, TOFU_REGISTRY_DB_HOST, TOFU_REGISTRY_DB_PORT, TOFU_REGISTRY_DB_NAME, TOFU_REGISTRY_DB_SSLMODE, TOFU_REGISTRY_DB_USER, TOFU_REGISTRY_DB_PASSWORD`);
     expect(await roleExists(s.role)).toBe(false);
     expect(existsSync(s.envFile)).toBe(false);
     await dropDatabaseAndRole(s.database);

@@ -49,6 +49,9 @@ describe('start-up loads only what the run needs (built binary)', () => {
     // it node:net and the streams) only to learn that it was not a terminal.
     ['--help', '/dev/null', ['--help'], 0],
     ['a command\'s --help', '/dev/null', ['setup', '--help'], 0],
+    ['status --help', 'pipe', ['status', '--help'], 0],
+    ['migrate new --help', 'pipe', ['migrate', 'new', '--help'], 0],
+    ['-v', 'pipe', ['-v'], 0],
     ['an unknown command', 'pipe', ['migrat'], 2],
     ['an unknown option, --json', '/dev/null', ['--json', 'migrate', '--bogus'], 2],
     ['an invalid name', 'pipe', ['create-db', '--name', 'bad!name'], 2],

@@ -24,6 +24,17 @@ async function bookkept(database: string): Promise<string[]> {
   return withSuperClient(database, async (c) => (await c.query('SELECT version FROM tofu_registry_migrations ORDER BY version::int')).rows.map((r) => r.version as string));
 }
 
+/** Waits until 001's pg_sleep runs: its transaction holds the migration lock by then. */
+async function slowMigrationRunning(db: string): Promise<void> {
+  for (const deadline = Date.now() + 20_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 20))) {
+    const running = await withSuperClient('postgres', async (c) =>
+      (await c.query(`SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND state = 'active' AND pid <> pg_backend_pid() AND query LIKE '%pg_sleep(0.6)%'`, [db])).rowCount! > 0,
+    );
+    if (running) return;
+  }
+  throw new Error('001 never started');
+}
+
 /**
  * An empty database and two migrations, the first slow enough that another session can queue
  * for the migration lock while it runs (and get it when its COMMIT goes out).
@@ -70,7 +81,7 @@ describe('a migration COMMIT that travels with the next migration', () => {
     const holder = await superClient(db);
     try {
       const running = migrate(context, { migrationsDir: dir }).catch((e: unknown) => e);
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await slowMigrationRunning(db); // 001 holds the migration lock (a fixed 200 ms was too short on a loaded machine)
       // Queued behind 001's transaction lock; granted when 001 commits, and held for 3 s.
       const held = holder.query('SELECT pg_advisory_lock($1::bigint)', [MIGRATION_LOCK_KEY.toString()]).then(() => new Promise((resolve) => setTimeout(resolve, 3000)));
       const failure = (await running) as RegistryDbError;
@@ -101,7 +112,7 @@ describe('a migration COMMIT that travels with the next migration', () => {
     try {
       const context = contextFor(adminEnv({ TOFU_REGISTRY_DB_NAME: db, TOFU_REGISTRY_DB_PORT: String(port) }));
       const running = migrate(context, { migrationsDir: dir }).catch((e: unknown) => e);
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await slowMigrationRunning(db); // 001 holds the migration lock (a fixed 200 ms was too short on a loaded machine)
       const locked = holder.query('SELECT pg_advisory_lock($1::bigint)', [MIGRATION_LOCK_KEY.toString()]);
       await locked; // granted once 001 committed; 002 now waits for it
       await new Promise((resolve) => setTimeout(resolve, 300));
@@ -130,7 +141,7 @@ describe('a migration COMMIT that travels with the next migration', () => {
       let roundTrips = 0;
       (connection.client as unknown as { connection: { on(e: string, f: () => void): void } }).connection.on('readyForQuery', () => roundTrips++);
       const files = await loadMigrationFiles(dir);
-      const result = await applyPendingMigrations(connection, files, { lockTimeoutMs: 5000, statementTimeoutMs: 60000, logger: silentLogger, freshDatabase: true });
+      const result = await applyPendingMigrations(connection, files, { lockTimeoutMs: 5000, statementTimeoutMs: 60000, networkTimeoutMs: 30000, logger: silentLogger, freshDatabase: true });
       expect(result.appliedCount).toBe(5);
       expect(roundTrips).toBe(2 * 5 + 1);
       expect(await bookkept(db)).toEqual(['1', '2', '3', '4', '5']);

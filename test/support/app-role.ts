@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { createDatabase } from '../../src/core/provision/create-database.js';
 import type { CoreContext } from '../../src/core/db/context.js';
-import { adminEnv, contextFor, superClient, testServer, uniqueName, type ServerInfo } from './fixtures.js';
+import { adminEnv, contextFor, forceDropDatabase, superClient, testServer, uniqueName, type ServerInfo } from './fixtures.js';
 
 export interface Registry {
   readonly database: string;
@@ -26,6 +26,8 @@ export function appRoleGrantsSql(database: string, user: string): string[] {
   return [
     `REVOKE CONNECT ON DATABASE "${database}" FROM PUBLIC`,
     `GRANT CONNECT, TEMPORARY ON DATABASE "${database}" TO "${user}"`,
+    // As create-user does (PostgreSQL 14 and older let PUBLIC create in schema public).
+    'REVOKE CREATE ON SCHEMA public FROM PUBLIC',
     `GRANT USAGE ON SCHEMA public TO "${user}"`,
     `GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO "${user}"`,
     `GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO "${user}"`,
@@ -76,7 +78,7 @@ export async function provisionRegistry(
 async function dropRegistry(database: string, user: string, server: ServerInfo): Promise<void> {
   const client = await superClient('postgres', server);
   try {
-    await client.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+    await forceDropDatabase(client, database);
     await client.query(`DROP ROLE IF EXISTS "${user}"`);
   } finally {
     await client.end();

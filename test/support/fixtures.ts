@@ -107,9 +107,37 @@ export async function serverInventory(): Promise<{ databases: string[]; roles: s
   }));
 }
 
+/**
+ * Drops a database whatever sessions it still has: DROP DATABASE … WITH (FORCE) from PostgreSQL
+ * 13 on; before that, the sessions are ended first (what FORCE does itself).
+ */
+export async function forceDropDatabase(client: pg.Client, database: string): Promise<void> {
+  const { rows } = await client.query(`SELECT current_setting('server_version_num')::int >= 130000 AS force`);
+  if (rows[0].force) {
+    await client.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+    return;
+  }
+  for (let attempt = 0; ; attempt++) {
+    await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [database]);
+    try {
+      await client.query(`DROP DATABASE IF EXISTS "${database}"`);
+      return;
+    } catch (error) {
+      // 55006: a session was still on its way out (or a new one came): end it and try again.
+      if ((error as { code?: string }).code !== '55006' || attempt >= 50) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+}
+
+/** Only on servers of this major version or newer (a feature the older ones lack). */
+export function sinceMajor(major: number): jest.It {
+  return testServer().majorVersion >= major ? test : test.skip;
+}
+
 export async function dropDatabaseAndRole(database?: string, role?: string): Promise<void> {
   await withSuperClient('postgres', async (c) => {
-    if (database) await c.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+    if (database) await forceDropDatabase(c, database);
     if (role) await c.query(`DROP ROLE IF EXISTS "${role}"`);
   });
 }

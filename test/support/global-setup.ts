@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 
 /** The superuser password of every test server. */
 export const SUPERUSER_PASSWORD = 'test-superuser-password-9f3b';
@@ -28,6 +29,7 @@ export default async function globalSetup(): Promise<void> {
     conf: { ...TEST_SERVER_CONF, ssl: 'off' },
   });
   (globalThis as { __TEST_PG__?: { stop(): Promise<void> } }).__TEST_PG__ = server;
+  if (server.majorVersion < 13) await trigramsInTemplate(server.port);
   process.env.TOFU_TEST_PG_HOST = server.host;
   process.env.TOFU_TEST_PG_PORT = String(server.port);
   process.env.TOFU_TEST_PG_USER = server.superuser;
@@ -36,4 +38,20 @@ export default async function globalSetup(): Promise<void> {
   process.env.TOFU_TEST_PG_SOCKET = server.socketDir!;
   process.env.TOFU_TEST_PG_MAJOR = String(server.majorVersion);
   process.stderr.write(`\n[test server] PostgreSQL ${server.majorVersion} on ${server.host}:${server.port} (${server.binDir})\n`);
+}
+
+/**
+ * Before PostgreSQL 13 only a superuser may create pg_trgm, which migration 002 needs: the
+ * run's server is prepared as docs/postgresql-versions.md tells an operator to, so that the
+ * tests of a CREATEDB CREATEROLE admin run there too. (The refusal without it is tested on
+ * a server of its own.)
+ */
+async function trigramsInTemplate(port: number): Promise<void> {
+  const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password: SUPERUSER_PASSWORD, database: 'template1' });
+  await client.connect();
+  try {
+    await client.query('CREATE EXTENSION IF NOT EXISTS pg_trgm');
+  } finally {
+    await client.end();
+  }
 }

@@ -28,8 +28,10 @@ export interface ServerOptions {
   /** TLS: a certificate and key file (PEM) to enable ssl with. */
   readonly tls?: { readonly certFile: string; readonly keyFile: string };
   readonly port?: number;
-  /** Existing data folder (e.g. made by pg_basebackup) to start instead of running initdb; removed on stop. */
+  /** Existing data folder (e.g. made by pg_basebackup) to start instead of running initdb (a new path is initialised); removed on stop unless keepData. */
   readonly existingDataDir?: string;
+  /** Keep existingDataDir on stop (to start it again, e.g. as a standby). */
+  readonly keepData?: boolean;
 }
 
 export interface TestServer {
@@ -49,7 +51,7 @@ export async function startServer(options: ServerOptions = {}): Promise<TestServ
   const server = await startPostgres({
     binDir: options.binDir ?? EMBEDDED_BIN,
     dataDir: options.existingDataDir,
-    keepData: false,
+    keepData: options.keepData ?? false,
     port: options.port,
     superuserPassword: SUPERUSER_PASSWORD,
     unixSocket: true,

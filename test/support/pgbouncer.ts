@@ -23,7 +23,7 @@ export function pgbouncerBinary(): string {
 
 export async function startPgbouncer(
   server: { host: string; port: number; superuser: string; password: string },
-  options: { poolSize?: number; users?: Array<[string, string]> } = {},
+  options: { poolSize?: number; users?: Array<[string, string]>; serverLoginRetrySeconds?: number } = {},
 ): Promise<Pgbouncer> {
   const binary = pgbouncerBinary();
   const dir = sharedTempDir('trdb-bouncer-');
@@ -48,6 +48,7 @@ export async function startPgbouncer(
       `logfile = ${path.join(dir, 'pgbouncer.log')}`,
       `pidfile = ${path.join(dir, 'pgbouncer.pid')}`,
       'admin_users = postgres',
+      ...(options.serverLoginRetrySeconds !== undefined ? [`server_login_retry = ${options.serverLoginRetrySeconds}`] : []),
     ].join('\n') + '\n',
   );
   const ids = serverIds();

@@ -1,4 +1,6 @@
+import { chownSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { serverIds } from '../../src/core/dev/os-user.js';
 import { runAsPostgres, sharedTempDir, startServer, SYSTEM_PG15_BIN, type TestServer } from './pg-server.js';
 
 /**
@@ -13,7 +15,7 @@ export async function startPrimaryAndStandby(): Promise<{ primary: TestServer; s
   });
   const dataDir = path.join(sharedTempDir('trdb-standby-'), 'data');
   const backup = runAsPostgres(path.join(SYSTEM_PG15_BIN, 'pg_basebackup'), [
-    '-h', primary.host, '-p', String(primary.port), '-U', 'postgres', '-D', dataDir, '-R', '-X', 'stream', '--no-sync',
+    '-h', primary.host, '-p', String(primary.port), '-U', 'postgres', '-D', dataDir, '-R', '-X', 'stream', '--no-sync', '-c', 'fast',
   ]);
   if (backup.status !== 0) {
     await primary.stop();
@@ -26,6 +28,35 @@ export async function startPrimaryAndStandby(): Promise<{ primary: TestServer; s
     async stop() {
       await standby.stop();
       await primary.stop();
+    },
+  };
+}
+
+/**
+ * A read-only standby from any bin folder, the embedded packages included (they ship no
+ * pg_basebackup): a cluster is prepared as a primary, shut down cleanly, and started again
+ * with standby.signal. With no primary to follow it stays a hot standby, read-only, at the
+ * state it was left in.
+ */
+export async function startStandbyOf(binDir: string, prepare: (primary: TestServer) => Promise<void>): Promise<TestServer> {
+  const folder = sharedTempDir('trdb-standby-');
+  const dataDir = path.join(folder, 'data');
+  const primary = await startServer({ binDir, existingDataDir: dataDir, keepData: true });
+  try {
+    await prepare(primary);
+  } finally {
+    await primary.stop();
+  }
+  const signal = path.join(dataDir, 'standby.signal');
+  writeFileSync(signal, '');
+  const ids = serverIds();
+  if (ids) chownSync(signal, ids.uid, ids.gid);
+  const standby = await startServer({ binDir, existingDataDir: dataDir });
+  return {
+    ...standby,
+    async stop() {
+      await standby.stop();
+      rmSync(folder, { recursive: true, force: true });
     },
   };
 }

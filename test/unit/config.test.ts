@@ -1,8 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { resolveSettings, DEFAULTS } from '../../src/core/config/settings.js';
+import { resolveSettings } from '../../src/core/config/settings.js';
 import { ConfigError } from '../../src/core/errors.js';
 import { tempDir } from '../support/fixtures.js';
+import { DEFAULTS } from '../../src/core/config/variables.js';
 
 function envFileWith(content: string): string {
   const file = path.join(tempDir(), '.env');
@@ -36,7 +37,7 @@ describe('resolveSettings: resolution order flags > environment > env file > def
     expect(s.port).toBe(6000);
     expect(s.database).toBe('file_db');
     expect(s.origins.host).toBe('TOFU_REGISTRY_DB_HOST (environment)');
-    expect(s.origins.port).toBe('TOFU_REGISTRY_DB_PORT (.env)');
+    expect(s.origins.port).toBe('TOFU_REGISTRY_DB_PORT (.env, line 2)');
     expect(s.envFileLoaded).toBe(true);
   });
 
@@ -59,9 +60,9 @@ describe('resolveSettings: resolution order flags > environment > env file > def
 
   test('admin password: TOFU_REGISTRY_DB_ADMIN_PASSWORD, else PGPASSWORD, else unresolved (pgpass/prompt later)', () => {
     const both = resolveSettings({ env: { PGPASSWORD: 'pgpw', TOFU_REGISTRY_DB_ADMIN_PASSWORD: 'adminpw' }, flags: { envFile: noFile() } });
-    expect(both.admin).toMatchObject({ password: 'adminpw', passwordSource: 'TOFU_REGISTRY_DB_ADMIN_PASSWORD' });
+    expect(both.admin).toMatchObject({ password: 'adminpw', passwordSource: 'TOFU_REGISTRY_DB_ADMIN_PASSWORD (environment)' });
     const pg = resolveSettings({ env: { PGPASSWORD: 'pgpw' }, flags: { envFile: noFile() } });
-    expect(pg.admin).toMatchObject({ password: 'pgpw', passwordSource: 'PGPASSWORD' });
+    expect(pg.admin).toMatchObject({ password: 'pgpw', passwordSource: 'PGPASSWORD (environment)' });
   });
 
   test('a relative --env-file is resolved against the working directory', () => {
@@ -109,6 +110,8 @@ describe('resolveSettings: invalid values are configuration errors naming their 
     ['missing root certificate', { TOFU_REGISTRY_DB_SSLROOTCERT: '/nonexistent/ca.pem' }, /TOFU_REGISTRY_DB_SSLROOTCERT.*not a readable file/],
     ['lock timeout not a number', { TOFU_REGISTRY_DB_LOCK_TIMEOUT: 'soon' }, /TOFU_REGISTRY_DB_LOCK_TIMEOUT/],
     ['lock timeout zero', { TOFU_REGISTRY_DB_LOCK_TIMEOUT: '0' }, /TOFU_REGISTRY_DB_LOCK_TIMEOUT/],
+    ['network timeout not a number', { TOFU_REGISTRY_DB_NETWORK_TIMEOUT: '30s' }, /TOFU_REGISTRY_DB_NETWORK_TIMEOUT \(environment\) "30s" is not a number of seconds/],
+    ['network timeout above a day', { TOFU_REGISTRY_DB_NETWORK_TIMEOUT: '86401' }, /TOFU_REGISTRY_DB_NETWORK_TIMEOUT/],
   ];
   test.each(cases)('%s', (_label, env, message) => {
     let error: unknown;
@@ -120,6 +123,11 @@ describe('resolveSettings: invalid values are configuration errors naming their 
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).exitCode).toBe(2);
     expect((error as ConfigError).message).toMatch(message);
+  });
+
+  test('TOFU_REGISTRY_DB_NETWORK_TIMEOUT: 30 s unless set', () => {
+    expect(resolveSettings({ env: {}, flags: { envFile: noFile() } }).networkTimeoutMs).toBe(30_000);
+    expect(resolveSettings({ env: { TOFU_REGISTRY_DB_NETWORK_TIMEOUT: '2.5' }, flags: { envFile: noFile() } }).networkTimeoutMs).toBe(2500);
   });
 
   test('invalid flag values name the flag', () => {
@@ -135,7 +143,7 @@ describe('resolveSettings: invalid values are configuration errors naming their 
 
   test('an invalid value in the env file names the file', () => {
     const file = envFileWith('TOFU_REGISTRY_DB_PORT=99999\n');
-    expect(() => resolveSettings({ env: {}, flags: { envFile: file } })).toThrow(/TOFU_REGISTRY_DB_PORT \(\.env\) "99999"/);
+    expect(() => resolveSettings({ env: {}, flags: { envFile: file } })).toThrow(/TOFU_REGISTRY_DB_PORT \(\.env, line 1\) "99999"/);
   });
 
   test('valid hosts: names, IPv4, IPv6, sockets', () => {

@@ -88,7 +88,7 @@ describe('editEnvText', () => {
   test('a key already holding the value is left exactly as written', () => {
     const original = `${USER}=app   # same\n${PASSWORD}="secret"\n`;
     const edit = editEnvText(original, { [USER]: 'app', [PASSWORD]: 'secret' });
-    expect(edit).toEqual({ content: original, changedKeys: [], addedKeys: [] });
+    expect(edit).toEqual({ content: original, changedKeys: [], addedKeys: [], removedKeys: [] });
   });
 
   test('every occurrence of a duplicated key is changed (dotenv uses the last one)', () => {

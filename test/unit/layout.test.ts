@@ -21,7 +21,8 @@ const LAYERS: readonly (readonly string[])[] = [
   ['db'],
   ['migrations'],
   ['checks'],
-  ['provision', 'import', 'dev'],
+  ['provision', 'import'],
+  ['dev'],
 ];
 const TOP_LEVEL_FILES = ['errors.ts', 'index.ts', 'logger.ts', 'redact.ts'];
 const MAX_FILE_LINES = 350;

@@ -71,6 +71,10 @@ describe('role SQL builders', () => {
       'ALTER DEFAULT PRIVILEGES FOR ROLE "admin" IN SCHEMA "public" GRANT USAGE, SELECT ON SEQUENCES TO "app"',
     ]);
     expect(appRoleGrantsSql({ ...base, revokeCreateOnSchemaFromPublic: true })[3]).toBe('REVOKE CREATE ON SCHEMA "public" FROM PUBLIC');
+    // An admin that may not grant on the schema (PostgreSQL <= 14, schema public owned by the bootstrap superuser) sends no schema grant.
+    const withoutSchema = appRoleGrantsSql({ ...base, revokeCreateOnSchemaFromPublic: false, grantOnSchema: false });
+    expect(withoutSchema.filter((s) => s.includes('ON SCHEMA'))).toEqual([]);
+    expect(withoutSchema).toHaveLength(11);
     expect(appRoleGrantsSql({ ...base, revokeCreateOnSchemaFromPublic: false, readOnlyTables: ['tofu_registry_migrations'] })[7]).toBe(
       'REVOKE INSERT, UPDATE, DELETE ON "public"."tofu_registry_migrations" FROM "app"',
     );

@@ -52,7 +52,7 @@ describe('SQL builders', () => {
 
   test('migrationTransactionSql wraps the file in a transaction with the lock and bookkeeping', () => {
     const sql = 'CREATE TABLE t (id int);\n';
-    const text = migrationTransactionSql({ version: '7', name: 'add_t', fileName: '007_add_t.sql', path: '/x', sql, checksum: sha256Hex(sql) });
+    const text = migrationTransactionSql({ version: '7', name: 'add_t', fileName: '007_add_t.sql', path: '/x', sql, checksum: sha256Hex(sql), transaction: true });
     expect(text).toBe(
       [
         `-- 007_add_t.sql (sha256 ${sha256Hex(sql)})`,
@@ -68,7 +68,7 @@ describe('SQL builders', () => {
 
   test('migrationTransactionSql: the first migration of a new database creates the bookkeeping table; a last statement without a semicolon gets one', () => {
     const sql = 'CREATE TABLE t (id int) -- no semicolon\n';
-    const text = migrationTransactionSql({ version: '1', name: 't', fileName: '001_t.sql', path: '/x', sql, checksum: sha256Hex(sql) }, { createBookkeeping: true });
+    const text = migrationTransactionSql({ version: '1', name: 't', fileName: '001_t.sql', path: '/x', sql, checksum: sha256Hex(sql), transaction: true }, { createBookkeeping: true });
     const lines = text.split('\n');
     expect(lines.slice(2, 4)).toEqual([`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY});`, 'CREATE TABLE IF NOT EXISTS public.tofu_registry_migrations (']);
     expect(text).toContain("REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON public.tofu_registry_migrations FROM %s");

@@ -219,8 +219,20 @@ describe('privileges check', () => {
   test('a superuser: a single warning that says so', () => {
     const outcome = judgePrivileges({ ...facts, superuser: true, schemaCreate: true, databaseCreate: true, tables: [table('cache', { owned: true })] }, 'opentofu');
     expect(outcome.warnings).toEqual([
-      '"opentofu_user" is a superuser: it bypasses every permission check (fix: use a dedicated role, `tofu-registry-db create-user`, or ALTER ROLE "opentofu_user" NOSUPERUSER)',
+      '"opentofu_user" is a superuser: it bypasses every permission check (fix: give the API a role of its own: `tofu-registry-db create-user --user <name>` creates one with only what it needs, then set TOFU_REGISTRY_DB_USER to it; or, if nothing else needs it to be one, ALTER ROLE "opentofu_user" NOSUPERUSER as another superuser)',
     ]);
+  });
+
+  // PostgreSQL refuses to demote the bootstrap superuser, and demoting the admin breaks create-db and migrate.
+  test.each([
+    ['the bootstrap superuser', { bootstrap: true }, 'the bootstrap superuser (the role initdb created)'],
+    ['the admin role', { isAdmin: true }, 'the admin role (TOFU_REGISTRY_DB_ADMIN_USER)'],
+  ])('a superuser that is %s: a dedicated role, never NOSUPERUSER', (_what, extra, said) => {
+    const outcome = judgePrivileges({ ...facts, user: 'postgres', superuser: true, ...extra }, 'opentofu');
+    expect(outcome.warnings).toHaveLength(1);
+    expect(outcome.warnings![0]).toContain(said);
+    expect(outcome.warnings![0]).toContain('`tofu-registry-db create-user --user <name>`');
+    expect(outcome.warnings![0]).not.toContain('NOSUPERUSER');
   });
 
   test('the admin is checked for what the other commands need, not for excess', () => {

@@ -25,15 +25,12 @@ export function registerCreateDb(program: Command): void {
     runCommand('create-db', cmd, async (run) => {
       const context = run.context({ database: options.name });
       // Core modules load only when the command runs: --help and --version stay fast.
-      const [{ createDatabase }, { waitForServer }] = await Promise.all([import('../../core/provision/create-database.js'), import('../../core/db/wait-for-server.js')]);
-      if (options.wait !== undefined) await waitForServer(context, options.wait);
-      const result = await createDatabase(context, {
-        migrate: options.migrate,
-        migrationsDir: options.dir,
-        dryRun: options.dryRun,
-      });
+      const [{ createDatabase }, { retryWhileUnreachable }] = await Promise.all([import('../../core/provision/create-database.js'), import('../../core/db/wait-for-server.js')]);
+      const once = () => createDatabase(context, { migrate: options.migrate, migrationsDir: options.dir, dryRun: options.dryRun });
+      // --wait: until a primary answers, and again after a failover cuts a run off.
+      const { result, retries } = options.wait === undefined ? { result: await once(), retries: [] } : await retryWhileUnreachable(context, options.wait, once);
       return {
-        json: { ...result },
+        json: { ...result, ...(retries.length > 0 ? { retries } : {}) },
         render(output) {
           const p = output.palette;
           if (result.plannedSql !== undefined) {

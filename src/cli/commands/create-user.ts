@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { CreateUserResult } from '../../core/provision/create-user/create-user.js';
-import { confirmRotation } from '../confirm.js';
+import { confirmReplacement, confirmRotation } from '../confirm.js';
 import { dryRunOption, example, nameOption, passwordOptions, passwordToPrint, userOption } from '../options.js';
 import type { Output } from '../output.js';
 import { runCommand } from '../run-command.js';
@@ -44,7 +44,7 @@ function renderCreateUser(output: Output, result: CreateUserResult, showPassword
     } else {
       output.result(`${p.muted('-')} Env file left alone (--no-write-env)`);
     }
-    if (showPassword && result.password !== undefined) output.result(`Password: ${result.password}`);
+    if (showPassword && result.password !== undefined) output.asked(`Password: ${result.password}`);
   }
   for (const warning of [...result.warnings, ...(env?.warnings ?? [])]) output.warn(warning);
 }
@@ -66,11 +66,13 @@ export function registerCreateUser(program: Command): void {
       if (options.rotatePassword && !options.dryRun) {
         await confirmRotation(context.settings.user, run.interactive, Boolean(run.globals.yes));
       }
+      const replaceCredentials = options.writeEnv && !options.dryRun && (await confirmReplacement(context.settings, run.interactive, Boolean(run.globals.yes)));
       const { createUser } = await import('../../core/provision/create-user/create-user.js');
       const result = await createUser(context, {
         rotatePassword: options.rotatePassword,
         writeEnv: options.writeEnv,
         dryRun: options.dryRun,
+        replaceCredentials,
         passwordKept: json || showPassword,
       });
       const printed = passwordToPrint(result.password, options, json);

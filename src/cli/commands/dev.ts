@@ -1,12 +1,11 @@
 import { Option, type Command } from 'commander';
-import { resolveSettings, VARIABLES } from '../../core/config/settings.js';
 import { parsePort } from '../../core/config/host.js';
-import type { EmbeddedServer } from '../../core/dev/embedded-server.js';
 import { example, nameOption, userOption } from '../options.js';
 import { runCommand } from '../run-command.js';
 import { takeOverSignals } from '../signals.js';
 import { write } from '../terminal.js';
 import { builtin } from '../../core/runtime/import-external.js';
+import { VARIABLES } from '../../core/config/variables.js';
 
 interface DevOptions {
   readonly name?: string;
@@ -14,8 +13,6 @@ interface DevOptions {
   readonly dataDir?: string;
   readonly port?: number;
 }
-
-const DEV_COMMENT = 'Written by `tofu-registry-db dev`: an embedded PostgreSQL on loopback only, so sslmode is disable.';
 
 /** Runs the child with the database's environment; resolves with its exit status (128+n for a signal). */
 function runChild(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
@@ -50,48 +47,40 @@ export function registerDev(program: Command): void {
     runCommand('dev', cmd, async (run) => {
       // Validate flags and the env file before starting anything.
       const base = run.context({ database: options.name, user: options.user });
-      const logger = run.output.logger();
-      const [{ startEmbeddedServer }, { updateEnvFile }, { setup }] = await Promise.all([
-        import('../../core/dev/embedded-server.js'),
-        import('../../core/config/env-file-update.js'),
-        import('../../core/provision/setup.js'),
-      ]);
-      let server: EmbeddedServer | undefined;
+      const { startDevDatabase } = await import('../../core/dev/dev-database.js');
+      const serve = argv.length === 0;
+      // The program's --port (the server to connect to) takes `dev --port` too: for dev it is the port to listen on.
+      const globalPort = run.globals.port;
+      const port = options.port ?? (globalPort === undefined ? undefined : parsePort(globalPort, '--port'));
+      const dev = await startDevDatabase(base, { dataDir: options.dataDir, port, serve, database: options.name, user: options.user });
+      const { server, settings } = dev;
       try {
-        server = await startEmbeddedServer({ dataDir: options.dataDir, port: options.port, logger });
-        const devEnv: Record<string, string> = {
-          [VARIABLES.type]: 'postgres',
-          [VARIABLES.host]: server.host,
-          [VARIABLES.port]: String(server.port),
-          [VARIABLES.database]: base.settings.database,
-          [VARIABLES.sslMode]: 'disable',
+        if (!dev.setup.ok) throw dev.setup.error; // setup returns its failures; reported here as any command's
+        const summary = {
+          host: server.host,
+          port: server.port,
+          database: settings.database,
+          user: settings.user,
+          envFile: dev.envFile ? settings.envFile : null,
+          dataDir: server.dataDir,
+          postgresVersion: server.majorVersion,
         };
-        const settings = resolveSettings({
-          env: { ...process.env, ...devEnv, [VARIABLES.adminUser]: server.adminUser, [VARIABLES.adminPassword]: server.adminPassword, [VARIABLES.adminDatabase]: 'postgres' },
-          flags: { database: options.name, user: options.user, envFile: base.settings.envFile },
-        });
-        // The dev connection values first (with the comment saying why TLS is off), then
-        // setup adds the role and its password.
-        await updateEnvFile(settings.envFile, devEnv, { headerComment: DEV_COMMENT, commentChangedKeys: true });
-        // A kept --data-dir whose env file is gone: the local role gets a new password.
-        const result = await setup({ ...base, settings }, { rotateIfUnknown: true });
-        if (!result.ok) return { json: { ...result }, exitCode: result.exitCode, ok: false, render: () => run.output.info('dev: the provisioned database failed its checks') };
-        const password = result.user?.password ?? settings.password ?? '';
-        const childEnv = { ...process.env, ...devEnv, [VARIABLES.user]: settings.user, [VARIABLES.password]: password };
-        const summary = { host: server.host, port: server.port, database: settings.database, user: settings.user, envFile: settings.envFile, dataDir: server.dataDir };
-        if (argv.length > 0) {
-          const status = await runChild(argv, childEnv);
+        if (dev.envFileLeftAlone) run.output.info(`dev: ${dev.envFileLeftAlone}: left alone; the command gets the database in its environment`);
+        if (!serve) {
+          const environment = { ...process.env, ...dev.environment };
+          delete environment[VARIABLES.sslRootCert];
+          const status = await runChild(argv, environment);
           return { json: { ...summary, commandExitCode: status }, exitCode: status, ok: status === 0, render: () => undefined };
         }
         run.output.stopSpinner();
-        run.output.result(`✔ PostgreSQL ready on ${server.host}:${server.port} — database ${settings.database}, role ${settings.user}`);
+        run.output.result(`✔ PostgreSQL ${server.majorVersion} ready on ${server.host}:${server.port} — database ${settings.database}, role ${settings.user}`);
         run.output.result(`  credentials written to ${settings.envFile}; data in ${server.dataDir}${server.persistent ? '' : ' (removed on exit)'}`);
         run.output.result('  press Ctrl-C to stop');
         const signal = await waitForStopSignal();
         run.output.info(`Stopping PostgreSQL (${signal})…`);
         return { json: { ...summary, stoppedBy: signal }, render: (output) => output.result('✔ stopped') };
       } finally {
-        await server?.stop();
+        await server.stop();
       }
     }),
   );

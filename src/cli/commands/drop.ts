@@ -10,6 +10,11 @@ interface DropOptions {
   readonly dryRun?: boolean;
 }
 
+/** The env file's keys drop changes: removed ones, and a URI that loses its user-info. */
+function envKeys(envFile: { removedKeys: readonly string[]; changedKeys: readonly string[] }): string {
+  return [...envFile.removedKeys.map((key) => `${key} removed`), ...envFile.changedKeys.map((key) => `${key} without user and password`)].join(', ');
+}
+
 /** On a terminal the operator types the database name; elsewhere --yes is required. */
 async function confirmDrop(run: CommandRun, database: string, role: string): Promise<void> {
   if (run.globals.yes) return;
@@ -44,11 +49,16 @@ export function registerDrop(program: Command): void {
         json: { ...result },
         render(output) {
           const p = output.palette;
-          if (result.plannedSql !== undefined) return output.result(result.plannedSql);
+          if (result.plannedSql !== undefined) {
+            output.result(result.plannedSql);
+            if (result.envFile) output.result(`-- env file ${result.envFile.path}: would take role ${user}'s login out of ${envKeys(result.envFile)}`);
+            return;
+          }
           output.result(result.databaseDropped ? `${p.success('✔')} Dropped database ${p.strong(database)}` : `${p.muted('-')} Database ${database} did not exist`);
           if (result.roleDropped) output.result(`${p.success('✔')} Dropped role ${p.strong(user)}`);
           else if (result.roleKept) output.result(`${p.warning('⚠')} Kept role ${p.strong(user)}: ${result.roleKept}`);
           else output.result(`${p.muted('-')} Role ${user} did not exist`);
+          if (result.envFile) output.result(`${p.success('✔')} Took role ${user}'s login out of ${result.envFile.path}: ${envKeys(result.envFile)}`);
         },
       };
     }),

@@ -3,6 +3,7 @@ import type { MigrateResult } from '../../core/migrations/engine.js';
 import { dirOption, dryRunOption, example, nameOption, waitOption } from '../options.js';
 import type { Output } from '../output.js';
 import { runCommand } from '../run-command.js';
+import { registerMigrateNew } from './migrate-new.js';
 
 interface MigrateOptions {
   readonly name?: string;
@@ -19,7 +20,8 @@ export function renderMigrateResult(output: Output, result: MigrateResult): void
   }
   for (const migration of result.results) {
     if (migration.outcome === 'applied') {
-      output.result(`${p.success('✔')} Applied ${migration.fileName} ${p.muted(`(${Math.round(migration.durationMs)} ms)`)}`);
+      const how = migration.transaction ? '' : ', outside a transaction';
+      output.result(`${p.success('✔')} Applied ${migration.fileName} ${p.muted(`(${Math.round(migration.durationMs)} ms${how})`)}`);
     }
   }
   output.result(
@@ -35,15 +37,24 @@ export function registerMigrate(program: Command): void {
   dirOption(command);
   dryRunOption(command);
   waitOption(command);
-  example(command, 'tofu-registry-db migrate', 'tofu-registry-db migrate status --json', 'tofu-registry-db migrate --dry-run --dir ./sql');
+  example(command, 'tofu-registry-db migrate', 'tofu-registry-db migrate status --json', 'tofu-registry-db migrate --dry-run --dir ./sql', 'tofu-registry-db migrate new add_downloads_index --dir ./sql');
   command.action((options: MigrateOptions, cmd: Command) =>
     runCommand('migrate', cmd, async (run) => {
       const context = run.context({ database: options.name });
-      const [{ migrate }, { waitForServer }] = await Promise.all([import('../../core/migrations/migrate.js'), import('../../core/db/wait-for-server.js')]);
-      if (options.wait !== undefined) await waitForServer(context, options.wait);
-      const result = await migrate(context, { migrationsDir: options.dir, dryRun: options.dryRun });
+      const [{ migrate }, { retryWhileUnreachable }] = await Promise.all([import('../../core/migrations/migrate.js'), import('../../core/db/wait-for-server.js')]);
+      const run_ = () => migrate(context, { migrationsDir: options.dir, dryRun: options.dryRun });
+      // --wait: until a primary answers, and again after a failover cuts a run off.
+      const { result, retries } = options.wait === undefined ? { result: await run_(), retries: [] } : await retryWhileUnreachable(context, options.wait, run_);
       return {
-        json: { database: result.database, dryRun: result.dryRun, applied: result.appliedCount, upToDate: result.upToDateCount, migrations: result.results, ...(result.dryRun ? { sql: result.plannedSql } : {}) },
+        json: {
+          database: result.database,
+          dryRun: result.dryRun,
+          applied: result.appliedCount,
+          upToDate: result.upToDateCount,
+          migrations: result.results,
+          ...(retries.length > 0 ? { retries } : {}),
+          ...(result.dryRun ? { sql: result.plannedSql } : {}),
+        },
         render: (output) => renderMigrateResult(output, result),
       };
     }),
@@ -65,15 +76,21 @@ export function registerMigrate(program: Command): void {
         // A changed applied migration is a schema problem (exit 5) even when only listing.
         exitCode: result.changedCount > 0 ? 5 : 0,
         ok: result.changedCount === 0,
+        failure: { message: `${result.changedCount} applied migration(s) changed since they ran: ${result.migrations.filter((m) => m.state === 'changed').map((m) => m.fileName).join(', ')}.`, hint: 'Migrations are forward-only: restore the original file and put the change in a new migration.' },
         render(output) {
           const p = output.palette;
           const marks = { applied: p.success('applied'), pending: p.warning('pending'), changed: p.error('CHANGED'), missing: p.error('missing file') };
           for (const m of result.migrations) {
-            output.result(`${marks[m.state].padEnd(8)}  ${m.fileName}${m.appliedAt ? p.muted(`  ${m.appliedAt}`) : ''}`);
+            const marker = m.transaction === false ? p.muted('  (no transaction)') : '';
+            const lease = m.lease
+              ? p.warning(m.lease.live ? `  being applied by another runner (lease until ${m.lease.until})` : `  interrupted (lease expired ${m.lease.until}): the next migrate runs it again`)
+              : '';
+            output.result(`${marks[m.state].padEnd(8)}  ${m.fileName}${marker}${m.appliedAt ? p.muted(`  ${m.appliedAt}`) : ''}${lease}`);
           }
           output.result(`${result.migrations.length} migrations: ${result.pendingCount} pending, ${result.changedCount} changed`);
         },
       };
     }),
   );
+  registerMigrateNew(command);
 }

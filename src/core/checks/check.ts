@@ -72,7 +72,8 @@ export interface CheckOutcome {
 /** What the checks learn and hand on to the later ones. */
 export interface CheckState {
   readonly context: CoreContext;
-  readonly settings: Settings;
+  /** Narrowed to the one server the checks examine when a host list is configured. */
+  settings: Settings;
   readonly role: Role;
   readonly user: string;
   readonly logger: Logger;

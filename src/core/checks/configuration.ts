@@ -1,7 +1,8 @@
-import { VARIABLES } from '../config/settings.js';
 import { ConfigError, RegistryDbError } from '../errors.js';
 import { loadMigrationFiles } from '../migrations/files.js';
 import { failed, passed, type CheckOutcome, type CheckState } from './check.js';
+import { VARIABLES } from '../config/variables.js';
+import { describeSettingSources } from '../config/describe-settings.js';
 
 /**
  * Settings were validated when they were resolved; what is left to check here is what
@@ -14,12 +15,14 @@ export async function checkConfiguration(state: CheckState): Promise<CheckOutcom
   const details: Record<string, unknown> = {
     host: settings.host,
     port: settings.port,
+    ...(settings.hosts.length > 1 ? { hosts: settings.hosts } : {}),
     database: settings.database,
     user: state.user,
     sslMode: settings.sslMode,
     ...(settings.sslRootCert ? { sslRootCert: settings.sslRootCert } : {}),
     envFile: settings.envFile,
     envFileLoaded: settings.envFileLoaded,
+    sources: describeSettingSources(settings, state.role),
   };
   let password: string;
   if (state.role === 'app') {
@@ -44,9 +47,11 @@ export async function checkConfiguration(state: CheckState): Promise<CheckOutcom
     return failed(error, `read the migrations in ${state.migrationsDir}`, details);
   }
   const verifies = settings.sslMode === 'verify-ca' || settings.sslMode === 'verify-full' || settings.sslMode === 'require';
-  const warnings = settings.sslRootCert && !verifies
-    ? [`${VARIABLES.sslRootCert} is set, but sslmode ${settings.sslMode} never verifies certificates: use verify-full to make use of it`]
-    : [];
+  const warnings = [
+    ...(settings.sslRootCert && !verifies ? [`${VARIABLES.sslRootCert} is set, but sslmode ${settings.sslMode} never verifies certificates: use verify-full to make use of it`] : []),
+    // A value of libpq's variables that another setting overrides is named (it used to be silent).
+    ...settings.notes.filter((note) => (state.role === 'admin' ? !/^(TOFU_REGISTRY_DB_PASSWORD|TOFU_REGISTRY_DB_USER)\b/.test(note) : !/\b(PGUSER|PGPASSWORD|PGDATABASE)\b/.test(note))),
+  ];
   return passed(
     `settings valid; password ${password}${settings.envFileLoaded ? `; env file ${settings.envFile}` : ''}`,
     { ...details, password, migrations: state.files.length },

@@ -5,6 +5,7 @@ import { runBatch } from '../db/batch.js';
 import { failed, passed, type CheckOutcome, type CheckState } from './check.js';
 import { quoteLiteral } from '../sql/quote.js';
 import { compareMigrations, MIGRATIONS_TABLE, readAppliedMigrations } from '../migrations/bookkeeping.js';
+import { LEASES_TABLE } from '../migrations/lease.js';
 
 /** The registry's tables: the original design's three and what the registry protocols need (migrations 004-007). */
 export const REGISTRY_TABLES = ['modules', 'providers', 'cache', 'provider_platforms', 'registry_providers', 'registry_modules', 'signing_keys', 'registry_import_sources'] as const;
@@ -34,9 +35,10 @@ export function catalogLookupSql(): string[] {
   const bookkeepingSql = `SELECT count(c.oid) > 0 AS present,
        COALESCE(bool_and(has_table_privilege(c.oid, 'SELECT')), false) AND has_schema_privilege('public', 'USAGE') AS readable
   FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relname = ${quoteLiteral(MIGRATIONS_TABLE)}`;
-  const roleSql = `SELECT r.rolsuper AS superuser, r.rolcreatedb AS createdb, r.rolcreaterole AS createrole,
+  // oid 10 is the bootstrap superuser (the role initdb made): it can never lose SUPERUSER.
+  const roleSql = `SELECT r.rolsuper AS superuser, r.oid = 10 AS bootstrap, r.rolcreatedb AS createdb, r.rolcreaterole AS createrole,
        r.rolbypassrls AS bypassrls, r.rolreplication AS replication,
-       ARRAY(SELECT m.roleid::regrole::text FROM pg_auth_members m WHERE m.member = r.oid ORDER BY 1) AS member_of,
+       ARRAY(SELECT DISTINCT m.roleid::regrole::text FROM pg_auth_members m WHERE m.member = r.oid ORDER BY 1) AS member_of,
        COALESCE((SELECT has_table_privilege(c.oid, 'INSERT') OR has_table_privilege(c.oid, 'UPDATE') OR has_table_privilege(c.oid, 'DELETE')
                    FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relname = ${quoteLiteral(MIGRATIONS_TABLE)}), false) AS bookkeeping_writable,
        has_schema_privilege('public', 'USAGE') AS schema_usage,
@@ -44,13 +46,13 @@ export function catalogLookupSql(): string[] {
        has_database_privilege(current_database(), 'CREATE') AS database_create,
        has_database_privilege(current_database(), 'TEMPORARY') AS database_temporary
   FROM pg_roles r WHERE r.rolname = current_user`;
-  // Every table in public but the migration bookkeeping, which the API never touches;
+  // Every table in public but the migration bookkeeping and leases, which the API never touches;
   // owned includes membership in the owning role, which gives the same powers.
   const privilegesSql = `SELECT c.relname AS name, pg_has_role(c.relowner, 'USAGE') AS owned,
        has_table_privilege(c.oid, 'SELECT') AS select, has_table_privilege(c.oid, 'INSERT') AS insert,
        has_table_privilege(c.oid, 'UPDATE') AS update, has_table_privilege(c.oid, 'DELETE') AS delete
   FROM pg_class c
- WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p') AND c.relname <> ${quoteLiteral(MIGRATIONS_TABLE)}
+ WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p') AND c.relname NOT IN (${quoteLiteral(MIGRATIONS_TABLE)}, ${quoteLiteral(LEASES_TABLE)})
  ORDER BY c.relname`;
   const sequencesSql = `SELECT c.relname AS name, pg_has_role(c.relowner, 'USAGE') AS owned,
        has_sequence_privilege(c.oid, 'USAGE') AS usage, has_sequence_privilege(c.oid, 'SELECT') AS select
@@ -153,6 +155,10 @@ export interface PrivilegeFacts {
   readonly role: Role;
   readonly user: string;
   readonly superuser: boolean;
+  /** The bootstrap superuser (oid 10, the role initdb created), which cannot be demoted. */
+  readonly bootstrap?: boolean;
+  /** The admin role of these settings: demoting it would leave create-db and migrate without their role. */
+  readonly isAdmin?: boolean;
   readonly createdb: boolean;
   readonly createrole: boolean;
   readonly bypassrls?: boolean;
@@ -193,7 +199,13 @@ function excessPrivileges(facts: PrivilegeFacts, database: string): string[] {
   const role = `"${facts.user}"`;
   const excess: string[] = [];
   if (facts.superuser) {
-    return [`${role} is a superuser: it bypasses every permission check (fix: use a dedicated role, \`tofu-registry-db create-user\`, or ALTER ROLE ${role} NOSUPERUSER)`];
+    const dedicated = `give the API a role of its own: \`tofu-registry-db create-user --user <name>\` creates one with only what it needs, then set TOFU_REGISTRY_DB_USER to it`;
+    // The bootstrap superuser cannot be demoted (PostgreSQL refuses), and demoting the admin would cripple create-db and migrate.
+    if (facts.bootstrap || facts.isAdmin) {
+      const which = facts.bootstrap ? 'the bootstrap superuser (the role initdb created), which always keeps SUPERUSER' : 'the admin role (TOFU_REGISTRY_DB_ADMIN_USER) and a superuser';
+      return [`${role} is ${which}: the API would bypass every permission check (fix: ${dedicated})`];
+    }
+    return [`${role} is a superuser: it bypasses every permission check (fix: ${dedicated}; or, if nothing else needs it to be one, ALTER ROLE ${role} NOSUPERUSER as another superuser)`];
   }
   if (facts.createdb) excess.push(`${role} has CREATEDB (fix: ALTER ROLE ${role} NOCREATEDB)`);
   if (facts.createrole) excess.push(`${role} has CREATEROLE (fix: ALTER ROLE ${role} NOCREATEROLE)`);
@@ -280,6 +292,8 @@ export async function checkPrivileges(state: CheckState): Promise<CheckOutcome> 
       role: state.role,
       user: state.user,
       superuser: role.superuser,
+      bootstrap: role.bootstrap,
+      isAdmin: state.user === state.settings.admin.user,
       createdb: role.createdb,
       createrole: role.createrole,
       bypassrls: role.bypassrls,

@@ -97,7 +97,7 @@ function answerText(failure: RegistryDbError): string {
 
 /**
  * Starts the login while the DNS, TCP and TLS checks run: on a remote server that saves
- * their round trips (~30 ms at 10 ms away); on loopback nothing measurable. The authentication check takes
+ * their round trips (bench/README.md, Round trips); on loopback nothing measurable. The authentication check takes
  * its outcome; when an earlier check fails, the attempt is discarded (whatever broke that
  * check breaks it too). Not when logging in could prompt for a password: a prompt must
  * come at its own step.
@@ -137,8 +137,8 @@ async function logIn(state: CheckState, pending: Promise<Connection> | undefined
     if (database === state.settings.database) state.connection = state.login;
   } catch (error) {
     const failure = toRegistryDbError(error, { host: state.settings.host, port: state.settings.port, user: state.user, database, sslMode: state.settings.sslMode });
-    // PostgreSQL authenticates before it looks up the database, so these mean the login worked.
-    if (failure.sqlState === '3D000' || failure.sqlState === '42501') {
+    // PostgreSQL authenticates before it looks up the database (and counts its connections), so these mean the login worked.
+    if (failure.sqlState === '3D000' || failure.sqlState === '42501' || failure.code === 'DATABASE_CONNECTION_LIMIT') {
       state.databaseFailure = failure;
       return passed(`role "${state.user}" logged in (then the server refused database "${database}": see the next check)`, { user: state.user });
     }
@@ -152,13 +152,15 @@ async function logIn(state: CheckState, pending: Promise<Connection> | undefined
   });
 }
 
-function databaseFailure(failure: RegistryDbError, state: CheckState): RegistryDbError {
-  const { database } = state.settings;
+/** The database check's finding, about the database that was actually asked for (for --admin, the login's is the maintenance database). */
+function databaseFailure(failure: RegistryDbError, state: CheckState, database: string): RegistryDbError {
   if (failure.sqlState === '3D000') {
+    // The admin's maintenance database: pg-errors already names where it came from, and create-db cannot help.
+    if (failure.code !== 'DATABASE_MISSING') return failure;
     return reworded(
       failure,
       `Database "${database}" does not exist on ${target(state)} (SQLSTATE 3D000).`,
-      'Run `tofu-registry-db create-db` as the admin to create it (and its tables), or fix TOFU_REGISTRY_DB_NAME.',
+      `Run \`tofu-registry-db create-db\` as the admin to create it (and its tables), or fix ${state.settings.origins.database && state.settings.origins.database !== 'default' ? state.settings.origins.database : 'TOFU_REGISTRY_DB_NAME (or --name)'}.`,
     );
   }
   if (failure.sqlState === '42501') {
@@ -175,14 +177,14 @@ function databaseFailure(failure: RegistryDbError, state: CheckState): RegistryD
 
 export async function checkDatabase(state: CheckState): Promise<CheckOutcome> {
   const { database } = state.settings;
-  const tried = `connect to database "${database}" as "${state.user}"`;
-  if (state.databaseFailure) return failed(databaseFailure(state.databaseFailure, state), tried);
+  const tried = (name: string) => `connect to database "${name}" as "${state.user}"${name === database ? '' : ` (the admin's maintenance database, from ${state.settings.origins.adminDatabase ?? 'default'})`}`;
+  if (state.databaseFailure) return failed(databaseFailure(state.databaseFailure, state, loginDatabase(state)), tried(loginDatabase(state)));
   if (!state.connection) {
     try {
       state.connection = await openAs(state, database);
     } catch (error) {
       const failure = toRegistryDbError(error, { host: state.settings.host, port: state.settings.port, user: state.user, database, sslMode: state.settings.sslMode });
-      return failed(databaseFailure(failure, state), tried);
+      return failed(databaseFailure(failure, state, database), tried(database));
     }
   }
   // The server check's facts come along: one round trip for both checks.

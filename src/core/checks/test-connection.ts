@@ -13,6 +13,8 @@ import { bundledMigrationsDir } from '../migrations/files.js';
 import { toRegistryDbError } from '../db/pg-errors.js';
 import { stopwatch } from '../runtime/stopwatch.js';
 import { waitForServer } from '../db/wait-for-server.js';
+import { chooseHost, type HostReport } from './host-choice.js';
+import { settingsForRole } from '../config/settings.js';
 
 export { CHECK_NAMES } from './check.js';
 export type { CheckName, CheckResult, CheckStatus } from './check.js';
@@ -40,6 +42,8 @@ export interface TestConnectionResult {
   readonly exitCode: number;
   /** With waitSeconds: how long it waited for the server before the checks ran. */
   readonly waitedMs?: number;
+  /** With a host list: every host, which one the checks examined, and why the others were passed over. */
+  readonly hosts?: readonly HostReport[];
 }
 
 const CHECKS: Readonly<Record<CheckName, (state: CheckState) => Promise<CheckOutcome>>> = {
@@ -101,8 +105,9 @@ async function waitQuietly(context: CoreContext, seconds: number, role: 'app' | 
  * check; only an interruption escapes.
  */
 export async function testConnection(context: CoreContext, options: TestConnectionOptions = {}): Promise<TestConnectionResult> {
-  const { settings } = context;
   const role = options.admin ? 'admin' : 'app';
+  // The admin's connections may have a server of their own (TOFU_REGISTRY_DB_ADMIN_URL).
+  const settings = settingsForRole(context.settings, role);
   const logger = loggerOf(context);
   const state: CheckState = {
     context,
@@ -115,6 +120,7 @@ export async function testConnection(context: CoreContext, options: TestConnecti
   const checks: CheckResult[] = [];
   let failure: { check: CheckName; error: RegistryDbError } | undefined;
   let waitedMs: number | undefined;
+  let hosts: readonly HostReport[] | undefined;
   try {
     for (const name of CHECK_NAMES) {
       if (failure) {
@@ -123,6 +129,11 @@ export async function testConnection(context: CoreContext, options: TestConnecti
       }
       if (name === 'dns') {
         if (options.waitSeconds !== undefined) waitedMs = await waitQuietly(context, options.waitSeconds, role);
+        if (settings.hosts.length > 1) {
+          const choice = await chooseHost(context, role);
+          state.settings = choice.settings;
+          hosts = choice.hosts;
+        }
         startLogin(state);
       }
       logger.step(`Checking ${name}`);
@@ -142,9 +153,10 @@ export async function testConnection(context: CoreContext, options: TestConnecti
     role,
     user: state.user,
     database: settings.database,
-    host: settings.host,
-    port: settings.port,
+    host: state.settings.host,
+    port: state.settings.port,
     sslMode: settings.sslMode,
+    ...(hosts ? { hosts } : {}),
     checks,
     exitCode: failure?.error.exitCode ?? 0,
     ...(waitedMs !== undefined ? { waitedMs } : {}),

@@ -1,6 +1,6 @@
 import { isIP, type Socket } from 'node:net';
 import type { ConnectionOptions, PeerCertificate, TLSSocket } from 'node:tls';
-import type { Settings, SslMode } from '../config/settings.js';
+import type { Settings } from '../config/settings.js';
 import { ConfigError, RegistryDbError } from '../errors.js';
 import { toRegistryDbError } from '../db/pg-errors.js';
 import { builtin } from '../runtime/import-external.js';
@@ -8,13 +8,16 @@ import { failed, notApplicable, passed, type CheckOutcome, type CheckState, type
 import { endpoint, errorContext, isLoopback, openSocket, withTimeout } from '../db/network.js';
 import { isSocketHost, networkHost } from '../config/host.js';
 import { sslOptionsFor, type TlsState } from '../db/tls-options.js';
+import { type SslMode } from '../config/variables.js';
+import { errorResponseIn, type ListenerFacts } from '../db/listener.js';
 
 // PostgreSQL's SSLRequest: length 8, then the magic code 1234.5679.
 const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
 
-function firstByte(socket: Socket): Promise<string> {
+/** The first chunk the server sends back: PostgreSQL answers an SSLRequest with one byte, S or N. */
+function firstAnswer(socket: Socket): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    socket.once('data', (data: Buffer) => resolve(String.fromCharCode(data[0]!)));
+    socket.once('data', (data: Buffer) => resolve(data));
     socket.once('error', reject);
     socket.once('end', () => reject(Object.assign(new Error('the server closed the connection'), { code: 'ECONNRESET' })));
   });
@@ -71,7 +74,7 @@ async function probeTls(settings: Settings): Promise<TlsProbe> {
   let secure: TLSSocket | undefined;
   try {
     socket.write(SSL_REQUEST);
-    const answer = await withTimeout(firstByte(socket), settings.connectTimeoutMs, 'waiting for the answer to SSLRequest');
+    const answer = await sslAnswer(socket, settings);
     if (answer !== 'S') return { offered: false, verificationWanted, chainVerified: false, caSource, rootCertMissing };
     const host = networkHost(settings.host);
     const tls = builtin<typeof import('node:tls')>('node:tls');
@@ -111,6 +114,25 @@ async function probeTls(settings: Settings): Promise<TlsProbe> {
     await closeGracefully(secure ?? socket);
     socket.destroy();
   }
+}
+
+/**
+ * S or N, PostgreSQL's two answers to an SSLRequest. Anything else (an HTTP server's "HTTP/1.1
+ * 400", no answer at all) means something other than PostgreSQL listens there, which
+ * toRegistryDbError says as such: not as a server without TLS, nor as a firewall.
+ */
+async function sslAnswer(socket: Socket, settings: Settings): Promise<'S' | 'N'> {
+  const listener: ListenerFacts = { connected: true, sent: 'SSLRequest', timeoutMs: settings.connectTimeoutMs };
+  try {
+    listener.answer = await withTimeout(firstAnswer(socket), settings.connectTimeoutMs, 'waiting for the answer to SSLRequest');
+  } catch (error) {
+    throw toRegistryDbError(error, { ...errorContext(settings), listener });
+  }
+  const first = String.fromCharCode(listener.answer[0]!);
+  if (listener.answer.length === 1 && (first === 'S' || first === 'N')) return first;
+  // An ErrorResponse instead (a server that refuses at once): its own SQLSTATE and words.
+  if (first === 'E') throw toRegistryDbError(errorResponseIn(listener.answer), errorContext(settings));
+  throw toRegistryDbError(new Error(`received invalid response to SSL negotiation: ${first}`), { ...errorContext(settings), listener });
 }
 
 /**

@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { promises as fs, type Stats } from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../errors.js';
 import { describe } from './names.js';
-import { editEnvText, type EnvFileUpdateOptions } from './env-text.js';
+import { editEnvText, type EnvFileUpdateOptions, type EnvValue } from './env-text.js';
+import { fileError, NEW_FILE_MODE, resolveTarget, syncFolder, writeTempFile } from './env-file-io.js';
 
 /**
  * Writing credentials back into the env file: every other line kept as it was, values
@@ -23,6 +23,7 @@ export interface EnvFileUpdateResult {
   readonly written: boolean;
   readonly changedKeys: readonly string[];
   readonly addedKeys: readonly string[];
+  readonly removedKeys: readonly string[];
   /** Permission bits of the file after the update. */
   readonly mode: number;
   readonly warnings: readonly string[];
@@ -31,88 +32,14 @@ export interface EnvFileUpdateResult {
 export interface PreparedEnvFileUpdate {
   /** What commit() will have done (written: false if nothing needs writing). */
   readonly result: EnvFileUpdateResult;
+  /** The file's contents before the update; undefined when it did not exist. */
+  readonly previous?: Buffer;
   /** Renames the prepared file over the target: the one atomic step. */
   commit(): Promise<void>;
   /** Removes the prepared file without touching the target. */
   discard(): Promise<void>;
   /** After commit(): puts back what was there before (removes the file if it was created). */
   restore(): Promise<void>;
-}
-
-const NEW_FILE_MODE = 0o600;
-function fileError(action: string, file: string, error: unknown): ConfigError {
-  const code = (error as NodeJS.ErrnoException).code;
-  return new ConfigError(
-    `Cannot ${action} the env file ${describe(file)}: ${(error as Error).message}.`,
-    code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
-      ? 'Make the folder writable for this user, point --env-file elsewhere, or use --no-write-env with --json or --show-password.'
-      : 'Point --env-file at a regular file in an existing, writable folder.',
-    'ENV_FILE_UNWRITABLE',
-  );
-}
-
-/** Follows symlinks one hop at a time, so a dangling link still names the file to create. */
-async function resolveTarget(file: string): Promise<{ target: string; stats?: Stats }> {
-  let current = file;
-  for (let hops = 0; hops < 40; hops++) {
-    let stats: Stats;
-    try {
-      stats = await fs.lstat(current);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { target: current };
-      throw fileError('read', file, error);
-    }
-    if (!stats.isSymbolicLink()) return { target: current, stats };
-    current = path.resolve(path.dirname(current), await fs.readlink(current));
-  }
-  throw new ConfigError(`The env file ${describe(file)} is a loop of symbolic links.`);
-}
-
-async function syncFolder(folder: string): Promise<void> {
-  // Makes the rename itself durable; some file systems refuse fsync on folders, which is harmless.
-  const handle = await fs.open(folder, 'r').catch(() => undefined);
-  await handle?.sync().catch(() => undefined);
-  await handle?.close();
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
-  }
-}
-
-/** Temporary files of earlier writers that were killed before their rename: never read, safe to remove. */
-async function removeOrphanedTempFiles(target: string): Promise<void> {
-  const folder = path.dirname(target);
-  const pattern = new RegExp(`^\\.${path.basename(target).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(\\d+)\\.[0-9a-f]{8}\\.tmp$`);
-  const names = await fs.readdir(folder).catch(() => [] as string[]);
-  for (const name of names) {
-    const pid = Number(pattern.exec(name)?.[1]);
-    if (pid && pid !== process.pid && !processAlive(pid)) await fs.unlink(path.join(folder, name)).catch(() => undefined);
-  }
-}
-
-async function writeTempFile(target: string, content: string | Buffer, mode: number, owner?: { uid: number; gid: number }): Promise<string> {
-  await removeOrphanedTempFiles(target);
-  const temp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  // 'wx': O_EXCL, so a planted file or symlink under the temporary name is never followed.
-  const handle = await fs.open(temp, 'wx', NEW_FILE_MODE);
-  try {
-    await handle.writeFile(content);
-    await handle.chmod(mode); // explicit: the mode given to open() is masked by the umask
-    // Keep the owner when root rewrites another user's file; elsewhere this is not allowed, and not needed.
-    if (owner && owner.uid !== process.getuid?.()) await handle.chown(owner.uid, owner.gid).catch(() => undefined);
-    await handle.sync();
-  } catch (error) {
-    await handle.close().catch(() => undefined);
-    await fs.rm(temp, { force: true });
-    throw error;
-  }
-  await handle.close();
-  return temp;
 }
 
 /** Checks that the env file could be written, without writing anything. */
@@ -142,6 +69,24 @@ export async function checkEnvFileWritable(file: string): Promise<void> {
   await fs.access(folder, fs.constants.W_OK | fs.constants.X_OK).catch((error: unknown) => {
     throw fileError('write', absolute, error);
   });
+  await checkFreeSpace(folder, absolute, stats?.size ?? 0);
+}
+
+/**
+ * A full disk is found before anything changes, not after the database was created: the new
+ * file, its temporary copy and the backup kept during a password change all need room.
+ */
+async function checkFreeSpace(folder: string, file: string, size: number): Promise<void> {
+  const space = await fs.statfs(folder).catch(() => undefined);
+  if (!space) return; // a file system that does not say: the write itself will tell
+  const free = space.bavail * space.bsize;
+  const needed = 3 * (size + 4096);
+  if (free >= needed) return;
+  throw new ConfigError(
+    `The folder of the env file ${describe(file)} has ${free} bytes free, and writing the credentials needs about ${needed}. Nothing was changed.`,
+    `Free space on that file system (df -h ${folder}), or point --env-file at a file on another one.`,
+    'ENV_FILE_NO_SPACE',
+  );
 }
 
 /** What an update would do, with the new contents: nothing is written. */
@@ -154,7 +99,7 @@ export interface EnvFilePlan extends EnvFileUpdateResult {
 
 export async function planEnvFileUpdate(
   file: string,
-  values: Readonly<Record<string, string>>,
+  values: Readonly<Record<string, EnvValue>>,
   options: EnvFileUpdateOptions = {},
 ): Promise<EnvFilePlan> {
   const absolute = path.resolve(file);
@@ -167,7 +112,8 @@ export async function planEnvFileUpdate(
     });
   }
   const edit = editEnvText(previous?.toString('utf8') ?? '', values, options);
-  const created = previous === undefined;
+  // A file that does not exist is created only to add something (removing keys from nothing writes nothing).
+  const created = previous === undefined && edit.addedKeys.length > 0;
   const mode = stats ? stats.mode & 0o7777 : NEW_FILE_MODE;
   const warnings: string[] = [];
   if (mode & 0o044) {
@@ -179,9 +125,10 @@ export async function planEnvFileUpdate(
     path: absolute,
     target,
     created,
-    written: created || edit.changedKeys.length > 0 || edit.addedKeys.length > 0,
+    written: created || edit.changedKeys.length > 0 || edit.addedKeys.length > 0 || edit.removedKeys.length > 0,
     changedKeys: edit.changedKeys,
     addedKeys: edit.addedKeys,
+    removedKeys: edit.removedKeys,
     mode,
     warnings,
     content: edit.content,
@@ -193,7 +140,7 @@ export async function planEnvFileUpdate(
 /** Computes the new contents and writes them to a temporary file next to the target. */
 export async function prepareEnvFileUpdate(
   file: string,
-  values: Readonly<Record<string, string>>,
+  values: Readonly<Record<string, EnvValue>>,
   options: EnvFileUpdateOptions = {},
 ): Promise<PreparedEnvFileUpdate> {
   const { content, previous, owner, ...result } = await planEnvFileUpdate(file, values, options);
@@ -208,6 +155,7 @@ export async function prepareEnvFileUpdate(
   let committed = false;
   return {
     result,
+    previous,
     async commit() {
       if (!temp || committed) return;
       await fs.rename(temp, target).catch((error: unknown) => {
@@ -234,7 +182,7 @@ export async function prepareEnvFileUpdate(
 /** Sets `values` in the env file (creating it with mode 0600 if missing), atomically. */
 export async function updateEnvFile(
   file: string,
-  values: Readonly<Record<string, string>>,
+  values: Readonly<Record<string, EnvValue>>,
   options: EnvFileUpdateOptions = {},
 ): Promise<EnvFileUpdateResult> {
   const prepared = await prepareEnvFileUpdate(file, values, options);

@@ -9,6 +9,24 @@ import { describe } from './names.js';
  * that write: it needs node:crypto and the file system's promises).
  */
 
+/** The env file's values and the line each key was last set on (dotenv keeps the last). */
+export interface EnvFileContents {
+  readonly values: Readonly<Record<string, string>>;
+  readonly lines: Readonly<Record<string, number>>;
+}
+
+/** Reads the env file with the line of each key, for messages ("TOFU_REGISTRY_DB_ADMIN_USER (.env, line 7)"). */
+export function readEnvFileWithLines(file: string): EnvFileContents | undefined {
+  const values = readEnvFile(file);
+  if (values === undefined) return undefined;
+  const lines: Record<string, number> = {};
+  readFileSync(file, 'utf8').split(/\r?\n/).forEach((line, index) => {
+    const key = /^\s*(?:export\s+)?([\w.-]+)\s*(?:=|:\s)/.exec(line)?.[1];
+    if (key !== undefined && key in values) lines[key] = index + 1;
+  });
+  return { values, lines };
+}
+
 /** Reads the env file with dotenv's parser; a missing file is not an error, a folder is. */
 export function readEnvFile(file: string): Record<string, string> | undefined {
   let stats;

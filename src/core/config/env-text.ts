@@ -18,6 +18,7 @@ export interface EnvTextEdit {
   readonly content: string;
   readonly changedKeys: readonly string[];
   readonly addedKeys: readonly string[];
+  readonly removedKeys: readonly string[];
 }
 
 const KEY_PATTERN = /^[\w.-]+$/;
@@ -51,26 +52,79 @@ function commentLines(comment: string): string[] {
   return comment.split(/\r?\n/).map((line) => (line.trim() === '' ? '#' : `# ${line}`));
 }
 
-/** The pure part: edits the text of an env file. Keys already holding the value are left alone. */
-export function editEnvText(original: string, values: Readonly<Record<string, string>>, options: EnvFileUpdateOptions = {}): EnvTextEdit {
+/** A value to set, or null to remove the key's assignment (its whole line). */
+export type EnvValue = string | null;
+
+interface Edit {
+  readonly start: number;
+  readonly end: number;
+  readonly text: string;
+}
+
+/**
+ * The pure part: edits the text of an env file. Keys already holding the value are left alone;
+ * a key set to null loses its line(s), nothing else.
+ */
+export function editEnvText(original: string, values: Readonly<Record<string, EnvValue>>, options: EnvFileUpdateOptions = {}): EnvTextEdit {
   for (const key of Object.keys(values)) {
     if (!KEY_PATTERN.test(key)) throw new ConfigError(`${describe(key)} is not a valid env file key.`);
   }
   const current = parseDotenv(original);
-  const toChange = new Set(Object.keys(values).filter((key) => key in current && current[key] !== values[key]));
-  const toAdd = Object.keys(values).filter((key) => !(key in current));
+  const keys = Object.keys(values);
+  const toChange = new Set(keys.filter((key) => values[key] !== null && key in current && current[key] !== values[key]));
+  const toRemove = new Set(keys.filter((key) => values[key] === null && key in current));
+  const toAdd = keys.filter((key) => values[key] !== null && !(key in current));
   const eol = original.includes('\r\n') ? '\r\n' : '\n';
+  const { edits, allExported } = editsInPlace(original, values, toChange, toRemove, options, eol);
+  let content = original;
+  for (const edit of edits.sort((a, b) => b.start - a.start)) {
+    content = content.slice(0, edit.start) + edit.text + content.slice(edit.end);
+  }
+  if (toAdd.length > 0) content = appendKeys(content, toAdd.map((key) => [key, values[key]!] as const), allExported ? 'export ' : '', options, eol);
 
-  const edits: { start: number; end: number; text: string }[] = [];
+  // Never write what dotenv would read differently: check the result before it is used.
+  const expected: Record<string, string> = { ...current };
+  for (const key of keys) {
+    if (values[key] === null) delete expected[key];
+    else expected[key] = values[key]!;
+  }
+  const readBack = parseDotenv(content);
+  const mismatch = Object.keys({ ...expected, ...readBack }).find((key) => readBack[key] !== expected[key]);
+  if (mismatch !== undefined) {
+    throw new ConfigError(
+      `Cannot update the env file: after the edit, dotenv would read ${mismatch} differently (the file may contain an unterminated quote).`,
+      'Fix the quoting in the env file, or point --env-file at another file.',
+      'ENV_FILE_UNPARSABLE',
+    );
+  }
+  return { content, changedKeys: [...toChange], addedKeys: toAdd, removedKeys: [...toRemove] };
+}
+
+/** The edits to existing assignments: values replaced in place, removed keys' lines cut. */
+function editsInPlace(
+  original: string,
+  values: Readonly<Record<string, EnvValue>>,
+  toChange: ReadonlySet<string>,
+  toRemove: ReadonlySet<string>,
+  options: EnvFileUpdateOptions,
+  eol: string,
+): { edits: Edit[]; allExported: boolean } {
+  const edits: Edit[] = [];
   let assignments = 0;
   let exported = 0;
   let commented = false;
   for (const match of original.matchAll(DOTENV_ASSIGNMENT)) {
-    const indices = match.indices!;
-    const [keyStart, keyEnd] = indices[1]!;
+    const [keyStart, keyEnd] = match.indices![1]!;
     assignments += 1;
     if (/export\s+$/.test(original.slice(match.index, keyStart))) exported += 1;
     const key = match[1]!;
+    const lineStart = original.lastIndexOf('\n', keyStart - 1) + 1;
+    if (toRemove.has(key)) {
+      const matchEnd = match.index + match[0].length;
+      const lineEnd = original.startsWith('\r\n', matchEnd) ? matchEnd + 2 : original.startsWith('\n', matchEnd) ? matchEnd + 1 : matchEnd;
+      edits.push({ start: lineStart, end: lineEnd, text: '' });
+      continue;
+    }
     if (!toChange.has(key)) continue;
     const rawValue = match[2] ?? '';
     const valueStart = keyEnd + /^(?:\s*=|:\s)/.exec(original.slice(keyEnd))![0].length;
@@ -82,44 +136,20 @@ export function editEnvText(original: string, values: Readonly<Record<string, st
     if (options.headerComment && options.commentChangedKeys && !commented) {
       const comment = commentLines(options.headerComment);
       commented = true;
-      if (!original.includes(comment[0]!)) {
-        const lineStart = original.lastIndexOf('\n', match.index - 1) + 1;
-        edits.push({ start: lineStart, end: lineStart, text: comment.join(eol) + eol });
-      }
+      if (!original.includes(comment[0]!)) edits.push({ start: lineStart, end: lineStart, text: comment.join(eol) + eol });
     }
   }
-  let content = original;
-  for (const edit of edits.sort((a, b) => b.start - a.start)) {
-    content = content.slice(0, edit.start) + edit.text + content.slice(edit.end);
-  }
+  return { edits, allExported: assignments > 0 && exported === assignments };
+}
 
-  if (toAdd.length > 0) {
-    const prefix = assignments > 0 && exported === assignments ? 'export ' : '';
-    const lines = [
-      ...(options.headerComment ? commentLines(options.headerComment) : []),
-      ...toAdd.map((key) => `${prefix}${key}=${quoteEnvValue(values[key]!)}`),
-    ];
-    if (content === '') {
-      content = lines.join(eol) + eol;
-    } else if (content.endsWith('\n')) {
-      const endsWithBlankLine = /\n\s*\n$/.test(content) || /^\s*\n$/.test(content);
-      content += (options.headerComment && !endsWithBlankLine ? eol : '') + lines.join(eol) + eol;
-    } else {
-      // The file had no final newline: keep it that way.
-      content += eol + (options.headerComment ? eol : '') + lines.join(eol);
-    }
+/** New keys go at the end, under the header comment, in the file's own style. */
+function appendKeys(content: string, entries: readonly (readonly [string, string])[], prefix: string, options: EnvFileUpdateOptions, eol: string): string {
+  const lines = [...(options.headerComment ? commentLines(options.headerComment) : []), ...entries.map(([key, value]) => `${prefix}${key}=${quoteEnvValue(value)}`)];
+  if (content === '') return lines.join(eol) + eol;
+  if (content.endsWith('\n')) {
+    const endsWithBlankLine = /\n\s*\n$/.test(content) || /^\s*\n$/.test(content);
+    return content + (options.headerComment && !endsWithBlankLine ? eol : '') + lines.join(eol) + eol;
   }
-
-  // Never write what dotenv would read differently: check the result before it is used.
-  const expected: Record<string, string> = { ...current, ...values };
-  const readBack = parseDotenv(content);
-  const mismatch = Object.keys({ ...expected, ...readBack }).find((key) => readBack[key] !== expected[key]);
-  if (mismatch !== undefined) {
-    throw new ConfigError(
-      `Cannot update the env file: after the edit, dotenv would read ${mismatch} differently (the file may contain an unterminated quote).`,
-      'Fix the quoting in the env file, or point --env-file at another file.',
-      'ENV_FILE_UNPARSABLE',
-    );
-  }
-  return { content, changedKeys: [...toChange], addedKeys: toAdd };
+  // The file had no final newline: keep it that way.
+  return content + eol + (options.headerComment ? eol : '') + lines.join(eol);
 }

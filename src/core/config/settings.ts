@@ -1,63 +1,28 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../errors.js';
-import { describe, validateName } from './names.js';
 import { registerSecret } from '../redact.js';
-import { checkHost, parsePort } from './host.js';
-import { readEnvFile } from './env-file.js';
+import { readEnvFileWithLines } from './env-file.js';
+import { describeServer, parseEndpoints, repeatedEndpoints, type Endpoint } from './host.js';
+import { describe, validateName } from './names.js';
+import { settingSources, type FlagValues, type Found, type SettingSources, type SourceRole } from './sources.js';
+import { DEFAULTS, SERVER_KEYS, SSL_MODES, TARGET_SESSION_ATTRS, VARIABLES, type SettingKey, type SslMode, type TargetSessionAttrs } from './variables.js';
 
-export const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'] as const;
-export type SslMode = (typeof SSL_MODES)[number];
+export type { Endpoint } from './host.js';
 
-/** Defaults, defined once: the CLI shows them in --help and the README repeats them. */
-export const DEFAULTS = {
-  type: 'postgres',
-  host: 'localhost',
-  port: 5432,
-  database: 'opentofu',
-  user: 'opentofu_user',
-  sslMode: 'require' as SslMode,
-  adminUser: 'postgres',
-  adminDatabase: 'postgres',
-  envFile: '.env',
-  /** How long a migration waits for a table lock another session holds before failing. */
-  lockTimeoutSeconds: 10,
-  /** Upper bound for any single statement, so nothing hangs forever. */
-  statementTimeoutSeconds: 600,
-  connectTimeoutSeconds: 10,
-} as const;
-
-/** Every variable the tool reads, in the order the README documents them. */
-export const VARIABLES = {
-  type: 'TOFU_REGISTRY_DB_TYPE',
-  host: 'TOFU_REGISTRY_DB_HOST',
-  port: 'TOFU_REGISTRY_DB_PORT',
-  database: 'TOFU_REGISTRY_DB_NAME',
-  user: 'TOFU_REGISTRY_DB_USER',
-  password: 'TOFU_REGISTRY_DB_PASSWORD',
-  sslMode: 'TOFU_REGISTRY_DB_SSLMODE',
-  sslRootCert: 'TOFU_REGISTRY_DB_SSLROOTCERT',
-  adminUser: 'TOFU_REGISTRY_DB_ADMIN_USER',
-  adminPassword: 'TOFU_REGISTRY_DB_ADMIN_PASSWORD',
-  adminDatabase: 'TOFU_REGISTRY_DB_ADMIN_DATABASE',
-  lockTimeout: 'TOFU_REGISTRY_DB_LOCK_TIMEOUT',
-  statementTimeout: 'TOFU_REGISTRY_DB_STATEMENT_TIMEOUT',
-  connectTimeout: 'TOFU_REGISTRY_DB_CONNECT_TIMEOUT',
-} as const;
-
-/** The connection variables that env-file write-back adds where missing. */
-export const CONNECTION_VARIABLES = [
-  VARIABLES.type,
-  VARIABLES.host,
-  VARIABLES.port,
-  VARIABLES.database,
-  VARIABLES.sslMode,
-] as const;
-
-/** Values given on the command line; they win over everything else. */
+/**
+ * Values given on the command line (or by a program using the library); they win over
+ * everything else. Every setting a flag or a variable can set has a typed field here.
+ */
 export interface FlagSettings {
+  /** One host or a list (`db1,db2`), or a Unix-socket folder. */
+  readonly host?: string;
+  /** One port for all hosts, or one per host (`5432,5433`). */
+  readonly port?: number | string;
   readonly database?: string;
   readonly user?: string;
+  readonly sslMode?: SslMode;
+  readonly adminUser?: string;
   readonly envFile?: string;
 }
 
@@ -69,80 +34,65 @@ export interface ConfigSources {
   readonly cwd?: string;
 }
 
-export type AdminPasswordSource = 'TOFU_REGISTRY_DB_ADMIN_PASSWORD' | 'PGPASSWORD' | 'unresolved';
-
-/** Validated settings: every field checked, typed, defaulted. */
-export interface Settings {
+/** How one role's connections reach the server: libpq's host list, sslmode and the rest. */
+export interface ServerSettings {
+  /** The servers to try, in order (libpq's host list); one for most installations. */
+  readonly hosts: readonly Endpoint[];
+  /** The first of them: what messages name when a single server is meant. */
   readonly host: string;
   readonly port: number;
+  readonly sslMode: SslMode;
+  readonly sslRootCert?: string;
+  /** Which server of the list a connection accepts (commands that write always need the primary). */
+  readonly targetSessionAttrs: TargetSessionAttrs;
+  readonly applicationName: string;
+  readonly connectTimeoutMs: number;
+}
+
+/**
+ * Validated settings: every field checked, typed, defaulted, and where it came from. The server
+ * fields are the application role's; the admin's connections use `admin.server` where it has
+ * one (settingsForRole).
+ */
+export interface Settings extends ServerSettings {
   readonly database: string;
   readonly user: string;
   /** The application role's password, when known. */
   readonly password?: string;
-  readonly sslMode: SslMode;
-  readonly sslRootCert?: string;
   readonly admin: {
     readonly user: string;
-    /** Undefined until resolved from ~/.pgpass or a prompt (see resolveAdminPassword). */
+    /** Undefined until resolved from ~/.pgpass or a prompt. */
     readonly password?: string;
-    readonly passwordSource: AdminPasswordSource;
+    /** Where the password came from, or 'unresolved' (then ~/.pgpass or a prompt). */
+    readonly passwordSource: string;
     readonly database: string;
+    /**
+     * The admin's own server settings, when any differs from the application role's (a
+     * TOFU_REGISTRY_DB_ADMIN_URL that names its own host, port, sslmode, …), with their origins.
+     */
+    readonly server?: ServerSettings & { readonly origins: Readonly<Record<string, string>> };
   };
   readonly lockTimeoutMs: number;
   readonly statementTimeoutMs: number;
-  readonly connectTimeoutMs: number;
+  /**
+   * How long a connection may stay silent while the tool waits for an answer before it checks
+   * the server and gives up, and how long the server keeps a transaction of the tool's open
+   * without a word from it (db/network-timeouts.ts).
+   */
+  readonly networkTimeoutMs: number;
   /** Absolute path of the env file (it may not exist). */
   readonly envFile: string;
   /** Whether the env file existed and was read. */
   readonly envFileLoaded: boolean;
-  /** Where each setting came from, for --verbose and error messages. */
+  /** Where each setting came from ("TOFU_REGISTRY_DB_PORT (.env, line 3)", "PGHOST (environment)", "default"). */
   readonly origins: Readonly<Record<string, string>>;
-}
-
-interface Lookup {
-  readonly value: string | undefined;
-  readonly origin: string;
+  /** What was overridden or read past, for --verbose and test-connection. */
+  readonly notes: readonly string[];
 }
 
 /**
- * Where values come from, in the spec's order: flags, then the process environment, then the
- * env file, then defaults (the env file never overrides a variable already set). Every value
- * read is checked for NUL bytes and remembers its origin, for messages.
- */
-class Sources {
-  readonly origins: Record<string, string> = {};
-
-  constructor(
-    readonly env: Readonly<Record<string, string | undefined>>,
-    private readonly fileValues: Readonly<Record<string, string>> | undefined,
-    private readonly envFileName: string,
-  ) {}
-
-  lookup(variable: string): Lookup {
-    const fromEnv = this.env[variable];
-    if (fromEnv !== undefined) return { value: fromEnv, origin: `${variable} (environment)` };
-    const fromFile = this.fileValues?.[variable];
-    if (fromFile !== undefined) return { value: fromFile, origin: `${variable} (${this.envFileName})` };
-    return { value: undefined, origin: `${variable} (default)` };
-  }
-
-  flagOr(flag: string, value: string | undefined, variable: string): Lookup {
-    return value !== undefined ? { value, origin: flag } : this.lookup(variable);
-  }
-
-  /** The value found (or the fallback), recorded under `key` with its origin. */
-  text(key: string, found: Lookup, fallback?: string): string | undefined {
-    this.origins[key] = found.origin;
-    if (found.value !== undefined && found.value.includes('\0')) {
-      throw new ConfigError(`${found.origin} contains a NUL byte.`);
-    }
-    return found.value ?? fallback;
-  }
-}
-
-/**
- * Resolves settings in the spec's order: flags, then the process environment, then the
- * env file, then defaults. The env file never overrides a variable already set.
+ * Resolves settings in one documented order (config/sources.ts): flags, TOFU_REGISTRY_DB_*
+ * variables, connection URIs, the env file's, libpq's service file and PG* variables, defaults.
  */
 export function resolveSettings(sources: ConfigSources = {}): Settings {
   const env = sources.env ?? process.env;
@@ -152,73 +102,125 @@ export function resolveSettings(sources: ConfigSources = {}): Settings {
     throw new ConfigError('--env-file is empty.', 'Give a path, for example --env-file ./.env.');
   }
   const envFile = path.resolve(cwd, flags.envFile ?? DEFAULTS.envFile);
-  const fileValues = readEnvFile(envFile);
-  const found = new Sources(env, fileValues, path.basename(envFile));
-  const type = found.text('type', found.lookup(VARIABLES.type), DEFAULTS.type)!;
+  const file = readEnvFileWithLines(envFile);
+  const flagValues: FlagValues = {
+    host: flags.host,
+    port: flags.port === undefined ? undefined : String(flags.port),
+    database: flags.database,
+    user: flags.user,
+    sslMode: flags.sslMode,
+    adminUser: flags.adminUser,
+  };
+  const found = settingSources({ flags: flagValues, env, file, fileName: path.basename(envFile) });
+  const type = found.text('type', DEFAULTS.type)!;
   if (type !== 'postgres') {
     throw new ConfigError(`${found.origins.type} is ${describe(type)}: only "postgres" is supported.`, `Set ${VARIABLES.type}=postgres or remove it.`);
   }
+  const server = resolveServer(found, cwd, 'app');
+  const adminServer = resolveServer(found, cwd, 'admin');
+  const ownServer = SERVER_KEYS.some((key) => found.adminOrigins[key] !== found.origins[key]);
   return {
-    ...resolveConnection(found, flags, cwd),
-    admin: resolveAdmin(found),
+    ...server,
+    ...resolveRole(found),
+    admin: { ...resolveAdmin(found), ...(ownServer ? { server: { ...adminServer, origins: { ...found.adminOrigins } } } : {}) },
     ...resolveTimeouts(found),
     envFile,
-    envFileLoaded: fileValues !== undefined,
+    envFileLoaded: file !== undefined,
     origins: found.origins,
+    notes: found.notes,
   };
 }
 
-/** Where the application role connects, and as whom. */
-function resolveConnection(found: Sources, flags: FlagSettings, cwd: string): Pick<Settings, 'host' | 'port' | 'database' | 'user' | 'password' | 'sslMode' | 'sslRootCert'> {
-  const { origins } = found;
-  const host = found.text('host', found.lookup(VARIABLES.host), DEFAULTS.host)!;
-  checkHost(host, origins.host!);
-  const portText = found.text('port', found.lookup(VARIABLES.port));
-  const port = portText === undefined ? DEFAULTS.port : parsePort(portText, origins.port!);
-  const database = validateName(found.text('database', found.flagOr('--name', flags.database, VARIABLES.database), DEFAULTS.database)!, origins.database!);
-  const user = validateName(found.text('user', found.flagOr('--user', flags.user, VARIABLES.user), DEFAULTS.user)!, origins.user!);
-  const password = found.text('password', found.lookup(VARIABLES.password)) || undefined;
-  registerSecret(password);
-  const sslModeText = found.text('sslMode', found.lookup(VARIABLES.sslMode), DEFAULTS.sslMode)!;
-  if (!(SSL_MODES as readonly string[]).includes(sslModeText)) {
-    throw new ConfigError(
-      `${origins.sslMode} is ${describe(sslModeText)}: expected one of ${SSL_MODES.join(', ')}.`,
-      'These are libpq\'s sslmode values; "require" encrypts, "verify-full" also checks the certificate and host name.',
-    );
+function oneOf<T extends string>(found: SettingSources, key: 'sslMode' | 'targetSessionAttrs', role: SourceRole, allowed: readonly T[], fallback: T, hint: string): T {
+  const value = found.text(key, fallback, role)!;
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new ConfigError(`${originOf(found, key, role)} is ${describe(value)}: expected one of ${allowed.join(', ')}.`, hint);
   }
-  const sslRootCertText = found.text('sslRootCert', found.lookup(VARIABLES.sslRootCert)) || undefined;
-  const sslRootCert = sslRootCertText === undefined ? undefined : checkRootCert(sslRootCertText, origins.sslRootCert!, cwd);
-  return { host, port, database, user, password, sslMode: sslModeText as SslMode, sslRootCert };
+  return value as T;
 }
 
-/** The admin role: its name (else PGUSER), password (else PGPASSWORD, else resolved later) and maintenance database. */
-function resolveAdmin(found: Sources): Settings['admin'] {
-  const { origins, env } = found;
-  const userLookup = found.lookup(VARIABLES.adminUser);
-  const fromPgUser = userLookup.value === undefined && env.PGUSER !== undefined ? { value: env.PGUSER, origin: 'PGUSER (environment)' } : userLookup;
-  const user = validateName(found.text('adminUser', fromPgUser, DEFAULTS.adminUser)!, origins.adminUser!);
-  const passwordLookup = found.lookup(VARIABLES.adminPassword);
-  let password: string | undefined;
-  let passwordSource: AdminPasswordSource = 'unresolved';
-  if (passwordLookup.value) {
-    password = found.text('adminPassword', passwordLookup);
-    passwordSource = VARIABLES.adminPassword;
-  } else if (env.PGPASSWORD) {
-    password = found.text('adminPassword', { value: env.PGPASSWORD, origin: 'PGPASSWORD (environment)' });
-    passwordSource = 'PGPASSWORD';
-  }
-  registerSecret(password);
-  const database = validateName(found.text('adminDatabase', found.lookup(VARIABLES.adminDatabase), DEFAULTS.adminDatabase)!, origins.adminDatabase!);
-  return { user, password, passwordSource, database };
+function originOf(found: SettingSources, key: SettingKey, role: SourceRole): string {
+  return (role === 'admin' ? found.adminOrigins[key] : undefined) ?? found.origins[key]!;
 }
 
-function resolveTimeouts(found: Sources): Pick<Settings, 'lockTimeoutMs' | 'statementTimeoutMs' | 'connectTimeoutMs'> {
-  const seconds = (key: string, variable: string, fallback: number): number =>
-    parseSeconds(found.text(key, found.lookup(variable)), found.origins[key]!, fallback);
+/** Where the server is, and how to reach it, as `role`'s connections see it (config/sources.ts). */
+function resolveServer(found: SettingSources, cwd: string, role: SourceRole): ServerSettings {
+  const hostText = found.text('host', DEFAULTS.host, role)!;
+  const portText = found.text('port', undefined, role);
+  const hosts = parseEndpoints(hostText, originOf(found, 'host', role), portText, originOf(found, 'port', role), { host: DEFAULTS.host, port: DEFAULTS.port });
+  for (const e of repeatedEndpoints(hosts)) {
+    const note = `the host list names ${describeServer(e.host, e.port)} more than once (hosts from ${originOf(found, 'host', role)}, ports from ${originOf(found, 'port', role)}): each entry is tried, the same server each time`;
+    if (!found.notes.includes(note)) found.notes.push(note);
+  }
+  const sslMode = oneOf(found, 'sslMode', role, SSL_MODES, DEFAULTS.sslMode, 'These are libpq\'s sslmode values; "require" encrypts, "verify-full" also checks the certificate and host name.');
+  const rootCertText = found.text('sslRootCert', undefined, role) || undefined;
+  const targetSessionAttrs = oneOf(found, 'targetSessionAttrs', role, TARGET_SESSION_ATTRS, DEFAULTS.targetSessionAttrs, 'These are libpq\'s target_session_attrs values.');
+  const applicationName = found.text('applicationName', DEFAULTS.applicationName, role)!;
+  const connectTimeoutMs = parseSeconds(found.text('connectTimeout', undefined, role), originOf(found, 'connectTimeout', role), DEFAULTS.connectTimeoutSeconds);
   return {
-    lockTimeoutMs: seconds('lockTimeout', VARIABLES.lockTimeout, DEFAULTS.lockTimeoutSeconds),
-    statementTimeoutMs: seconds('statementTimeout', VARIABLES.statementTimeout, DEFAULTS.statementTimeoutSeconds),
-    connectTimeoutMs: seconds('connectTimeout', VARIABLES.connectTimeout, DEFAULTS.connectTimeoutSeconds),
+    hosts,
+    host: hosts[0]!.host,
+    port: hosts[0]!.port,
+    sslMode,
+    sslRootCert: rootCertText === undefined ? undefined : checkRootCert(rootCertText, originOf(found, 'sslRootCert', role), cwd),
+    targetSessionAttrs,
+    applicationName,
+    connectTimeoutMs,
+  };
+}
+
+/**
+ * The settings as `role`'s connections see them: for the admin, its own server settings (those
+ * of TOFU_REGISTRY_DB_ADMIN_URL) in place of the application role's, origins included. Applying
+ * it twice changes nothing, and a view narrowed to one host stays narrowed.
+ */
+export function settingsForRole(settings: Settings, role: SourceRole): Settings {
+  const server = role === 'admin' ? settings.admin.server : undefined;
+  if (!server) return settings;
+  const { origins, ...values } = server;
+  const { server: _applied, ...admin } = settings.admin;
+  return { ...settings, ...values, origins: { ...settings.origins, ...origins }, admin };
+}
+
+/** The application role: the registry database, its name and its password. */
+function resolveRole(found: SettingSources): Pick<Settings, 'database' | 'user' | 'password'> {
+  const database = validateName(found.text('database', DEFAULTS.database)!, found.origins.database!);
+  const user = validateName(found.text('user', DEFAULTS.user)!, found.origins.user!);
+  return { database, user, password: pairedPassword(found, found.find('password'), user, 'password') };
+}
+
+/**
+ * A password only where it belongs to the role it will log in as: a password from the env file
+ * is the password of the role that file names (its TOFU_REGISTRY_DB_USER, else the default), one
+ * from a URI that of the URI's user; so `--user other_role` never pairs other_role with it. A
+ * password in the environment's TOFU_REGISTRY_DB_* variables is the operator's word.
+ */
+function pairedPassword(found: SettingSources, password: Found | undefined, user: string, key: 'password' | 'adminPassword'): string | undefined {
+  if (password === undefined || password.value === '') return undefined;
+  registerSecret(password.value); // someone's password, even when not this role's
+  if (password.pairedUser === undefined) return password.value;
+  const owner = password.pairedUser === '' ? DEFAULTS.user : password.pairedUser;
+  if (owner === user) return password.value;
+  found.origins[key] = `${password.origin}: role "${owner}"'s, not "${user}"'s`;
+  return undefined;
+}
+
+/** The admin role: its name, its password (else ~/.pgpass or a prompt, later) and its maintenance database. */
+function resolveAdmin(found: SettingSources): Settings['admin'] {
+  const user = validateName(found.text('adminUser', DEFAULTS.adminUser)!, found.origins.adminUser!);
+  const passwordFound = found.find('adminPassword');
+  const password = pairedPassword(found, passwordFound, user, 'adminPassword');
+  const database = validateName(found.text('adminDatabase', DEFAULTS.adminDatabase)!, found.origins.adminDatabase!);
+  return { user, password, passwordSource: password === undefined ? 'unresolved' : passwordFound!.origin, database };
+}
+
+function resolveTimeouts(found: SettingSources): Pick<Settings, 'lockTimeoutMs' | 'statementTimeoutMs' | 'networkTimeoutMs'> {
+  const seconds = (key: 'lockTimeout' | 'statementTimeout' | 'networkTimeout', fallback: number): number =>
+    parseSeconds(found.text(key), found.origins[key]!, fallback);
+  return {
+    lockTimeoutMs: seconds('lockTimeout', DEFAULTS.lockTimeoutSeconds),
+    statementTimeoutMs: seconds('statementTimeout', DEFAULTS.statementTimeoutSeconds),
+    networkTimeoutMs: seconds('networkTimeout', DEFAULTS.networkTimeoutSeconds),
   };
 }
 

@@ -1,12 +1,24 @@
 import type { Client, ClientConfig } from 'pg';
-import type { Settings, SslMode } from '../config/settings.js';
-import { ConfigError } from '../errors.js';
+import { settingsForRole, type Endpoint, type Settings } from '../config/settings.js';
+import { ConfigError, type RegistryDbError } from '../errors.js';
 import { registerSecret } from '../redact.js';
 import { trackOpenClient, untrackClient } from './cancel.js';
-import { toRegistryDbError } from './pg-errors.js';
+import { clientKeepAlive } from './network-timeouts.js';
+import { toRegistryDbError, type DatabaseKind } from './pg-errors.js';
+import { watchListener, type ListenerFacts } from './listener.js';
 import { readTlsState, sslAttempts, sslOptionsFor, type TlsState } from './tls-options.js';
+import type { SslMode, TargetSessionAttrs } from '../config/variables.js';
+import { noServerMatches, sessionKind, withAttempts } from './session-target.js';
+import { watchParameters } from './parameters.js';
 
 export type Role = 'admin' | 'app';
+
+/** One host tried on the way to a connection, and why it was passed over. */
+export interface Attempt {
+  readonly endpoint: Endpoint;
+  readonly outcome: string;
+  readonly error?: RegistryDbError;
+}
 
 export interface Connection {
   readonly client: Client;
@@ -14,6 +26,10 @@ export interface Connection {
   readonly role: Role;
   readonly user: string;
   readonly database: string;
+  /** The server of the host list this connection reached. */
+  readonly endpoint: Endpoint;
+  /** The hosts passed over before it (empty for the first). */
+  readonly attempts: readonly Attempt[];
   /** Kept open for later steps of the same run: disconnect() leaves it alone. */
   readonly shared?: boolean;
 }
@@ -24,6 +40,8 @@ export interface ConnectOptions {
   readonly database?: string;
   /** Supplies the admin password when the server asks and none is configured (pgpass, prompt). */
   readonly passwordProvider?: () => Promise<string | undefined>;
+  /** Which server of the host list to accept (default: the settings' target_session_attrs). */
+  readonly target?: TargetSessionAttrs;
 }
 
 let pgModule: typeof import('pg') | undefined;
@@ -31,7 +49,7 @@ let pgModule: typeof import('pg') | undefined;
 export async function loadPg(): Promise<typeof import('pg')> {
   if (pgModule) return pgModule;
   // pg probes for Cloudflare Workers through navigator.userAgent; Node 20 has no navigator,
-  // so the probe builds a fetch Response, which loads undici (~40 ms) for nothing. A
+  // so the probe builds a fetch Response, which loads undici for nothing (bench/README.md, Start-up). A
   // navigator that exists only while pg loads skips that. Node 21+ has a real one.
   const shim = (globalThis as { navigator?: unknown }).navigator === undefined;
   if (shim) Object.defineProperty(globalThis, 'navigator', { value: { userAgent: `Node.js/${process.versions.node}` }, configurable: true });
@@ -51,27 +69,21 @@ function shouldFallBack(error: unknown, encrypted: boolean, mode: SslMode): bool
   return false;
 }
 
-/** The run-time parameters each session's server reported (ParameterStatus messages). */
-const reportedParameters = new WeakMap<Client, Map<string, string>>();
-
 /**
- * A parameter the server reported at login or since (server_version, in_hot_standby on
- * PostgreSQL 14+, …): known without a query. Undefined when it was not reported (an older
- * server, or a pooler that does not pass it on).
+ * Opens a connection the way libpq does with a host list: each host in order (with its
+ * sslmode fallbacks), and a host whose server is not what `target` asks for (a standby where
+ * the primary is needed) is passed over. A failed login stops at once, as in libpq: the next
+ * host would only refuse the same password. Errors come back as RegistryDbError, naming every
+ * host tried and why it was passed over.
  */
-export function reportedParameter(client: Client, name: string): string | undefined {
-  return reportedParameters.get(client)?.get(name);
-}
-
-/** Opens one connection with libpq's sslmode fallbacks; errors come back as RegistryDbError. */
-export async function connect(settings: Settings, options: ConnectOptions): Promise<Connection> {
-  const pg = await loadPg();
+export async function connect(given: Settings, options: ConnectOptions): Promise<Connection> {
   const isAdmin = options.role === 'admin';
+  // The admin's own host, port, sslmode, … (TOFU_REGISTRY_DB_ADMIN_URL) where it has them.
+  const settings = settingsForRole(given, options.role);
   const user = isAdmin ? settings.admin.user : settings.user;
   const database = options.database ?? (isAdmin ? settings.admin.database : settings.database);
   const configured = isAdmin ? settings.admin.password : settings.password;
   registerSecret(configured);
-
   // A function, so pg never falls back to PGPASSWORD or ~/.pgpass on its own: we decide.
   const password = async (): Promise<string> => {
     const resolved = configured ?? (await options.passwordProvider?.());
@@ -87,50 +99,116 @@ export async function connect(settings: Settings, options: ConnectOptions): Prom
     registerSecret(resolved);
     return resolved;
   };
+  const target = options.target ?? settings.targetSessionAttrs;
+  const attempts: Attempt[] = [];
+  // prefer-standby: a standby if there is one, else any server (libpq's second pass).
+  const passes: readonly TargetSessionAttrs[] = target === 'prefer-standby' ? ['standby', 'any'] : [target];
+  for (const wanted of passes) {
+    for (const endpoint of settings.hosts) {
+      let opened: { client: Client; tls: TlsState };
+      try {
+        opened = await connectEndpoint(settings, endpoint, { user, database, password, role: options.role });
+      } catch (error) {
+        const failure = error as RegistryDbError;
+        attempts.push({ endpoint, outcome: failure.message, error: failure });
+        // A failed login is the same on every host: libpq stops too. Anything else may be this
+        // host's alone: a standby that has not yet replayed the CREATE DATABASE of the primary
+        // answers 3D000, a node being shut down 57P01.
+        if (failure.errorClass === 'auth' || failure.errorClass === 'usage' || settings.hosts.length === 1) throw withAttempts(failure, attempts, settings);
+        continue;
+      }
+      const { client, tls } = opened;
+      const kind = await sessionKind(client, wanted);
+      if (kind.matches) return { client, tls, role: options.role, user, database, endpoint, attempts };
+      attempts.push({ endpoint, outcome: `${kind.description}, not ${wanted === 'standby' ? 'a standby' : wanted === 'read-only' ? 'read-only' : 'the primary'}` });
+      await closeClient(client);
+    }
+  }
+  throw noServerMatches(settings, target, attempts);
+}
 
-  const attempts = sslAttempts(settings.sslMode);
+interface LoginFor {
+  readonly user: string;
+  readonly database: string;
+  readonly password: () => Promise<string>;
+  readonly role: Role;
+}
+
+/** One host, with libpq's sslmode fallbacks (prefer: TLS then plain; allow: plain then TLS). */
+async function connectEndpoint(settings: Settings, endpoint: Endpoint, login: LoginFor): Promise<{ client: Client; tls: TlsState }> {
+  const pg = await loadPg();
+  const tries = sslAttempts(settings.sslMode);
   let lastError: unknown;
-  for (let i = 0; i < attempts.length; i++) {
-    const encrypt = attempts[i]!;
-    const ssl = sslOptionsFor(settings, encrypt);
+  let listener: ListenerFacts | undefined;
+  for (let i = 0; i < tries.length; i++) {
+    const encrypt = tries[i]!;
+    const ssl = sslOptionsFor({ ...settings, host: endpoint.host }, encrypt);
     const config: ClientConfig = {
-      host: settings.host,
-      port: settings.port,
-      user,
-      database,
-      password: password as unknown as string,
+      host: endpoint.host,
+      port: endpoint.port,
+      user: login.user,
+      database: login.database,
+      password: login.password as unknown as string,
       ssl,
       connectionTimeoutMillis: settings.connectTimeoutMs,
-      application_name: 'tofu-registry-db',
-      // Keep connections quiet: no keep-alive needed for short commands.
-      keepAlive: false,
+      application_name: settings.applicationName,
+      // A server that vanished without a word is noticed by TCP (db/network-timeouts.ts).
+      ...clientKeepAlive(settings.networkTimeoutMs),
     };
     const client = new pg.Client(config);
     client.on('error', () => undefined); // surfaced through the failing query instead
-    const parameters = new Map<string, string>();
-    reportedParameters.set(client, parameters);
-    (client as unknown as { connection: { on(event: 'parameterStatus', listener: (message: { parameterName: string; parameterValue: string }) => void): void } }).connection.on(
-      'parameterStatus',
-      (message) => parameters.set(message.parameterName, message.parameterValue),
-    );
+    watchParameters(client);
+    listener = watchListener(client, ssl === false ? 'StartupMessage' : 'SSLRequest', settings.connectTimeoutMs);
     try {
       await client.connect();
       trackOpenClient(client);
-      return { client, tls: readTlsState(client, settings.sslMode, ssl), role: options.role, user, database };
+      return { client, tls: readTlsState(client, settings.sslMode, ssl) };
     } catch (error) {
       await closeClient(client);
       lastError = error;
-      if (i + 1 < attempts.length && shouldFallBack(error, encrypt, settings.sslMode)) continue;
+      if (i + 1 < tries.length && shouldFallBack(error, encrypt, settings.sslMode)) continue;
       break;
     }
   }
-  throw toRegistryDbError(lastError, { host: settings.host, port: settings.port, user, database, sslMode: settings.sslMode });
+  const admin = login.role === 'admin';
+  throw toRegistryDbError(lastError, {
+    host: endpoint.host,
+    port: endpoint.port,
+    user: login.user,
+    database: login.database,
+    sslMode: settings.sslMode,
+    role: login.role,
+    listener,
+    origins: {
+      host: settings.origins.host,
+      port: settings.origins.port,
+      user: settings.origins[admin ? 'adminUser' : 'user'],
+      password: admin ? (settings.admin.passwordSource === 'unresolved' ? '~/.pgpass or a prompt' : settings.admin.passwordSource) : settings.origins.password,
+      ...databaseOrigins(settings, login),
+    },
+    databaseKind: databaseKind(settings, login),
+  });
+}
+
+/** Which database a login was aimed at: the admin's maintenance database, the registry database, or one name for both. */
+function databaseKind(settings: Settings, login: LoginFor): DatabaseKind | undefined {
+  const maintenance = login.role === 'admin' && login.database === settings.admin.database;
+  const registry = login.database === settings.database;
+  if (maintenance && registry) return 'both';
+  return maintenance ? 'maintenance' : registry ? 'registry' : undefined;
+}
+
+function databaseOrigins(settings: Settings, login: LoginFor): { database?: string; maintenanceDatabase?: string } {
+  return {
+    ...(login.database === settings.database ? { database: settings.origins.database ?? 'default' } : {}),
+    ...(login.role === 'admin' && login.database === settings.admin.database ? { maintenanceDatabase: settings.origins.adminDatabase ?? 'default' } : {}),
+  };
 }
 
 /**
  * Ends a session, ignoring errors: sends Terminate and resolves once it has been written and
  * our side of the socket is shut. pg's end() resolves only when the server has closed its
- * side too, 5–15 ms later, which nothing here depends on: the socket finishes closing in the
+ * side too, a moment later, which nothing here depends on: the socket finishes closing in the
  * background (and a CLI run that exits right away loses nothing, the kernel delivers it).
  */
 export function closeClient(client: Client): Promise<void> {

@@ -21,8 +21,8 @@ let systemRoots: SystemRoots | null = null;
  * NODE_EXTRA_CA_CERTS and --use-openssl-ca honoured) unless the launcher deferred that file.
  * Then Node's default store plus the file, which is what Node itself would have trusted: one
  * TLS context per process, made the way Node makes its own (a copy of the default store with
- * the file added: ~4 ms), shared by every connection of the run. Should that internal method
- * ever be missing, the bundled roots plus the file (~45 ms per connection). An unreadable file
+ * the file added), shared by every connection of the run. Should that internal method
+ * ever be missing, the bundled roots plus the file (slower: parsed for every connection). An unreadable file
  * is ignored with the warning Node prints in that case.
  */
 export function systemRootsWithDeferredCa(): SystemRoots {

@@ -24,9 +24,9 @@ export function endpoint(settings: Pick<Settings, 'host' | 'port'>): string {
   return isSocketHost(settings.host) ? socketPath(settings.host, settings.port) : `${settings.host}:${settings.port}`;
 }
 
-/** Where a failure of the network checks was aimed, for toRegistryDbError's messages. */
+/** Where a failure of the network checks was aimed, and where the host and port came from, for toRegistryDbError's messages and hints. */
 export function errorContext(settings: Settings) {
-  return { host: settings.host, port: settings.port, sslMode: settings.sslMode };
+  return { host: settings.host, port: settings.port, sslMode: settings.sslMode, origins: { host: settings.origins.host, port: settings.origins.port } };
 }
 
 /** Rejects after `ms` with a Node-style ETIMEDOUT error, which pg-errors maps to "no answer". */

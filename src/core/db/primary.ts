@@ -1,4 +1,5 @@
-import { reportedParameter, type Connection } from './connection.js';
+import type { Connection } from './connection.js';
+import { reportedParameter } from './parameters.js';
 import { RegistryDbError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { runQuery } from './query.js';

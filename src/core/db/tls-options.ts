@@ -4,10 +4,11 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import type { Client } from 'pg';
 import type { ConnectionOptions } from 'node:tls';
-import type { Settings, SslMode } from '../config/settings.js';
+import type { Settings } from '../config/settings.js';
 import { isSocketHost } from '../config/host.js';
 import { ConfigError } from '../errors.js';
 import { systemRootsWithDeferredCa } from './extra-ca.js';
+import { type SslMode } from '../config/variables.js';
 
 /** What the connection actually negotiated: reported by test-connection and --verbose. */
 export interface TlsState {

@@ -72,7 +72,7 @@ export function reachableInstallation(binDir: string, ids: OsIds): string | unde
   const installation = path.dirname(path.resolve(binDir));
   if (unreachableFolder(binDir, ids) === undefined) return undefined;
   const stamp = statSync(path.join(binDir, 'postgres'));
-  const name = `tofu-registry-db-pg-${Math.round(stamp.mtimeMs).toString(36)}-${stamp.size.toString(36)}`;
+  const name = `tofu-registry-db-binaries-${Math.round(stamp.mtimeMs).toString(36)}-${stamp.size.toString(36)}`;
   const copy = path.join(tmpdir(), name);
   if (!existsSync(copy) || !trustedCopy(copy)) {
     rmSync(copy, { recursive: true, force: true });

@@ -251,7 +251,8 @@ async function runServer(binDir: string, dataDir: string, conf: Readonly<Record<
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(diagnoseStartFailure(log, options.port, `it did not accept connections within ${options.timeoutMs / 1000} s`)), options.timeoutMs);
     const ready = (): void => {
-      if (!/ready to accept (read-only )?connections/.test(log)) return;
+      // "read only" before PostgreSQL 14, "read-only" since.
+      if (!/ready to accept (read[- ]only )?connections/.test(log)) return;
       clearTimeout(timer);
       child.stderr!.off('data', ready);
       resolve();

@@ -4,6 +4,7 @@ import { connect, disconnect, type Connection } from '../db/connection.js';
 import { loggerOf, type CoreContext } from '../db/context.js';
 import { ConfigError, RegistryDbError } from '../errors.js';
 import { describe, refuseSystemDatabase } from '../config/names.js';
+import { settingsForRole } from '../config/settings.js';
 import type { Logger } from '../logger.js';
 import { toRegistryDbError } from '../db/pg-errors.js';
 import type { CopyWriter } from './copy-writer.js';
@@ -12,7 +13,7 @@ import { KIND_FOLDERS, type TreeKind } from './registry-tree.js';
 import type { ColumnLimits } from './row-mapper.js';
 import type { KnownSource, Problem } from './entity-stager.js';
 import { runQuery } from '../db/query.js';
-import { adminPasswordProvider } from '../db/admin-connection.js';
+import { adminPasswordProvider, writeTarget } from '../db/admin-connection.js';
 import { assertPrimary } from '../db/primary.js';
 import { streamTree } from './stream-tree.js';
 import { importResult, type ImportResult } from './import-result.js';
@@ -121,11 +122,14 @@ export async function importRegistry(context: CoreContext, options: ImportOption
   const logger = loggerOf(context);
   const root = path.resolve(options.path);
   const kinds = await kindsPresent(root);
-  const { settings } = context;
+  const role = options.admin ? 'admin' : 'app';
+  // The admin's own server settings (TOFU_REGISTRY_DB_ADMIN_URL) where it has them.
+  const settings = settingsForRole(context.settings, role);
   const connection = await connect(settings, {
-    role: options.admin ? 'admin' : 'app',
+    role,
     database: settings.database,
     passwordProvider: options.admin ? adminPasswordProvider(context, settings.database) : undefined,
+    target: writeTarget(settings),
   });
   const run = (sql: string) => runQuery(connection, logger, sql);
   let copy: CopyWriter | undefined;
@@ -158,7 +162,7 @@ export async function importRegistry(context: CoreContext, options: ImportOption
       const fsError = error as NodeJS.ErrnoException;
       throw new ConfigError(`Cannot read ${describe(fsError.path!)}: ${fsError.message}.`, undefined, 'IMPORT_PATH_INVALID');
     }
-    throw toRegistryDbError(error, { host: settings.host, port: settings.port, user: connection.user, database: connection.database, action: 'import' });
+    throw toRegistryDbError(error, { host: connection.endpoint.host, port: connection.endpoint.port, user: connection.user, database: connection.database, action: 'import' });
   } finally {
     await disconnect(connection);
   }

@@ -1,5 +1,6 @@
 import type { Connection } from '../db/connection.js';
 import { runQuery } from '../db/query.js';
+import { standbyError } from '../db/primary.js';
 import type { Logger } from '../logger.js';
 import { quoteLiteral } from '../sql/quote.js';
 import type { MigrationFile } from './files.js';
@@ -28,6 +29,13 @@ export interface MigrationStatus {
   readonly fileName: string;
   readonly state: MigrationState;
   readonly appliedAt?: string;
+  /** False for a file marked `--! no-transaction` (undefined for a missing file). */
+  readonly transaction?: boolean;
+  /**
+   * A pending no-transaction file that a runner is applying (live) or was applying when it
+   * stopped (expired: the next run cancels what is left of it and runs the file again).
+   */
+  readonly lease?: { readonly since: string; readonly until: string; readonly live: boolean };
 }
 
 export interface AppliedRow {
@@ -47,23 +55,27 @@ export const CREATE_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS public.${MIGR
 )`;
 
 /**
- * Right after the bookkeeping table is created: nobody but its owner may change it. Default
+ * Right after one of the tool's tables is created: nobody but its owner may change it. Default
  * privileges (create-user's, when it ran before the first migration) would otherwise give the
  * application role INSERT, UPDATE and DELETE on it, as on every other table; it keeps SELECT.
  */
-export const BOOKKEEPING_WRITES_REVOKED = `DO $tofu$
+export function writesRevokedSql(table: string): string {
+  return `DO $tofu$
 DECLARE grantee text;
 BEGIN
   FOR grantee IN
     SELECT DISTINCT CASE WHEN acl.grantee = 0 THEN 'PUBLIC' ELSE acl.grantee::regrole::text END
       FROM pg_class c, aclexplode(c.relacl) acl
-     WHERE c.oid = 'public.${MIGRATIONS_TABLE}'::regclass AND acl.grantee <> c.relowner
+     WHERE c.oid = 'public.${table}'::regclass AND acl.grantee <> c.relowner
        AND acl.privilege_type IN ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE')
   LOOP
-    EXECUTE format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON public.${MIGRATIONS_TABLE} FROM %s', grantee);
+    EXECUTE format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON public.${table} FROM %s', grantee);
   END LOOP;
 END
 $tofu$`;
+}
+
+export const BOOKKEEPING_WRITES_REVOKED = writesRevokedSql(MIGRATIONS_TABLE);
 
 /** Reads the transaction's id in the message that opens a migration: the guard after the file compares it. */
 export const TRANSACTION_ID_SQL = 'SELECT txid_current()::text AS xid';
@@ -88,13 +100,21 @@ END $tofu$`;
  * to_regclass() asks first. (Reading the table and treating 42P01 as "none" would save that
  * round trip but write an ERROR to the server log of every database without the table.)
  */
-export async function readAppliedMigrations(connection: Connection, logger: Logger, known: { readonly exists?: boolean } = {}): Promise<AppliedRow[]> {
+export async function readAppliedMigrations(
+  connection: Connection,
+  logger: Logger,
+  known: { readonly exists?: boolean; readonly confirmPrimary?: boolean } = {},
+): Promise<AppliedRow[]> {
   if (known.exists === undefined) {
-    const exists = await runQuery<{ present: boolean }>(
+    // migrate asks in the same statement whether this is the primary: the in_hot_standby the
+    // login reported is trusted to save a round trip, and a pooler may replay a stale "off"
+    // after a switchover (pgbouncer/pgbouncer#859); a no-op run on a standby would exit 0.
+    const exists = await runQuery<{ present: boolean; standby: boolean }>(
       connection,
       logger,
-      `SELECT to_regclass('public.${MIGRATIONS_TABLE}') IS NOT NULL AS present`,
+      `SELECT to_regclass('public.${MIGRATIONS_TABLE}') IS NOT NULL AS present${known.confirmPrimary ? ', pg_is_in_recovery() AS standby' : ''}`,
     );
+    if (known.confirmPrimary && exists.rows[0]?.standby) throw standbyError(connection);
     if (!exists.rows[0]?.present) return [];
   } else if (!known.exists) {
     return [];
@@ -108,13 +128,14 @@ export function compareMigrations(files: readonly MigrationFile[], applied: read
   const statuses: MigrationStatus[] = files.map((file) => {
     const row = byVersion.get(file.version);
     byVersion.delete(file.version);
-    if (!row) return { version: file.version, name: file.name, fileName: file.fileName, state: 'pending' };
+    if (!row) return { version: file.version, name: file.name, fileName: file.fileName, state: 'pending', transaction: file.transaction };
     return {
       version: file.version,
       name: file.name,
       fileName: file.fileName,
       state: row.checksum === file.checksum ? 'applied' : 'changed',
       appliedAt: row.applied_at.toISOString(),
+      transaction: file.transaction,
     };
   });
   for (const row of byVersion.values()) {

@@ -15,7 +15,15 @@ export interface MigrationFile {
   readonly sql: string;
   /** SHA-256 of the file's bytes, hex. */
   readonly checksum: string;
+  /**
+   * False for a file marked `--! no-transaction`: it runs outside a transaction, one statement at
+   * a time (migrations/no-transaction.ts), for what PostgreSQL refuses to run in one.
+   */
+  readonly transaction: boolean;
 }
+
+/** The marker (graphile-migrate's), among the comment lines that open the file. */
+export const NO_TRANSACTION_MARKER = '--! no-transaction';
 
 const FILE_PATTERN = /^(\d+)_([A-Za-z0-9_.-]+)\.sql$/;
 
@@ -62,16 +70,35 @@ export async function loadMigrationFiles(dir: string): Promise<MigrationFile[]> 
     seen.set(version, fileName);
     const filePath = path.join(dir, fileName);
     const bytes = readFileSync(filePath);
-    files.push({
-      version,
-      name: match[2]!,
-      fileName,
-      path: filePath,
-      sql: bytes.toString('utf8'),
-      checksum: sha256Hex(bytes),
-    });
+    const sql = bytes.toString('utf8');
+    files.push({ version, name: match[2]!, fileName, path: filePath, sql, checksum: sha256Hex(bytes), transaction: runsInTransaction(fileName, sql) });
   }
   return files.sort((a, b) => (BigInt(a.version) < BigInt(b.version) ? -1 : 1));
+}
+
+/**
+ * Reads the `--!` headers among the comment lines that open the file. One is known; any other is
+ * refused rather than ignored, so that a misspelt marker does not quietly run the file in a
+ * transaction (as graphile-migrate does).
+ */
+export function runsInTransaction(fileName: string, sql: string): boolean {
+  let transaction = true;
+  for (const line of sql.replace(/^\uFEFF/, '').split('\n')) {
+    const text = line.trim();
+    if (text === '') continue;
+    if (!text.startsWith('--')) break;
+    if (!text.startsWith('--!')) continue;
+    if (/^--!\s*no-transaction$/.test(text)) {
+      transaction = false;
+      continue;
+    }
+    throw new ConfigError(
+      `Migration file ${describe(fileName)} has a header this tool does not know: ${describe(text)}.`,
+      `The one header is "${NO_TRANSACTION_MARKER}" (the file then runs outside a transaction, one statement at a time); other comments start with "--" and no "!".`,
+      'MIGRATION_HEADER_UNKNOWN',
+    );
+  }
+  return transaction;
 }
 
 /** Turns PostgreSQL's 1-based character position into a line and column of the file. */

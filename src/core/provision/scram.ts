@@ -61,7 +61,7 @@ export function scramSha256Verifier(
 }
 
 /**
- * The same verifier, with the 4096 PBKDF2 rounds (~2.5 ms) on libuv's thread pool, so the
+ * The same verifier, with the 4096 PBKDF2 rounds on libuv's thread pool, so the
  * caller can wait for the server meanwhile.
  */
 export async function scramSha256VerifierAsync(

@@ -24,7 +24,7 @@ let requireBuiltin: NodeRequire | undefined;
 
 /**
  * A Node built-in that only some paths need, loaded on first use rather than at start-up:
- * node:tls costs ~8 ms to load, node:child_process ~3 ms, node:dns/promises ~2.5 ms, and
+ * node:tls, node:child_process and node:dns/promises each cost start-up time to load (bench/README.md, Start-up), and
  * most runs (sslmode disable, an IP address, no child process) never touch them.
  */
 export function builtin<T>(name: `node:${string}`): T {

@@ -2,9 +2,9 @@
  * A drop-in for pg's lib/crypto/utils.js, swapped in by the CLI bundle (scripts/bundle-cli.mjs).
  *
  * pg 8.23 does SCRAM through WebCrypto. On Node 20 the first `subtle.importKey` +
- * `deriveBits` of a process costs 10–25 ms (WebCrypto's internals load on first use), and
+ * `deriveBits` of a process is slow (WebCrypto's internals load on first use; bench/README.md, Start-up), and
  * every connection derives the salted password again: 4096 PBKDF2 rounds. This module does
- * the same with node:crypto's synchronous primitives (about 2 ms for the derivation), and
+ * the same with node:crypto's synchronous primitives, and
  * derives the salted password once per (password, salt, iterations) and process: a run
  * that logs in as the same role several times (setup: the maintenance database, then the
  * new one) pays for PBKDF2 once, as libpq does not but as the SCRAM RFC allows (the salted

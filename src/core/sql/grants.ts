@@ -77,6 +77,12 @@ export interface AppRoleGrantPlan {
   /** The role that creates tables (runs migrations): default privileges are set for it. */
   readonly owner: string;
   readonly revokeCreateOnSchemaFromPublic: boolean;
+  /**
+   * Whether the admin may grant on the schema (default true). PostgreSQL 14 and older make the
+   * bootstrap superuser the owner of schema public, and a managed admin's GRANT there only
+   * earns a warning: the role then uses it through PUBLIC's USAGE.
+   */
+  readonly grantOnSchema?: boolean;
   /** Existing tables that stay read-only for the role. */
   readonly readOnlyTables?: readonly string[];
 }
@@ -93,8 +99,7 @@ export function appRoleGrantsSql(plan: AppRoleGrantPlan): string[] {
     revokeDatabasePrivilegesSql(database, role),
     grantDatabasePrivilegesSql(database, role),
     ...(plan.revokeCreateOnSchemaFromPublic ? [revokeCreateOnSchemaFromPublicSql(schema)] : []),
-    revokeSchemaPrivilegesSql(schema, role),
-    grantSchemaUsageSql(schema, role),
+    ...(plan.grantOnSchema === false ? [] : [revokeSchemaPrivilegesSql(schema, role), grantSchemaUsageSql(schema, role)]),
     revokeTablePrivilegesSql(schema, role),
     grantTablePrivilegesSql(schema, role),
     ...(plan.readOnlyTables ?? []).map((table) => revokeTableWritesSql(schema, table, role)),

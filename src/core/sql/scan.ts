@@ -25,8 +25,13 @@ export interface ScannedStatement {
   readonly first: string | undefined;
   readonly second: string | undefined;
   readonly third?: string | undefined;
+  /** All its words: keywords and names upper-case, a quoted identifier as written ("…"), '' for a string. */
+  readonly words: readonly string[];
   /** 1-based line of its first word. */
   readonly line: number;
+  /** Where its text starts (its first word) and ends (before its semicolon), as string indexes. */
+  readonly start: number;
+  readonly end: number;
 }
 
 export function transactionControlStatements(sql: string): TransactionControl[] {
@@ -117,37 +122,44 @@ function skipDollarQuoted(cursor: Cursor): boolean {
   return true;
 }
 
+interface Word {
+  readonly text: string;
+  readonly line: number;
+  readonly index: number;
+}
+
 /** Collects statements from their words; BEGIN ATOMIC … END bodies stay one statement. */
 class StatementCollector {
   readonly statements: ScannedStatement[] = [];
-  words: { text: string; line: number }[] = [];
-  private atomic: { line: number } | undefined;
+  words: Word[] = [];
+  private atomic: { line: number; start: number } | undefined;
 
-  private push(from: readonly { text: string; line: number }[]): void {
-    this.statements.push({ first: from[0]!.text, second: from[1]?.text, third: from[2]?.text, line: from[0]!.line });
+  private push(from: readonly Word[], end: number): void {
+    this.statements.push({ first: from[0]!.text, second: from[1]?.text, third: from[2]?.text, words: from.map((w) => w.text), line: from[0]!.line, start: from[0]!.index, end });
   }
 
-  endStatement(): void {
+  /** `end`: the index of the semicolon that ends the statement, or the end of the text. */
+  endStatement(end: number): void {
     const { words } = this;
     const first = words[0]?.text;
     if (this.atomic) {
       // The body of BEGIN ATOMIC … END is part of its CREATE FUNCTION: one statement.
       if (first === 'END' && words.length === 1) {
-        this.statements.push({ first: 'CREATE', second: undefined, line: this.atomic.line });
+        this.statements.push({ first: 'CREATE', second: undefined, words: ['CREATE'], line: this.atomic.line, start: this.atomic.start, end });
         this.atomic = undefined;
       }
     } else if (words.some((w, k) => w.text === 'BEGIN' && words[k + 1]?.text === 'ATOMIC')) {
-      if (words[words.length - 1]!.text === 'END' && words[words.length - 2]?.text === 'ATOMIC') this.push(words); // an empty body
-      else this.atomic = { line: words[0]!.line };
+      if (words[words.length - 1]!.text === 'END' && words[words.length - 2]?.text === 'ATOMIC') this.push(words, end); // an empty body
+      else this.atomic = { line: words[0]!.line, start: words[0]!.index };
     } else if (first !== undefined) {
-      this.push(words);
+      this.push(words, end);
     }
     this.words = [];
   }
 
-  finish(): ScannedStatement[] {
-    this.endStatement();
-    if (this.atomic) this.statements.push({ first: 'CREATE', second: undefined, line: this.atomic.line });
+  finish(end: number): ScannedStatement[] {
+    this.endStatement(end);
+    if (this.atomic) this.statements.push({ first: 'CREATE', second: undefined, words: ['CREATE'], line: this.atomic.line, start: this.atomic.start, end });
     return this.statements;
   }
 }
@@ -172,23 +184,25 @@ export function scanStatements(sql: string): ScannedStatement[] {
     } else if (c === '/' && next === '*') {
       skipBlockComment(cursor);
     } else if (c === "'" || c === '"') {
+      const index = cursor.i;
       skipQuoted(cursor);
-      collector.words.push({ text: '', line });
+      collector.words.push({ text: c === '"' ? sql.slice(index, cursor.i) : '', line, index });
     } else if (c === '$' && !IDENT_CHAR.test(sql[cursor.i - 1] ?? '')) {
-      if (skipDollarQuoted(cursor)) collector.words.push({ text: '', line });
+      const index = cursor.i;
+      if (skipDollarQuoted(cursor)) collector.words.push({ text: '', line, index });
     } else if (c === ';' && parens === 0) {
-      collector.endStatement();
+      collector.endStatement(cursor.i);
       cursor.i++;
     } else if (IDENT_START.test(c)) {
       const start = cursor.i;
       while (cursor.i < sql.length && IDENT_CHAR.test(sql[cursor.i]!)) cursor.i++;
-      collector.words.push({ text: sql.slice(start, cursor.i).toUpperCase(), line });
+      collector.words.push({ text: sql.slice(start, cursor.i).toUpperCase(), line, index: start });
     } else {
       if (c === '(') parens++;
       else if (c === ')') parens = Math.max(0, parens - 1);
-      if (!/\s/.test(c)) collector.words.push({ text: c, line });
+      if (!/\s/.test(c)) collector.words.push({ text: c, line, index: cursor.i });
       advanceTo(cursor, cursor.i + 1);
     }
   }
-  return collector.finish();
+  return collector.finish(sql.length);
 }

@@ -4,21 +4,25 @@ import type { Settings } from '../../config/settings.js';
 import { connectAsAdmin } from '../../db/admin-connection.js';
 import { runBatch } from '../../db/batch.js';
 import { disconnect, type Connection } from '../../db/connection.js';
-import { loggerOf, type CoreContext } from '../../db/context.js';
+import { loggerOf, recordChange, type CoreContext } from '../../db/context.js';
 import { toRegistryDbError } from '../../db/pg-errors.js';
 import { assertPrimary } from '../../db/primary.js';
 import { rollbackQuietly, runQuery } from '../../db/query.js';
 import type { Logger } from '../../logger.js';
 import { MIGRATIONS_TABLE } from '../../migrations/bookkeeping.js';
+import { LEASES_TABLE } from '../../migrations/lease.js';
 import { REDACTED, redactSecrets } from '../../redact.js';
 import { runCritical } from '../../runtime/critical-section.js';
 import { appRoleGrantsSql } from '../../sql/grants.js';
 import { quoteLiteral } from '../../sql/quote.js';
 import { alterRoleSql, createRoleSql } from '../../sql/roles.js';
-import { ENV_HEADER, envFileSummary, envFileValues, envFileWarnings, type CreateUserEnvFile } from './env-values.js';
+import { ENV_HEADER, envFileNotes, envFileSummary, envFileValues, envFileWarnings, environmentPassword, passwordInFile, passwordToWrite, refuseMislabel, refuseReplacingOtherRole, type CreateUserEnvFile } from './env-values.js';
+import { checkGivenPassword } from './given-password.js';
 import { checkRoleName, CREATE_USER_LOCK, roleFactsSql, SCHEMA, type RoleFacts } from './facts.js';
 import { describeGrants, leftoverCreateWarnings, planRoleChange, type RolePlan } from './plan.js';
 import { applyRoleAndGrants, commitAlongsideEnvFile, newCredentials } from './transaction.js';
+import { recoverInterruptedChange } from './rotation-recovery.js';
+import { writeEnvFileBackup } from '../../config/env-file-backup.js';
 import { checkEnvFileWritable, planEnvFileUpdate, prepareEnvFileUpdate, type PreparedEnvFileUpdate } from '../../config/env-file-update.js';
 
 
@@ -35,6 +39,11 @@ export interface CreateUserOptions {
    * nobody: createUser then refuses (exit 2) before changing anything.
    */
   readonly passwordKept?: boolean;
+  /**
+   * Replace another role's login that the env file holds (its password is then gone from the
+   * file). Without it createUser refuses (exit 2) before changing anything.
+   */
+  readonly replaceCredentials?: boolean;
 }
 
 export interface CreateUserResult {
@@ -60,6 +69,7 @@ interface Run {
   readonly settings: Settings;
   readonly options: CreateUserOptions & { readonly writeEnv: boolean };
   readonly serverWarnings: string[];
+  readonly context: CoreContext;
   prepared?: PreparedEnvFileUpdate;
   inTransaction: boolean;
 }
@@ -90,7 +100,7 @@ export async function createUser(context: CoreContext, options: CreateUserOption
   if (writeEnv) await checkEnvFileWritable(settings.envFile);
 
   const connection = await connectAsAdmin(context, settings.database);
-  const run: Run = { connection, logger: loggerOf(context), settings, options: { ...options, writeEnv }, serverWarnings: [], inTransaction: false };
+  const run: Run = { connection, logger: loggerOf(context), settings, options: { ...options, writeEnv }, serverWarnings: [], context, inTransaction: false };
   const onNotice = (notice: { severity?: string; message?: string }) => {
     if (notice.severity === 'WARNING' && notice.message) run.serverWarnings.push(`PostgreSQL: ${notice.message}`);
   };
@@ -99,7 +109,7 @@ export async function createUser(context: CoreContext, options: CreateUserOption
     await assertPrimary(connection, run.logger);
     // A new role (or a rotation) needs a password and its verifier: made on the thread pool
     // while the server answers the opening batch, and simply dropped if the role keeps its own.
-    const credentials = options.dryRun ? undefined : newCredentials();
+    const credentials = options.dryRun ? undefined : newCredentials(environmentPassword(settings));
     credentials?.catch(() => undefined); // awaited below when needed
     const decision = await decide(run);
     if (options.dryRun) return await dryRunResult(run, decision);
@@ -130,6 +140,9 @@ async function decide(run: Run): Promise<Decision> {
   ]);
   if (!opening.ok) throw opening.error;
   const facts = opening.results[3]!.rows[0] as RoleFacts;
+  // Under the lock: a run killed between its env file's rename and its COMMIT is repaired first.
+  const recovered = options.writeEnv ? await recoverInterruptedChange(connection, logger, settings, facts.admin_superuser) : undefined;
+  if (recovered) run.serverWarnings.push(recovered);
   const plan = planRoleChange(facts, settings, options);
   const grantStatements = appRoleGrantsSql({
     database: settings.database,
@@ -137,18 +150,38 @@ async function decide(run: Run): Promise<Decision> {
     role: settings.user,
     owner: settings.admin.user,
     revokeCreateOnSchemaFromPublic: plan.revokeCreateOnSchemaFromPublic,
-    readOnlyTables: facts.bookkeeping_exists ? [MIGRATIONS_TABLE] : [],
+    grantOnSchema: plan.grantOnSchema,
+    readOnlyTables: [...(facts.bookkeeping_exists ? [MIGRATIONS_TABLE] : []), ...(facts.leases_exist ? [LEASES_TABLE] : [])],
   });
   const inFile = options.writeEnv ? (readEnvFile(settings.envFile) ?? {}) : {};
   let envWarnings: string[] = [];
   if (options.writeEnv && !plan.newPassword) {
-    // Only superusers may read pg_authid; for others the env file's password goes unchecked.
-    const stored = facts.admin_superuser
+    refuseMislabel(settings, inFile, true);
+    const known = passwordToWrite(settings, inFile, undefined);
+    // Only superusers may read pg_authid; for others the env file's password goes unchecked
+    // (one the environment gives is tried by logging in).
+    const stored = facts.admin_superuser && known !== undefined
       ? (((await runQuery(connection, logger, 'SELECT rolpassword FROM pg_authid WHERE rolname = $1', [settings.user])).rows[0]?.rolpassword as string | null) ?? null)
       : undefined;
-    envWarnings = envFileWarnings(settings, inFile, stored);
+    await checkGivenPassword(settings, stored);
+    envWarnings = envFileWarnings(settings, known, stored);
+  }
+  if (options.writeEnv) {
+    refuseReplacingOtherRole(settings, inFile, Boolean(options.replaceCredentials));
+    envWarnings = [...envWarnings, ...envFileNotes(settings, inFile)];
   }
   return { facts, plan, grantStatements, inFile, envWarnings };
+}
+
+/** Into the run's journal: what this create-user changed, once committed. */
+function recordCommitted(run: Run, plan: RolePlan, roleChanged: boolean): void {
+  const { settings, context } = run;
+  if (plan.create) recordChange(context, `created role "${settings.user}"`);
+  else if (plan.newPassword) recordChange(context, `gave role "${settings.user}" a new password`);
+  else if (roleChanged) recordChange(context, `changed role "${settings.user}": ${plan.attributeFixes.join(' ')}`);
+  recordChange(context, `granted role "${settings.user}" its privileges on database "${settings.database}"`);
+  const env = run.prepared?.result;
+  if (env?.written) recordChange(context, `${env.created ? 'created' : 'updated'} ${env.path} (${[...env.addedKeys, ...env.changedKeys, ...env.removedKeys].join(', ')})`);
 }
 
 /** The role statement the plan needs, if any, with this verifier. */
@@ -167,15 +200,16 @@ async function dryRunResult(run: Run, decision: Decision): Promise<CreateUserRes
   await runQuery(run.connection, run.logger, 'ROLLBACK');
   run.inTransaction = false;
   const statements = [roleStatement(settings.user, plan, `SCRAM-SHA-256$${REDACTED}`), ...decision.grantStatements].filter((s): s is string => s !== undefined);
+  const plannedPassword = passwordToWrite(settings, decision.inFile, plan.newPassword ? (environmentPassword(settings) ?? REDACTED) : undefined);
   const plannedEnv = options.writeEnv
-    ? await planEnvFileUpdate(settings.envFile, envFileValues(settings, decision.inFile, plan.newPassword ? REDACTED : undefined), { headerComment: ENV_HEADER })
+    ? await planEnvFileUpdate(settings.envFile, envFileValues(settings, decision.inFile, plannedPassword), { headerComment: ENV_HEADER })
     : undefined;
   return {
     role: settings.user,
     database: settings.database,
     created: false,
     passwordChanged: false,
-    envFile: plannedEnv && envFileSummary({ ...plannedEnv, written: false }, decision.envWarnings),
+    envFile: plannedEnv && envFileSummary({ ...plannedEnv, written: false }, decision.envWarnings, passwordInFile(settings, decision.inFile, plannedPassword)),
     grants: describeGrants(settings),
     warnings: plan.warnings,
     plannedSql: redactSecrets(['BEGIN;', ...statements.map((s) => `${s};`), 'COMMIT;'].join('\n')),
@@ -187,36 +221,44 @@ async function apply(run: Run, decision: Decision, credentials: { password: stri
   const { connection, logger, settings, options } = run;
   const { facts, plan } = decision;
   const password = credentials?.password;
+  const written = options.writeEnv ? passwordToWrite(settings, decision.inFile, password) : undefined;
   const statement = roleStatement(settings.user, plan, credentials?.verifier ?? '');
   logger.step(`${statement ? (plan.create ? `Creating role ${settings.user}, granting` : `Updating role ${settings.user}, granting`) : 'Granting'} privileges on ${settings.database}`);
   // The env file goes to a temporary file (fsync included) while the server works on the
   // role and the grants; it is renamed into place only once they have succeeded. Nothing
   // may throw between starting the two and waiting for both (the caller discards it).
-  const [granted, written] = await Promise.allSettled([
+  const [granted, prepared] = await Promise.allSettled([
     applyRoleAndGrants(connection, logger, settings, { statement, create: plan.create, serverVersion: facts.server_version }, decision.grantStatements, facts.foreign_objects),
     options.writeEnv
-      ? prepareEnvFileUpdate(settings.envFile, envFileValues(settings, decision.inFile, password), { headerComment: ENV_HEADER }).then((p) => (run.prepared = p))
+      ? prepareEnvFileUpdate(settings.envFile, envFileValues(settings, decision.inFile, written), { headerComment: ENV_HEADER }).then(
+          (p) => (run.prepared = p),
+        )
       : undefined,
   ]);
   if (granted.status === 'rejected') throw granted.reason;
-  if (written.status === 'rejected') throw written.reason;
+  if (prepared.status === 'rejected') throw prepared.reason;
   const check = granted.value;
   const warnings = [...plan.warnings, ...leftoverCreateWarnings(settings, check, plan.warnings)];
-  const { prepared } = run;
-  if (prepared) logger.step(`Writing ${prepared.result.path}`);
-  // The rename and the COMMIT belong together: an interrupt waits until both are done.
+  const update = run.prepared;
+  if (update) logger.step(`Writing ${update.result.path}`);
+  // The rename and the COMMIT belong together: an interrupt waits until both are done, and
+  // against a kill the old file is kept beside the new one until the COMMIT is known.
+  let dropBackup: (() => Promise<void>) | undefined;
   await runCritical(async () => {
-    await prepared?.commit();
+    if (update?.result.written && plan.newPassword) dropBackup = await writeEnvFileBackup(settings.envFile, settings.user, update.previous, update.result.mode);
+    await update?.commit();
     run.inTransaction = false;
-    warnings.push(...(await commitAlongsideEnvFile(connection, logger, settings, prepared, password)));
+    warnings.push(...(await commitAlongsideEnvFile(connection, logger, settings, update, password, dropBackup)));
   });
+  await dropBackup?.();
+  recordCommitted(run, plan, statement !== undefined);
   return {
     role: settings.user,
     database: settings.database,
     created: plan.create,
     passwordChanged: plan.newPassword,
     ...(password !== undefined ? { password } : {}),
-    ...(prepared ? { envFile: envFileSummary(prepared.result, decision.envWarnings) } : {}),
+    ...(update ? { envFile: envFileSummary(update.result, decision.envWarnings, passwordInFile(settings, decision.inFile, written)) } : {}),
     grants: describeGrants(settings, check),
     warnings: [...warnings, ...run.serverWarnings],
   };

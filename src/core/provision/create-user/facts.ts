@@ -2,6 +2,7 @@ import { ConfigError } from '../../errors.js';
 import { describe } from '../../config/names.js';
 import type { Settings } from '../../config/settings.js';
 import { MIGRATIONS_TABLE } from '../../migrations/bookkeeping.js';
+import { LEASES_TABLE } from '../../migrations/lease.js';
 import { quoteLiteral } from '../../sql/quote.js';
 
 /**
@@ -26,12 +27,17 @@ export const CREATE_USER_LOCK = `${0x746f6675}, 1`; // decimal: hex literals nee
 export interface RoleFacts {
   server_version: number;
   bookkeeping_exists: boolean;
+  /** The lease table of no-transaction migrations (migrations/lease.ts): read-only for the role, as the bookkeeping. */
+  leases_exist: boolean;
   admin_superuser: boolean;
   admin_createrole: boolean;
   admin_owns_database: boolean;
   database_owner: string;
   schema_exists: boolean;
   admin_owns_schema: boolean;
+  /** May grant USAGE on the schema: its owner, a superuser, or a holder of the grant option. */
+  admin_grants_on_schema: boolean;
+  schema_owner: string | null;
   public_can_create: boolean;
   role_exists: boolean;
   role_superuser: boolean;
@@ -48,6 +54,12 @@ export interface RoleFacts {
   role_owns: string[];
   role_member_of: string[];
   foreign_objects: string[];
+  /** The role's CONNECTION LIMIT (-1: none) and its sessions now. */
+  role_connection_limit: number;
+  role_connections: number;
+  /** The database's CONNECTION LIMIT (-1: none) and its sessions now, this one left out. */
+  database_connection_limit: number;
+  database_connections: number;
 }
 
 /** The facts about `role` (a literal, quoted here) as seen by the admin in the registry database. */
@@ -55,11 +67,14 @@ export function roleFactsSql(role: string): string {
   const name = quoteLiteral(role);
   return `SELECT current_setting('server_version_num')::int AS server_version,
        to_regclass('${SCHEMA}.${MIGRATIONS_TABLE}') IS NOT NULL AS bookkeeping_exists,
+       to_regclass('${SCHEMA}.${LEASES_TABLE}') IS NOT NULL AS leases_exist,
        a.rolsuper AS admin_superuser, a.rolcreaterole AS admin_createrole,
        pg_has_role(current_user, d.datdba, 'USAGE') AS admin_owns_database,
        pg_get_userbyid(d.datdba) AS database_owner,
        n.oid IS NOT NULL AS schema_exists,
        coalesce(pg_has_role(current_user, n.nspowner, 'USAGE'), false) AS admin_owns_schema,
+       coalesce(has_schema_privilege(n.oid, 'USAGE WITH GRANT OPTION'), false) AS admin_grants_on_schema,
+       pg_get_userbyid(n.nspowner) AS schema_owner,
        EXISTS (SELECT 1 FROM aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) acl
                 WHERE acl.grantee = 0 AND acl.privilege_type = 'CREATE') AS public_can_create,
        r.oid IS NOT NULL AS role_exists,
@@ -74,7 +89,10 @@ export function roleFactsSql(role: string): string {
              UNION ALL SELECT 'schema ' || n.nspname WHERE n.nspowner = r.oid
              UNION ALL SELECT c.relname::text FROM pg_class c WHERE c.relnamespace = n.oid AND c.relowner = r.oid AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
              ORDER BY 1) AS role_owns,
-       ARRAY(SELECT m.roleid::regrole::text FROM pg_auth_members m WHERE m.member = r.oid ORDER BY 1) AS role_member_of,
+       ARRAY(SELECT DISTINCT m.roleid::regrole::text FROM pg_auth_members m WHERE m.member = r.oid ORDER BY 1) AS role_member_of,
+       coalesce(r.rolconnlimit, -1) AS role_connection_limit, d.datconnlimit AS database_connection_limit,
+       (SELECT count(*) FROM pg_stat_activity s WHERE s.usename = ${name} AND s.backend_type = 'client backend')::int AS role_connections,
+       (SELECT count(*) FROM pg_stat_activity s WHERE s.datid = d.oid AND s.backend_type = 'client backend' AND s.pid <> pg_backend_pid())::int AS database_connections,
        ARRAY(SELECT format('%s (owner %s)', c.relname, pg_get_userbyid(c.relowner)) FROM pg_class c
               WHERE c.relnamespace = n.oid AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND NOT pg_has_role(current_user, c.relowner, 'USAGE')
               ORDER BY 1) AS foreign_objects
@@ -106,7 +124,7 @@ export function grantCheckSql(role: string): string {
        has_schema_privilege(${name}, '${SCHEMA}', 'CREATE') AS can_create_in_schema,
        ARRAY(SELECT format('%s (owner %s)', c.relname, pg_get_userbyid(c.relowner)) FROM pg_class c
               WHERE c.relnamespace = '${SCHEMA}'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
-                AND NOT (has_table_privilege(${name}, c.oid, 'SELECT') AND (c.relname = '${MIGRATIONS_TABLE}' OR (has_table_privilege(${name}, c.oid, 'INSERT')
+                AND NOT (has_table_privilege(${name}, c.oid, 'SELECT') AND (c.relname IN ('${MIGRATIONS_TABLE}', '${LEASES_TABLE}') OR (has_table_privilege(${name}, c.oid, 'INSERT')
                      AND has_table_privilege(${name}, c.oid, 'UPDATE') AND has_table_privilege(${name}, c.oid, 'DELETE'))))
               ORDER BY 1) AS tables_missing,
        ARRAY(SELECT format('%s (owner %s)', c.relname, pg_get_userbyid(c.relowner)) FROM pg_class c
@@ -128,10 +146,11 @@ function reservedRoleNameProblem(role: string): string | undefined {
 export function checkRoleName(settings: Settings): void {
   const role = settings.user;
   const reserved = reservedRoleNameProblem(role);
-  if (reserved) throw new ConfigError(`The application role ${describe(role)} ${reserved}.`, 'Choose another name with --user (or TOFU_REGISTRY_DB_USER).');
+  const from = `(${settings.origins.user ?? 'default'})`;
+  if (reserved) throw new ConfigError(`The application role ${describe(role)} ${from} ${reserved}. Nothing was changed.`, 'Choose another name with --user (or TOFU_REGISTRY_DB_USER).');
   if (role === settings.admin.user) {
     throw new ConfigError(
-      `The application role and the admin role are both "${role}".`,
+      `The application role and the admin role are both "${role}" (the application role from ${settings.origins.user ?? 'default'}, the admin from ${settings.origins.adminUser ?? 'default'}). Nothing was changed.`,
       'The application role must be a separate, least-privilege role: choose another --user (or TOFU_REGISTRY_DB_USER).',
     );
   }

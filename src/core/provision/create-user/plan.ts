@@ -4,6 +4,7 @@ import { MIGRATIONS_TABLE } from '../../migrations/bookkeeping.js';
 import { DATABASE_PRIVILEGES, SCHEMA_PRIVILEGES, SEQUENCE_PRIVILEGES, TABLE_PRIVILEGES } from '../../sql/grants.js';
 import type { AppRoleAttribute } from '../../sql/roles.js';
 import { SCHEMA, type GrantCheck, type RoleFacts } from './facts.js';
+import { quoteIdent } from '../../sql/quote.js';
 
 /**
  * create-user, step two: the plan. Decided from the facts before anything is sent: refuse what
@@ -16,6 +17,7 @@ export interface RolePlan {
   readonly newPassword: boolean;
   readonly attributeFixes: readonly AppRoleAttribute[];
   readonly revokeCreateOnSchemaFromPublic: boolean;
+  readonly grantOnSchema: boolean;
   readonly warnings: readonly string[];
 }
 
@@ -50,6 +52,7 @@ export function planRoleChange(facts: RoleFacts, settings: Settings, options: Pl
     newPassword,
     attributeFixes,
     revokeCreateOnSchemaFromPublic: facts.public_can_create && facts.admin_owns_schema,
+    grantOnSchema: facts.admin_grants_on_schema,
     warnings: planWarnings(facts, settings, attributeFixes, mayAlter),
   };
 }
@@ -61,15 +64,8 @@ function adminMayAlterRole(facts: RoleFacts): boolean {
 
 /** What no run of create-user can fix as this admin: said before anything changes. */
 function refuseUnworkable(facts: RoleFacts, settings: Settings): void {
-  const role = settings.user;
   const admin = settings.admin.user;
-  if (facts.role_exists && facts.role_superuser) {
-    throw new ConfigError(
-      `Role "${role}" exists and is a superuser: create-user will not use it as the application role, nor demote it.`,
-      'Choose another name with --user (or TOFU_REGISTRY_DB_USER).',
-      'ROLE_IS_SUPERUSER',
-    );
-  }
+  if (facts.role_exists && facts.role_superuser) throw roleIsSuperuser(settings);
   if (!facts.schema_exists) {
     throw new RegistryDbError('schema', 'SCHEMA_MISSING', `Database "${settings.database}" has no schema "${SCHEMA}".`, {
       hint: 'Run `tofu-registry-db create-db` (or migrate) to set the database up.',
@@ -143,6 +139,13 @@ function planWarnings(facts: RoleFacts, settings: Settings, attributeFixes: read
   if (facts.role_member_of.length > 0) {
     warnings.push(`Role "${role}" is a member of ${facts.role_member_of.join(', ')} and may use their privileges.`);
   }
+  if (facts.schema_exists && !facts.admin_grants_on_schema) {
+    warnings.push(
+      `"${admin}" may not grant on schema "${SCHEMA}" (owner "${facts.schema_owner}", as PostgreSQL 14 and older make it): "${role}" reaches its tables through the USAGE that PUBLIC holds there, ` +
+        `and loses them if that is revoked; as "${facts.schema_owner}" run GRANT USAGE ON SCHEMA ${SCHEMA} TO "${role}" to make it its own.`,
+    );
+  }
+  warnings.push(...connectionLimitWarnings(facts, settings));
   if (facts.public_can_create && !facts.admin_owns_schema) {
     warnings.push(
       `Every role may create objects in schema "${SCHEMA}" (PostgreSQL 14 and older grant CREATE to PUBLIC), and "${admin}" does not own the schema to revoke it: ` +
@@ -150,6 +153,41 @@ function planWarnings(facts: RoleFacts, settings: Settings, attributeFixes: read
     );
   }
   return warnings;
+}
+
+/**
+ * A CONNECTION LIMIT of the role or of the database that leaves the API no connection: 0, or
+ * already used up by other sessions. Said, not changed: an admin may have set it on purpose.
+ */
+function connectionLimitWarnings(facts: RoleFacts, settings: Settings): string[] {
+  const warnings: string[] = [];
+  const room = (limit: number, used: number) => limit >= 0 && used >= limit;
+  if (facts.role_exists && room(facts.role_connection_limit, facts.role_connections)) {
+    const role = settings.user;
+    const now = facts.role_connection_limit === 0 ? 'CONNECTION LIMIT 0' : `CONNECTION LIMIT ${facts.role_connection_limit}, and ${facts.role_connections} session(s) of it are open`;
+    warnings.push(
+      `Role "${role}" has ${now}: the registry API cannot connect as it ("too many connections for role"). ` +
+        `As a superuser (or a role that may alter it) run ALTER ROLE ${quoteIdent(role)} CONNECTION LIMIT -1 (no limit), or a number above the API's pool size.`,
+    );
+  }
+  if (room(facts.database_connection_limit, facts.database_connections)) {
+    const database = settings.database;
+    const now = facts.database_connection_limit === 0 ? 'CONNECTION LIMIT 0' : `CONNECTION LIMIT ${facts.database_connection_limit}, and ${facts.database_connections} other session(s) are open`;
+    warnings.push(
+      `Database "${database}" has ${now}: the registry API cannot connect to it ("too many connections for database"). ` +
+        `As its owner or a superuser run ALTER DATABASE ${quoteIdent(database)} CONNECTION LIMIT -1 (no limit), or a higher number.`,
+    );
+  }
+  return warnings;
+}
+
+/** A superuser is never made the application role, nor demoted: said before anything changes. */
+export function roleIsSuperuser(settings: Settings): ConfigError {
+  return new ConfigError(
+    `Role "${settings.user}" (${settings.origins.user ?? 'default'}) exists and is a superuser: it will not be used as the application role, nor demoted. Nothing was changed.`,
+    'Choose another name with --user (or TOFU_REGISTRY_DB_USER): the application role must be a separate, least-privilege role.',
+    'ROLE_IS_SUPERUSER',
+  );
 }
 
 export function roleNotManageable(settings: Settings, serverVersion: number, serverMessage?: string): RegistryDbError {

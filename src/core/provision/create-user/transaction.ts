@@ -1,6 +1,7 @@
 import { runBatch } from '../../db/batch.js';
 import type { Settings } from '../../config/settings.js';
-import { connect, disconnect, type Connection } from '../../db/connection.js';
+import { type Connection } from '../../db/connection.js';
+import { passwordLogsIn } from '../../db/login-probe.js';
 import { toRegistryDbError } from '../../db/pg-errors.js';
 import { runQuery } from '../../db/query.js';
 import { isSqlState, RegistryDbError } from '../../errors.js';
@@ -61,6 +62,7 @@ export async function commitAlongsideEnvFile(
   settings: Settings,
   prepared: PreparedEnvFileUpdate | undefined,
   password: string | undefined,
+  dropBackup?: () => Promise<void>,
 ): Promise<string[]> {
   try {
     await runQuery(connection, logger, 'COMMIT');
@@ -68,7 +70,10 @@ export async function commitAlongsideEnvFile(
   } catch (error) {
     const happened = await commitHappened(error, settings, password);
     if (happened === true) return ['The answer to COMMIT was lost, but logging in with the new password proved that the change was made.'];
-    if (happened === false) await prepared?.restore();
+    if (happened === false) {
+      await prepared?.restore();
+      await dropBackup?.();
+    }
     const failure = toRegistryDbError(error, { action: 'Committing the role change', database: settings.database, user: settings.admin.user });
     throw failure.rewrap(failure.message, {
       hint:
@@ -87,18 +92,12 @@ async function commitHappened(error: unknown, settings: Settings, password: stri
   const state = (error as { code?: unknown })?.code;
   if (isSqlState(state) && !state.startsWith('08') && !state.startsWith('57P')) return false;
   if (password === undefined) return undefined;
-  try {
-    await disconnect(await connect({ ...settings, password }, { role: 'app' }));
-    return true;
-  } catch (probeError) {
-    const probeState = (probeError as RegistryDbError).sqlState;
-    return probeState === '28P01' || probeState === '28000' ? false : undefined;
-  }
+  return passwordLogsIn(settings, settings.user, password);
 }
 
-/** A generated password and its SCRAM verifier, both registered as secrets at once. */
-export async function newCredentials(): Promise<{ password: string; verifier: string }> {
-  const password = generateAppPassword();
+/** A password (generated, unless the operator gave one) and its SCRAM verifier, both registered as secrets at once. */
+export async function newCredentials(given?: string): Promise<{ password: string; verifier: string }> {
+  const password = given ?? generateAppPassword();
   registerSecret(password);
   const verifier = await scramSha256VerifierAsync(password);
   registerSecret(verifier);
