@@ -39,4 +39,4 @@ export type { DropOptions, DropResult } from './provision/drop.js';
 export { startEmbeddedServer } from './dev/embedded-server.js';
 export type { EmbeddedServer, EmbeddedServerOptions } from './dev/embedded-server.js';
 export { importRegistry } from './import/import-registry.js';
-export type { ImportOptions, ImportResult, KindCounts, RowCounts, SkippedFile } from './import/import-registry.js';
+export type { ImportOptions, ImportResult, KindCounts, KeyCounts, RowCounts, SkippedFile } from './import/import-registry.js';

@@ -154,7 +154,7 @@ describe('test-connection --name and --dir', () => {
     const { TOFU_REGISTRY_DB_NAME: _name, ...noName } = registry.env;
     const withDir = await runCli([...envFileArgs(), 'test-connection', '--name', registry.database, '--dir', dir], noName);
     expect(withDir.code).toBe(0);
-    expect(withDir.stdout).toMatch(/✔ schema +tables modules, providers, cache exist; all \d+ migrations applied/);
+    expect(withDir.stdout).toMatch(/✔ schema +tables modules, providers, cache, provider_platforms, registry_providers, registry_modules, signing_keys, registry_import_sources exist; all \d+ migrations applied/);
     expect(withDir.stdout).not.toContain('⚠');
     expect(withDir.stdout.trimEnd().split('\n').pop()).toBe('✔ All checks passed');
 

@@ -68,7 +68,9 @@ describe('tofu-registry-db create-user (the built binary)', () => {
     const run = await s.cli('create-user', '--name', s.database, '--user', s.role, '--verbose');
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(`Created role ${s.role}`);
-    expect(run.stdout).toContain('SELECT, INSERT, UPDATE, DELETE on all 3 tables in schema public (and only SELECT on the tool\'s own tofu_registry_migrations)');
+    // The seed's three tables and the five of migration 004; the tool's own tables are read-only.
+    expect(run.stdout).toContain('SELECT, INSERT, UPDATE, DELETE on all 8 tables in schema public (and only SELECT on the tool\'s own tofu_registry_migrations)');
+    expect(run.stdout).toContain('USAGE, SELECT on all 4 sequences in schema public');
     expect(run.stdout).toContain(`Created ${s.envFile}`);
     expect(run.stderr).toContain(`CREATE ROLE "${s.role}" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION PASSWORD '[redacted]'`);
     const written = parseDotenv(readFileSync(s.envFile));

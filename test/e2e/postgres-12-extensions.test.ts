@@ -88,7 +88,7 @@ describe('PostgreSQL 12, a CREATEDB CREATEROLE admin, pg_trgm not trusted', () =
     await asSuperuser(database, 'CREATE EXTENSION pg_trgm');
     const done = await runCli(['--json', '--env-file', envFile, 'setup'], env);
     expect(done.code).toBe(0);
-    expect(await appliedIn(database)).toEqual(['1', '2', '3']);
+    expect(await appliedIn(database)).toEqual(['1', '2', '3', '4', '5', '6', '7']);
     const checked = await runCli(['--json', '--env-file', envFile, 'test-connection'], env);
     expect(JSON.parse(checked.stdout)).toMatchObject({ ok: true });
   });
@@ -100,7 +100,7 @@ describe('PostgreSQL 12, a CREATEDB CREATEROLE admin, pg_trgm not trusted', () =
     const result = await runCli(['--json', '--env-file', envFile, 'setup'], envFor(database, uniqueName('pg12_app')));
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ ok: true });
-    expect(await appliedIn(database)).toEqual(['1', '2', '3']);
+    expect(await appliedIn(database)).toEqual(['1', '2', '3', '4', '5', '6', '7']);
     const indexes = await asSuperuser<{ indexname: string }>(database, "SELECT indexname FROM pg_indexes WHERE indexname LIKE '%trgm%' ORDER BY 1");
     expect(indexes).toHaveLength(4);
     // Each run looks into template1 before its CREATE DATABASE, which waits for such sessions to end.

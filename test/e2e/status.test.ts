@@ -33,9 +33,9 @@ describe('tofu-registry-db status (built binary)', () => {
       `Settings    host 127.0.0.1 (TOFU_REGISTRY_DB_HOST (environment)); port ${testServer().port} (TOFU_REGISTRY_DB_PORT (environment)); ` +
         `database postgres (default); user ${testServer().superuser} (TOFU_REGISTRY_DB_ADMIN_USER (environment)); sslmode disable (TOFU_REGISTRY_DB_SSLMODE (environment)); target_session_attrs any (default)`,
     );
-    expect(lines[2]).toMatch(new RegExp(`^Database {4}${database}: owner ${testServer().superuser}, UTF8, .*rows cache \\S+, modules \\S+, providers \\S+$`));
+    expect(lines[2]).toMatch(new RegExp(`^Database {4}${database}: owner ${testServer().superuser}, UTF8, .*rows cache \\S+, modules \\S+, provider_platforms \\S+, providers \\S+, registry_import_sources \\S+, registry_modules \\S+, registry_providers \\S+, signing_keys \\S+$`));
     expect(lines[3]).toMatch(/^Migrations {2}(\d+) of \1 applied, 0 pending, 0 changed \(.*sql\)$/);
-    expect(lines[4]).toBe(`App role    ${role}: LOGIN, no connection limit, 0 session(s); CONNECT, USAGE on public, read/write on 3 of 3 tables and 3 of 3 sequences`);
+    expect(lines[4]).toBe(`App role    ${role}: LOGIN, no connection limit, 0 session(s); CONNECT, USAGE on public, read/write on 8 of 8 tables and 4 of 4 sequences`);
     expect(lines[5]).toBe(`Env file    ${envFile}: ${role}@127.0.0.1:${testServer().port}/${database}, sslmode disable, password set`);
     expect(lines[lines.length - 1]).toBe('✔ Healthy');
     expect(human.stderr).toBe('');

@@ -27,7 +27,7 @@ describe('createDatabase against a real server', () => {
     const first = await createDatabase(context);
     expect(first.created).toBe(true);
     expect(first.migrations?.appliedCount).toBe(readdirSync(path.join(REPO_ROOT, 'sql')).filter((f) => f.endsWith('.sql')).length);
-    expect(await tables(db)).toEqual(['cache', 'modules', 'providers', 'tofu_registry_migrations']);
+    expect(await tables(db)).toEqual(['cache', 'modules', 'provider_platforms', 'providers', 'registry_import_sources', 'registry_modules', 'registry_providers', 'signing_keys', 'tofu_registry_migrations']);
 
     const second = await createDatabase(context);
     expect(second.created).toBe(false);
@@ -56,6 +56,8 @@ describe('createDatabase against a real server', () => {
       'source_url:text:YES',
       'published_at:timestamp without time zone:YES',
       'downloads:integer:YES',
+      'tag:character varying(255):YES', // 004: the Git tag as written
+      'commit:character varying(40):YES', // 004
     ]);
     const uniques = await withSuperClient(db, async (c) =>
       (
@@ -67,6 +69,7 @@ describe('createDatabase against a real server', () => {
       'cache UNIQUE (cache_key)',
       'modules UNIQUE (namespace, name, provider, version)',
       'providers UNIQUE (namespace, name, version)',
+      'signing_keys UNIQUE (namespace, provider, file_name)',
     ]);
     await dropDatabaseAndRole(db);
   });

@@ -125,7 +125,9 @@ describe(`PostgreSQL ${major}: every command, as the superuser and as a CREATEDB
     const migrated = await migrate(context(), { migrationsDir: dir });
     expect(migrated.results.map((r) => `${r.fileName}:${r.outcome}`)).toEqual(['900_added_later.sql:applied']);
     const app = await testConnection(context(), { migrationsDir: dir });
-    expect(app.checks.find((c) => c.name === 'privileges')?.details).toMatchObject({ tables: ['added_later', 'cache', 'modules', 'providers'] });
+    expect(app.checks.find((c) => c.name === 'privileges')?.details).toMatchObject({
+      tables: ['added_later', 'cache', 'modules', 'provider_platforms', 'providers', 'registry_import_sources', 'registry_modules', 'registry_providers', 'signing_keys'],
+    });
     expect(app.checks.filter((c) => c.status !== 'pass').map((c) => `${c.name}:${c.status}`)).toEqual(
       who === 'managed admin' && major < 15 ? ['dns:skip', 'privileges:warn'] : ['dns:skip'],
     );

@@ -188,6 +188,40 @@ describe('testConnection against the test server', () => {
     }
   });
 
+  test('a database that has not had the registry protocol migrations: schema says they are pending (not that tables were dropped)', async () => {
+    const behind = await provisionRegistry();
+    try {
+      await behind.asSuperuser((c) =>
+        c.query(`DROP TABLE provider_platforms, registry_providers, registry_modules, signing_keys, registry_import_sources CASCADE;
+                 DELETE FROM tofu_registry_migrations WHERE version::int >= 4`),
+      );
+      const result = await testConnection(behind.context());
+      const schema = expectFailureAt(result, 'schema', 5);
+      expect(schema.error?.code).toBe('MIGRATIONS_PENDING');
+      expect(schema.summary).toContain('4_registry_protocol_data');
+      expect(schema.error?.hint).toContain('tofu-registry-db migrate');
+    } finally {
+      await behind.drop();
+    }
+  });
+
+  test('the new tables are checked like the old ones; a registry function the role may not call fails privileges', async () => {
+    const registry = await provisionRegistry();
+    try {
+      const passing = await testConnection(registry.context());
+      expect(check(passing, 'schema').summary).toContain('provider_platforms, registry_providers, registry_modules, signing_keys, registry_import_sources');
+      expect(check(passing, 'privileges').summary).toContain('call all 4 registry functions');
+      await registry.asSuperuser((c) => c.query(`REVOKE DELETE ON signing_keys FROM "${registry.user}"`));
+      expect(expectFailureAt(await testConnection(registry.context()), 'privileges', 4).summary).toContain('DELETE on table signing_keys');
+      await registry.asSuperuser((c) => c.query(`GRANT DELETE ON signing_keys TO "${registry.user}"; REVOKE EXECUTE ON FUNCTION registry_provider_download(text, text, text, text, text) FROM PUBLIC`));
+      const privileges = expectFailureAt(await testConnection(registry.context()), 'privileges', 4);
+      expect(privileges.summary).toContain('EXECUTE on function registry_provider_download(text, text, text, text, text)');
+      expect(privileges.error?.hint).toBe(`As the admin: GRANT EXECUTE ON FUNCTION registry_provider_download(text, text, text, text, text) TO "${registry.user}".`);
+    } finally {
+      await registry.drop();
+    }
+  });
+
   test('a revoked grant on one table: privileges fails with exit 4 naming the table and privilege', async () => {
     const revoked = await provisionRegistry();
     try {

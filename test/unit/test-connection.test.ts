@@ -169,6 +169,21 @@ describe('privileges check', () => {
     expect(outcome.failure?.hint).toBe('Run `tofu-registry-db create-user` as the admin: it re-applies the grants "opentofu_user" needs.');
   });
 
+  test('the registry protocol functions: counted when all are callable; one that is not is named, with the GRANT that fixes it', () => {
+    const functions = ['registry_provider_versions(text, text)', 'registry_module_versions(text, text, text)'].map((name) => ({ name, execute: true }));
+    expect(judgePrivileges({ ...facts, functions }, 'opentofu').summary).toBe(
+      '"opentofu_user" can read and write all 3 tables, 3 sequences, call all 2 registry functions, and has nothing more',
+    );
+    const outcome = judgePrivileges({ ...facts, functions: [functions[0]!, { ...functions[1]!, execute: false }] }, 'opentofu');
+    expect(outcome.status).toBe('fail');
+    expect(outcome.summary).toBe('Role "opentofu_user" lacks privileges the registry API needs: EXECUTE on function registry_module_versions(text, text, text).');
+    expect(outcome.failure?.hint).toBe('As the admin: GRANT EXECUTE ON FUNCTION registry_module_versions(text, text, text) TO "opentofu_user".');
+    const both = judgePrivileges({ ...facts, tables: [table('cache', { select: false })], functions: [{ ...functions[0]!, execute: false }] }, 'opentofu');
+    expect(both.failure?.hint).toBe(
+      'Run `tofu-registry-db create-user` as the admin: it re-applies the grants "opentofu_user" needs. As the admin: GRANT EXECUTE ON FUNCTION registry_provider_versions(text, text) TO "opentofu_user".',
+    );
+  });
+
   test('no USAGE on schema public fails before the table grants are looked at', () => {
     const outcome = judgePrivileges({ ...facts, schemaUsage: false }, 'opentofu');
     expect(outcome.summary).toBe('Role "opentofu_user" lacks USAGE on schema public of "opentofu": it cannot reach the tables.');

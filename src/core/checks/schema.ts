@@ -8,8 +8,16 @@ import { compareMigrations, MIGRATIONS_TABLE, readAppliedMigrations } from '../m
 import { isToolTableSql } from '../migrations/tool-tables.js';
 import { changedMigrationsProblem } from '../migrations/migration-errors.js';
 
-/** The tables of the original design, which the registry API reads and writes. */
-export const REGISTRY_TABLES = ['modules', 'providers', 'cache'] as const;
+/** The registry's tables: the original design's three and what the registry protocols need (migrations 004-007). */
+export const REGISTRY_TABLES = ['modules', 'providers', 'cache', 'provider_platforms', 'registry_providers', 'registry_modules', 'signing_keys', 'registry_import_sources'] as const;
+
+/** The functions that answer the registry protocols' endpoints (migration 006): the API calls them. */
+export const REGISTRY_FUNCTIONS = [
+  'registry_provider_versions(text, text)',
+  'registry_provider_download(text, text, text, text, text)',
+  'registry_module_versions(text, text, text)',
+  'registry_module_download(text, text, text, text)',
+] as const;
 
 function listed(names: readonly string[]): string {
   return names.join(', ');
@@ -52,7 +60,13 @@ export function catalogLookupSql(): string[] {
   FROM pg_class c
  WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'S'
  ORDER BY c.relname`;
-  return [tablesSql, bookkeepingSql, roleSql, privilegesSql, sequencesSql];
+  // From pg_proc, not by name: a role without USAGE on the schema may not resolve names in it.
+  // A function a pending migration will create is not there yet, and the schema check says so.
+  const functionsSql = `SELECT f.name, has_function_privilege(p.oid, 'EXECUTE') AS execute
+  FROM pg_proc p, LATERAL (SELECT p.proname || '(' || oidvectortypes(p.proargtypes) || ')' AS name) f
+ WHERE p.pronamespace = 'public'::regnamespace AND f.name IN (${REGISTRY_FUNCTIONS.map(quoteLiteral).join(', ')})
+ ORDER BY f.name`;
+  return [tablesSql, bookkeepingSql, roleSql, privilegesSql, sequencesSql, functionsSql];
 }
 
 /** How many of catalogLookupSql()'s statements belong to the schema check (the rest are the privileges check's). */
@@ -80,6 +94,12 @@ export async function checkSchema(state: CheckState): Promise<CheckOutcome> {
   const missingTables = facts.rows.filter((row) => !row.present).map((row) => row.table);
   const { present: bookkept, readable } = bookkeeping.rows[0]!;
 
+  const files = state.files ?? [];
+  if (missingTables.length > 0 && bookkept && readable) {
+    // Tables that pending migrations create are missing until migrate runs: that is the remedy.
+    const pending = compareMigrations(files, await readAppliedMigrations(connection, state.logger, { exists: true })).filter((s) => s.state === 'pending');
+    if (pending.length > 0) return pendingMigrations(state, files.length, pending.map((s) => `${s.version}_${s.name}`), { tables: REGISTRY_TABLES, missingTables, migrations: files.length });
+  }
   if (missingTables.length > 0) {
     // Where the bookkeeping says the migrations ran, migrate will not run them again: the
     // tables were dropped after it, and only putting them back helps.
@@ -94,7 +114,6 @@ export async function checkSchema(state: CheckState): Promise<CheckOutcome> {
     });
   }
 
-  const files = state.files ?? [];
   if (bookkept && !readable) {
     // The API never reads the bookkeeping table, so its role need not have SELECT on it.
     return passed(
@@ -114,22 +133,21 @@ export async function checkSchema(state: CheckState): Promise<CheckOutcome> {
     const failure = new RegistryDbError('schema', problem.code, problem.message, { hint: problem.hint });
     return failed(failure, `compare the migrations in ${state.migrationsDir} with ${MIGRATIONS_TABLE}`, { answer: problem.code === 'MIGRATION_CHANGED' ? 'checksum differs' : 'other migrations under the same numbers', ...details });
   }
-  if (pending.length > 0) {
-    const failure = new RegistryDbError(
-      'schema',
-      'MIGRATIONS_PENDING',
-      `${pending.length} of ${files.length} migration(s) are not applied to "${database}": ${listed(pending)}.`,
-      { hint: 'Run `tofu-registry-db migrate` as the admin.' },
-    );
-    return failed(failure, `compare the migrations in ${state.migrationsDir} with ${MIGRATIONS_TABLE}`, {
-      answer: bookkept ? `${MIGRATIONS_TABLE} lacks ${listed(pending)}` : `${MIGRATIONS_TABLE} does not exist`,
-      ...details,
-    });
-  }
+  if (pending.length > 0) return pendingMigrations(state, files.length, pending, details, bookkept);
   const warnings = unknown.length > 0
     ? [`the database has applied migration(s) that ${state.migrationsDir} does not hold (${listed(unknown)}): from a newer tofu-registry-db (upgrade this one) or from another --dir (pass the same --dir here)`]
     : [];
   return passed(`tables ${listed(REGISTRY_TABLES)} exist; all ${files.length} migrations applied`, details, warnings);
+}
+
+function pendingMigrations(state: CheckState, total: number, pending: readonly string[], details: Record<string, unknown>, bookkept = true): CheckOutcome {
+  const failure = new RegistryDbError('schema', 'MIGRATIONS_PENDING', `${pending.length} of ${total} migration(s) are not applied to "${state.settings.database}": ${listed(pending)}.`, {
+    hint: 'Run `tofu-registry-db migrate` as the admin.',
+  });
+  return failed(failure, `compare the migrations in ${state.migrationsDir} with ${MIGRATIONS_TABLE}`, {
+    answer: bookkept ? `${MIGRATIONS_TABLE} lacks ${listed(pending)}` : `${MIGRATIONS_TABLE} does not exist`,
+    ...details,
+  });
 }
 
 /** What the privileges check reads from the catalog: facts in, verdict out. */
@@ -154,6 +172,8 @@ export interface PrivilegeFacts {
   readonly databaseCreate: boolean;
   readonly tables: readonly { name: string; owned: boolean; select: boolean; insert: boolean; update: boolean; delete: boolean }[];
   readonly sequences: readonly { name: string; owned: boolean; usage: boolean; select: boolean }[];
+  /** The registry protocol functions present, and whether the role may call them. */
+  readonly functions?: readonly { name: string; execute: boolean }[];
 }
 
 const TABLE_PRIVILEGES = ['select', 'insert', 'update', 'delete'] as const;
@@ -169,6 +189,8 @@ function missingGrants(facts: PrivilegeFacts): string[] {
     const lacking = SEQUENCE_PRIVILEGES.filter((p) => !sequence[p]).map((p) => p.toUpperCase());
     if (lacking.length > 0) missing.push(`${lacking.join(', ')} on sequence ${sequence.name}`);
   }
+  // Everyone may call a new function unless EXECUTE was revoked from PUBLIC.
+  for (const fn of facts.functions ?? []) if (!fn.execute) missing.push(`EXECUTE on function ${fn.name}`);
   return missing;
 }
 
@@ -219,11 +241,11 @@ function adminGaps(facts: PrivilegeFacts): string[] {
 
 /** The privileges verdict, a pure function of the catalog facts. */
 export function judgePrivileges(facts: PrivilegeFacts, database: string): CheckOutcome {
-  const details = { superuser: facts.superuser, tables: facts.tables.map((t) => t.name), sequences: facts.sequences.map((s) => s.name) };
+  const details = { superuser: facts.superuser, tables: facts.tables.map((t) => t.name), sequences: facts.sequences.map((s) => s.name), functions: (facts.functions ?? []).map((f) => f.name) };
   const remedy = facts.role === 'app'
     ? `Run \`tofu-registry-db create-user\` as the admin: it re-applies the grants "${facts.user}" needs.`
     : 'Run as the owner of the registry tables (the role that ran create-db), or grant the missing privileges.';
-  const tried = `has_schema_privilege / has_table_privilege / has_sequence_privilege for "${facts.user}" in "${database}"`;
+  const tried = `has_schema_privilege / has_table_privilege / has_sequence_privilege / has_function_privilege for "${facts.user}" in "${database}"`;
   if (!facts.schemaUsage) {
     const failure = new RegistryDbError('auth', 'PRIVILEGE_MISSING', `Role "${facts.user}" lacks USAGE on schema public of "${database}": it cannot reach the tables.`, {
       hint: remedy,
@@ -233,13 +255,17 @@ export function judgePrivileges(facts: PrivilegeFacts, database: string): CheckO
   }
   const missing = missingGrants(facts);
   if (missing.length > 0) {
+    const unexecutable = (facts.functions ?? []).filter((fn) => !fn.execute).map((fn) => fn.name);
+    // create-user grants on tables and sequences; functions are everyone's unless someone revoked that.
+    const functionRemedy = unexecutable.length > 0 ? ` As the admin: GRANT EXECUTE ON FUNCTION ${unexecutable.join(', ')} TO "${facts.user}".` : '';
     const failure = new RegistryDbError('auth', 'PRIVILEGE_MISSING', `Role "${facts.user}" lacks privileges the registry API needs: ${missing.join('; ')}.`, {
-      hint: remedy,
+      hint: unexecutable.length === missing.length ? functionRemedy.trim() : `${remedy}${functionRemedy}`,
       cause: '42501',
     });
     return failed(failure, tried, { answer: `missing: ${missing.join('; ')}`, missing, ...details });
   }
-  const counted = `${facts.tables.length} tables, ${facts.sequences.length} sequences`;
+  const functionCount = facts.functions?.length ? `, call all ${facts.functions.length} registry functions` : '';
+  const counted = `${facts.tables.length} tables, ${facts.sequences.length} sequences${functionCount}`;
   if (facts.role === 'admin') {
     return passed(`"${facts.user}" can read and write all ${counted}${facts.superuser ? ' (superuser)' : ''}`, details, adminGaps(facts));
   }
@@ -254,10 +280,11 @@ export function judgePrivileges(facts: PrivilegeFacts, database: string): CheckO
 }
 
 export async function checkPrivileges(state: CheckState): Promise<CheckOutcome> {
-  const [roleResult, tables, sequences] = (await catalogLookups(state, 'privileges')) as [
+  const [roleResult, tables, sequences, functions] = (await catalogLookups(state, 'privileges')) as [
     QueryResult,
     QueryResult<PrivilegeFacts['tables'][number]>,
     QueryResult<PrivilegeFacts['sequences'][number]>,
+    QueryResult<NonNullable<PrivilegeFacts['functions']>[number]>,
   ];
   const role = roleResult.rows[0]!;
   state.canUseTemporary = role.database_temporary === true; // for the round trip
@@ -279,6 +306,7 @@ export async function checkPrivileges(state: CheckState): Promise<CheckOutcome> 
       databaseCreate: role.database_create,
       tables: tables.rows,
       sequences: sequences.rows,
+      functions: functions.rows,
     },
     state.settings.database,
   );

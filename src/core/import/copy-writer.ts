@@ -4,9 +4,6 @@ import type { Client } from 'pg';
 import { importExternal } from '../runtime/import-external.js';
 import type { CopyStreamQuery } from 'pg-copy-streams';
 
-/** Lines are sent in chunks of about this many characters: fewer, larger CopyData messages. */
-const CHUNK_CHARACTERS = 256 * 1024;
-
 let copyStreams: typeof import('pg-copy-streams') | undefined;
 /** pg-copy-streams is needed by `import` only, so it loads on first use. */
 async function loadCopyStreams(): Promise<typeof import('pg-copy-streams')> {
@@ -15,12 +12,11 @@ async function loadCopyStreams(): Promise<typeof import('pg-copy-streams')> {
 }
 
 /**
- * A `COPY … FROM STDIN` in progress. Waits for the socket to drain when the server is
- * slower than the files are read, so the client never buffers more than about one chunk:
- * memory stays flat however many rows pass through.
+ * A `COPY … FROM STDIN` in progress. Waits for the socket to drain when the server is slower
+ * than the lines come, so the client never buffers more than what it hands over: memory stays
+ * flat however many rows pass through.
  */
 export class CopyWriter {
-  private buffer = '';
   private failure: Error | undefined;
 
   private constructor(private readonly stream: CopyStreamQuery) {
@@ -34,14 +30,15 @@ export class CopyWriter {
     return new CopyWriter(client.query(from(sql)));
   }
 
-  async write(line: string): Promise<void> {
-    this.buffer += line;
-    if (this.buffer.length >= CHUNK_CHARACTERS) await this.flush();
+  /** Sends encoded COPY text lines, as one CopyData message. */
+  async writeBuffer(lines: Buffer): Promise<void> {
+    if (this.failure) throw this.failure;
+    if (!this.stream.write(lines)) await once(this.stream, 'drain');
   }
 
   /** Ends the COPY and waits for the server to confirm it; returns the rows it took. */
   async finish(): Promise<number> {
-    await this.flush();
+    if (this.failure) throw this.failure;
     this.stream.end();
     await finished(this.stream);
     if (this.failure) throw this.failure;
@@ -51,13 +48,5 @@ export class CopyWriter {
   /** Abandons the COPY (the server answers CopyFail with an error; the transaction is lost). */
   abort(reason: Error): void {
     if (!this.stream.destroyed) this.stream.destroy(reason);
-  }
-
-  private async flush(): Promise<void> {
-    if (this.failure) throw this.failure;
-    if (this.buffer === '') return;
-    const chunk = this.buffer;
-    this.buffer = '';
-    if (!this.stream.write(chunk)) await once(this.stream, 'drain');
   }
 }

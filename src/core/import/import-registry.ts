@@ -1,36 +1,28 @@
 import { stat } from 'node:fs/promises';
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import path from 'node:path';
 import { connect, disconnect, type Connection } from '../db/connection.js';
 import { loggerOf, type CoreContext } from '../db/context.js';
-import { ConfigError, InterruptedError, RegistryDbError } from '../errors.js';
+import { ConfigError, RegistryDbError } from '../errors.js';
 import { describe, refuseSystemDatabase } from '../config/names.js';
 import { settingsForRole } from '../config/settings.js';
 import type { Logger } from '../logger.js';
 import { toRegistryDbError } from '../db/pg-errors.js';
-import { CopyWriter } from './copy-writer.js';
-import {
-  analyzeStagingSql,
-  columnLimitsSql,
-  copyIntoStagingSql,
-  createStagingTableSql,
-  insertIntoEmptySql,
-  lockAgainstWritersSql,
-  stagingTempBuffersSql,
-  TABLES,
-  tableIsEmptySql,
-  upsertSql,
-} from './import-sql.js';
-import type { RegistryKind } from './registry-file.js';
-import { KIND_FOLDERS, walkRegistryTree } from './registry-tree.js';
+import type { CopyWriter } from './copy-writer.js';
+import { columnLimitsSql, importLockSql, knownSourcesSql, markImportSql, stagingTempBuffersSql } from './import-sql.js';
+import { KIND_FOLDERS, type TreeKind } from './registry-tree.js';
 import type { ColumnLimits } from './row-mapper.js';
-import { stageFile } from './file-stager.js';
+import type { KnownSource, Problem } from './entity-stager.js';
 import { runQuery } from '../db/query.js';
 import { adminPasswordProvider, writeTarget } from '../db/admin-connection.js';
 import { assertPrimary } from '../db/primary.js';
+import { streamTree } from './stream-tree.js';
+import { importResult, type ImportResult } from './import-result.js';
+
+export type { ImportResult, KindCounts, KeyCounts } from './import-result.js';
+export type { TableCounts as RowCounts } from './import-write.js';
 
 export interface ImportOptions {
-  /** A checkout of the registry repository: the folder holding `providers/` and `modules/`. */
+  /** A checkout of the registry repository: the folder holding `providers/`, `modules/` and `keys/`. */
   readonly path: string;
   /** Import the valid files and list the others, instead of stopping before anything is written. */
   readonly skipInvalid?: boolean;
@@ -39,73 +31,33 @@ export interface ImportOptions {
 }
 
 /** A file (or one version of it) left out, and why. */
-export interface SkippedFile {
-  /** Relative to the imported folder, e.g. `modules/a/Azure/alz/azurerm.json`. */
-  readonly file: string;
-  readonly problem: string;
-}
+export type SkippedFile = Problem;
 
-export interface RowCounts {
-  readonly inserted: number;
-  readonly updated: number;
-  readonly unchanged: number;
-}
-
-export interface KindCounts extends RowCounts {
-  /** Metadata files read (skipped ones included). */
-  readonly files: number;
-  /** Version entries in those files, before spellings and mixed-case duplicates merged. */
-  readonly versions: number;
-}
-
-export interface ImportResult {
-  readonly database: string;
-  readonly path: string;
-  /** The role the rows were written as. */
-  readonly user: string;
-  readonly files: number;
-  readonly skipped: readonly SkippedFile[];
-  readonly rows: RowCounts;
-  readonly providers: KindCounts;
-  readonly modules: KindCounts;
-  readonly durationMs: number;
-}
-
-interface StagingTally {
-  files: number;
-  versions: number;
-  rows: number;
-}
-
-const KINDS: readonly RegistryKind[] = ['provider', 'module'];
-/** How often the progress line is refreshed. */
-const PROGRESS_INTERVAL_MS = 250;
-/** work_mem for the upsert: the real registry's staged rows sort in memory. */
-const UPSERT_WORK_MEM = '64MB';
+const KINDS: readonly TreeKind[] = ['provider', 'module', 'keys'];
+/** work_mem for the writes: the real registry's staged rows sort and hash in memory. */
+const WRITE_WORK_MEM = '64MB';
 /**
- * temp_buffers for the staging tables (tens of MB for the real registry): held in the
- * session's memory instead of written out to temporary files and read back by the upsert.
- * Only possible before the session's first use of a temporary table; an upper bound, not an allocation.
+ * temp_buffers for the staging tables (a chunk, or all the keys): held in the session's memory
+ * instead of written out to temporary files and read back by the writes. Only possible before
+ * the session's first use of a temporary table; an upper bound, not an allocation.
  */
 const STAGING_TEMP_BUFFERS = '256MB';
-/** Longest stretch of synchronous file reading before the event loop gets a turn. */
-const YIELD_INTERVAL_MS = 50;
 /** How many problems an error message lists; --json carries them all. */
 const PROBLEMS_IN_MESSAGE = 10;
 
-/** Which of `providers/` and `modules/` the folder has; neither is a usage error. */
-async function kindsPresent(root: string): Promise<RegistryKind[]> {
+/** Which of `providers/`, `modules/` and `keys/` the folder has; none is a usage error. */
+async function kindsPresent(root: string): Promise<TreeKind[]> {
   const rootStats = await stat(root).catch(() => undefined);
   if (!rootStats?.isDirectory()) {
     throw new ConfigError(`${describe(root)} is not a folder.`, 'Give the path of a checkout of the registry repository (the folder holding providers/ and modules/).', 'IMPORT_PATH_INVALID');
   }
-  const present: RegistryKind[] = [];
+  const present: TreeKind[] = [];
   for (const kind of KINDS) {
     if ((await stat(path.join(root, KIND_FOLDERS[kind])).catch(() => undefined))?.isDirectory()) present.push(kind);
   }
   if (present.length === 0) {
     throw new ConfigError(
-      `${describe(root)} has neither a providers/ nor a modules/ folder.`,
+      `${describe(root)} has neither a providers/ nor a modules/ nor a keys/ folder.`,
       'Clone the registry (git clone --depth 1 https://github.com/opentofu/registry) and give the path of the checkout.',
       'IMPORT_PATH_INVALID',
     );
@@ -113,21 +65,27 @@ async function kindsPresent(root: string): Promise<RegistryKind[]> {
   return present;
 }
 
-async function readColumnLimits(connection: Connection, logger: Logger): Promise<Record<RegistryKind, ColumnLimits>> {
-  const { rows } = await runQuery<{ table_name: string; column_name: keyof ColumnLimits; character_maximum_length: number | null }>(
-    connection,
-    logger,
-    columnLimitsSql(),
-  );
-  const limits: Record<RegistryKind, Record<string, number | undefined>> = { provider: {}, module: {} };
+/** The narrowest declared length of each kind of value, over the tables it goes into. */
+async function readColumnLimits(connection: Connection, logger: Logger): Promise<ColumnLimits> {
+  const { rows } = await runQuery<{ table_name: string; column_name: string; character_maximum_length: number }>(connection, logger, columnLimitsSql());
+  const field: Record<string, keyof ColumnLimits> = {
+    namespace: 'namespace', name: 'name', system: 'system', provider: 'system', version: 'version', tag: 'tag', os: 'os', arch: 'arch', file_name: 'fileName',
+  };
+  const limits: Partial<Record<keyof ColumnLimits, number>> = {};
   for (const row of rows) {
-    const kind = row.table_name === TABLES.provider.table ? 'provider' : 'module';
-    limits[kind][row.column_name] = row.character_maximum_length ?? undefined;
+    // signing_keys.provider holds a provider's name, modules.provider a target system.
+    const key = row.table_name === 'signing_keys' && row.column_name === 'provider' ? 'name' : field[row.column_name];
+    if (key !== undefined) limits[key] = Math.min(limits[key] ?? Infinity, row.character_maximum_length);
   }
   return limits;
 }
 
-function invalidFilesError(problems: readonly SkippedFile[]): RegistryDbError {
+async function readKnownSources(connection: Connection, logger: Logger): Promise<Map<string, KnownSource>> {
+  const { rows } = await runQuery<{ kind: string; key: string; sha256: string; entries: number; merged: number; version_rows: number; platform_rows: number }>(connection, logger, knownSourcesSql());
+  return new Map(rows.map((r) => [`${r.kind}:${r.key}`, { sha256: r.sha256, entries: r.entries, merged: r.merged, versionRows: r.version_rows, platformRows: r.platform_rows }]));
+}
+
+function invalidFilesError(problems: readonly Problem[]): RegistryDbError {
   const listed = problems.slice(0, PROBLEMS_IN_MESSAGE).map((p) => `\n  ${p.file}: ${p.problem}`).join('');
   const more = problems.length > PROBLEMS_IN_MESSAGE ? `\n  … and ${problems.length - PROBLEMS_IN_MESSAGE} more` : '';
   return new RegistryDbError(
@@ -139,10 +97,24 @@ function invalidFilesError(problems: readonly SkippedFile[]): RegistryDbError {
 }
 
 /**
- * `import <path>`: every version in the tree becomes one row of `providers` or `modules`.
- * Files are read one at a time and streamed with COPY into temporary staging tables;
- * only when every file has been validated does one upsert per table move the rows, all
- * in one transaction, so a failed or interrupted import writes nothing.
+ * Waits for an import already writing to this database to commit: as long as a statement
+ * may take (an import of the whole registry takes a minute), not just the lock timeout,
+ * which then applies to everything else.
+ */
+async function takeImportLock(connection: Connection, logger: Logger, lockTimeoutMs: number, waitMs: number): Promise<void> {
+  await runQuery(connection, logger, `SET LOCAL lock_timeout = ${waitMs}`);
+  await runQuery(connection, logger, importLockSql());
+  await runQuery(connection, logger, `SET LOCAL lock_timeout = ${lockTimeoutMs}`);
+}
+
+/**
+ * `import <path>`: every provider, module and signing key of the tree becomes rows of the
+ * registry's tables. Files are read one entity at a time and their rows streamed with COPY, a
+ * chunk at a time while the next is read (straight into empty tables, else through staging
+ * tables and only what differs); a provider or module whose files hash to what the last import
+ * recorded is recognised without being parsed or rewritten. All in one transaction, committed
+ * only once every file has been validated: a failed, refused or interrupted import leaves the
+ * tables as they were.
  */
 export async function importRegistry(context: CoreContext, options: ImportOptions): Promise<ImportResult> {
   refuseSystemDatabase(context.settings.database, context.settings.origins.database);
@@ -165,45 +137,23 @@ export async function importRegistry(context: CoreContext, options: ImportOption
     await assertPrimary(connection, logger);
     const limits = await readColumnLimits(connection, logger);
     await run('BEGIN');
-    // No statement_timeout while staging: the COPY lasts as long as reading the tree does.
-    await run(`SET LOCAL lock_timeout = ${settings.lockTimeoutMs}`);
+    await run(markImportSql());
     await run(stagingTempBuffersSql(STAGING_TEMP_BUFFERS));
-
-    const staging = await stageTree(connection, logger, { root, kinds, limits, skipInvalid: Boolean(options.skipInvalid), signal: context.signal }, (writer) => (copy = writer));
-    const { problems, tallies } = staging;
-    copy = undefined;
-    if (problems.length > 0 && !options.skipInvalid) throw invalidFilesError(problems);
-
-    logger.step(`Writing ${tallies.provider.rows + tallies.module.rows} staged rows into providers and modules`);
+    // Imports of one database one after the other, each reading what the one before committed.
+    await takeImportLock(connection, logger, settings.lockTimeoutMs, settings.statementTimeoutMs);
+    // Each statement is bounded, a chunk's COPY too: its rows are read before it starts.
     await run(`SET LOCAL statement_timeout = ${settings.statementTimeoutMs}`);
-    // Room to sort and hold the staged rows in memory rather than in temporary files;
-    // transaction-local, and a bound per sort, not an allocation.
-    await run(`SET LOCAL work_mem = '${UPSERT_WORK_MEM}'`);
-    const counts: Record<RegistryKind, RowCounts> = { provider: { inserted: 0, updated: 0, unchanged: 0 }, module: { inserted: 0, updated: 0, unchanged: 0 } };
-    for (const kind of kinds) {
-      await run(analyzeStagingSql(kind));
-      counts[kind] = await writeStagedRows(connection, logger, kind);
-    }
-    await run('COMMIT');
+    // Room to sort and hash the staged rows in memory rather than in temporary files:
+    // transaction-local, and a bound per operation, not an allocation.
+    await run(`SET LOCAL work_mem = '${WRITE_WORK_MEM}'`);
+    const known = await readKnownSources(connection, logger);
 
-    const kindCounts = (kind: RegistryKind): KindCounts => ({ files: tallies[kind].files, versions: tallies[kind].versions, ...counts[kind] });
-    const providers = kindCounts('provider');
-    const modules = kindCounts('module');
-    return {
-      database: connection.database,
-      path: root,
-      user: connection.user,
-      files: providers.files + modules.files,
-      skipped: problems,
-      rows: {
-        inserted: providers.inserted + modules.inserted,
-        updated: providers.updated + modules.updated,
-        unchanged: providers.unchanged + modules.unchanged,
-      },
-      providers,
-      modules,
-      durationMs: Date.now() - started,
-    };
+    const staged = await streamTree(connection, logger, { root, kinds, limits, known, skipInvalid: Boolean(options.skipInvalid), signal: context.signal }, (writer) => (copy = writer));
+    copy = undefined;
+    const problems = [...staged.problems].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+    if (problems.length > 0 && !options.skipInvalid) throw invalidFilesError(problems);
+    await run('COMMIT');
+    return importResult({ database: connection.database, path: root, user: connection.user, problems, tallies: staged.tallies, written: staged.written, durationMs: Date.now() - started });
   } catch (error) {
     copy?.abort(error instanceof Error ? error : new Error(String(error)));
     await connection.client.query('ROLLBACK').catch(() => undefined);
@@ -216,106 +166,4 @@ export async function importRegistry(context: CoreContext, options: ImportOption
   } finally {
     await disconnect(connection);
   }
-}
-
-interface StageOptions {
-  readonly root: string;
-  readonly kinds: readonly RegistryKind[];
-  readonly limits: Awaited<ReturnType<typeof readColumnLimits>>;
-  readonly skipInvalid: boolean;
-  readonly signal?: AbortSignal;
-}
-
-/**
- * Streams every file of the tree into the staging tables with COPY, validating as it goes.
- * `onWriter` learns of each COPY in flight, so a failure elsewhere can abort it.
- */
-async function stageTree(
-  connection: Connection,
-  logger: Logger,
-  options: StageOptions,
-  onWriter: (writer: CopyWriter) => void,
-): Promise<{ problems: SkippedFile[]; tallies: Record<RegistryKind, StagingTally> }> {
-  const { root, kinds, limits } = options;
-  const run = (sql: string) => runQuery(connection, logger, sql);
-  const problems: SkippedFile[] = [];
-  const tallies: Record<RegistryKind, StagingTally> = { provider: { files: 0, versions: 0, rows: 0 }, module: { files: 0, versions: 0, rows: 0 } };
-  const progress = progressReporter(logger, tallies);
-  let fileSeq = 0;
-  for (const kind of kinds) {
-    await run(createStagingTableSql(kind));
-    logger.debug(copyIntoStagingSql(kind));
-    const writer = await CopyWriter.open(connection.client, copyIntoStagingSql(kind));
-    onWriter(writer);
-    const tally = tallies[kind];
-    let lastYield = Date.now();
-    for (const entry of walkRegistryTree(root, kind)) {
-      // Files are walked and read synchronously (several times faster for tens of thousands
-      // of small files): let signals, the spinner and the socket have a turn now and then.
-      if (Date.now() - lastYield >= YIELD_INTERVAL_MS) {
-        await yieldToEventLoop();
-        lastYield = Date.now();
-      }
-      if (options.signal?.aborted) throw new InterruptedError('import');
-      if ('misplaced' in entry) {
-        problems.push({ file: entry.misplaced.relativePath, problem: entry.misplaced.problem });
-        continue;
-      }
-      tally.files++;
-      const staged = stageFile(entry.file, limits[kind], ++fileSeq);
-      tally.versions += staged.versions;
-      if (staged.invalid !== undefined) problems.push({ file: staged.relativePath, problem: staged.invalid });
-      for (const problem of staged.tooLong) problems.push({ file: staged.relativePath, problem });
-      // Once a problem stops the import, rows need not travel any more: only validation goes on.
-      if (problems.length === 0 || options.skipInvalid) {
-        tally.rows += staged.rows;
-        await writer.write(staged.lines);
-      }
-      progress(false);
-    }
-    await writer.finish();
-  }
-  progress(true);
-  return { problems, tallies };
-}
-
-async function tableIsEmpty(connection: Connection, logger: Logger, kind: RegistryKind): Promise<boolean> {
-  return (await runQuery<{ empty: boolean }>(connection, logger, tableIsEmptySql(kind))).rows[0]!.empty;
-}
-
-/**
- * Moves one kind's staged rows into its table and counts them exactly. The first import
- * into an empty table is a plain INSERT: the upsert's conflict checks cost about a third
- * more. Emptiness is confirmed under a lock that keeps other writers out until commit
- * (readers go on), so a concurrent import either waits and then upserts against these rows,
- * or has committed first and this one upserts.
- */
-async function writeStagedRows(connection: Connection, logger: Logger, kind: RegistryKind): Promise<RowCounts> {
-  if (await tableIsEmpty(connection, logger, kind)) {
-    await runQuery(connection, logger, lockAgainstWritersSql(kind));
-    if (await tableIsEmpty(connection, logger, kind)) {
-      const { rowCount } = await runQuery(connection, logger, insertIntoEmptySql(kind));
-      return { inserted: rowCount ?? 0, updated: 0, unchanged: 0 };
-    }
-  }
-  const { rows } = await runQuery<{ staged: string; inserted: string; updated: string }>(connection, logger, upsertSql(kind));
-  const staged = Number(rows[0]!.staged);
-  const inserted = Number(rows[0]!.inserted);
-  const updated = Number(rows[0]!.updated);
-  return { inserted, updated, unchanged: staged - inserted - updated };
-}
-
-/** Refreshes the progress line (files, rows, rate) at most every PROGRESS_INTERVAL_MS. */
-function progressReporter(logger: Logger, tallies: Record<RegistryKind, StagingTally>): (force: boolean) => void {
-  const started = Date.now();
-  let last = 0;
-  return (force) => {
-    const now = Date.now();
-    if (!force && now - last < PROGRESS_INTERVAL_MS) return;
-    last = now;
-    const files = tallies.provider.files + tallies.module.files;
-    const rows = tallies.provider.rows + tallies.module.rows;
-    const rate = Math.round(rows / Math.max(0.001, (now - started) / 1000));
-    logger.step(`Reading: ${files.toLocaleString('en-US')} files, ${rows.toLocaleString('en-US')} rows (${rate.toLocaleString('en-US')} rows/s)`);
-  };
 }

@@ -1,59 +1,95 @@
-import type { RegistryKind } from './registry-file.js';
 import { quoteIdent, quoteLiteral } from '../sql/quote.js';
 
 /**
- * The SQL of an import, as small pure builders (each with an exact-string unit test).
- * Rows go first into a TEMP staging table (the application role may create temporary
- * tables but nothing in `public`), dropped at commit; one set-based upsert per table
- * then moves them into `providers` / `modules`.
+ * The staging side of an import, as small pure builders (each with an exact-string unit
+ * test). Rows go first into TEMP staging tables (the application role may create
+ * temporary tables but nothing in `public`), dropped at commit; sync-sql.ts then moves them
+ * into the registry's tables. copy-lines.ts writes the lines in these columns' order.
  */
 
-interface TableShape {
-  /** The registry table. */
-  readonly table: string;
-  /** The temporary staging table. */
-  readonly staging: string;
-  /** The natural key: the table's UNIQUE constraint, in its order. */
-  readonly key: readonly string[];
-}
+/** The columns a fresh import copies into each registry table, in copy-lines.ts's order. */
+export const TABLE_COLUMNS = {
+  registry_providers: ['namespace', 'name', 'warnings', 'versions_document'],
+  providers: ['namespace', 'name', 'version', 'source_url', 'published_at', 'protocols', 'shasums_url', 'shasums_signature_url'],
+  provider_platforms: ['namespace', 'name', 'version', 'os', 'arch', 'filename', 'download_url', 'shasum', 'h1', 'size'],
+  registry_import_sources: ['kind', 'key', 'sha256', 'entries', 'merged', 'version_rows', 'platform_rows'],
+  registry_modules: ['namespace', 'name', 'system'],
+  modules: ['namespace', 'name', 'provider', 'version', 'source_url', 'published_at', 'tag', 'commit'],
+  signing_keys: ['namespace', 'provider', 'file_name', 'key_id', 'ascii_armor'],
+} as const;
 
-export const TABLES: Readonly<Record<RegistryKind, TableShape>> = {
-  provider: { table: 'providers', staging: 'tofu_registry_import_providers', key: ['namespace', 'name', 'version'] },
-  module: { table: 'modules', staging: 'tofu_registry_import_modules', key: ['namespace', 'name', 'provider', 'version'] },
+export type RegistryTable = keyof typeof TABLE_COLUMNS;
+
+/**
+ * Where an import into tables that already hold rows stages what it read: TEMP tables
+ * shaped like the registry's, with text columns where the table has varchar(n) (lengths are checked before a row is sent,
+ * so a long value is reported with its file instead of failing the COPY).
+ */
+export const STAGING: Readonly<Record<RegistryTable | 'kept_key_namespaces', { readonly table: string; readonly columns: readonly (readonly [string, string])[] }>> = {
+  registry_providers: { table: 'tofu_registry_import_registry_providers', columns: [['namespace', 'text'], ['name', 'text'], ['warnings', 'text[]'], ['versions_document', 'jsonb']] },
+  providers: {
+    table: 'tofu_registry_import_providers',
+    columns: [['namespace', 'text'], ['name', 'text'], ['version', 'text'], ['source_url', 'text'], ['published_at', 'timestamp'], ['protocols', 'text[]'], ['shasums_url', 'text'], ['shasums_signature_url', 'text']],
+  },
+  provider_platforms: {
+    table: 'tofu_registry_import_platforms',
+    columns: [['namespace', 'text'], ['name', 'text'], ['version', 'text'], ['os', 'text'], ['arch', 'text'], ['filename', 'text'], ['download_url', 'text'], ['shasum', 'text'], ['h1', 'text'], ['size', 'bigint']],
+  },
+  registry_import_sources: {
+    table: 'tofu_registry_import_sources',
+    columns: [['kind', 'text'], ['key', 'text'], ['sha256', 'text'], ['entries', 'integer'], ['merged', 'integer'], ['version_rows', 'integer'], ['platform_rows', 'integer']],
+  },
+  registry_modules: { table: 'tofu_registry_import_registry_modules', columns: [['namespace', 'text'], ['name', 'text'], ['system', 'text']] },
+  modules: {
+    table: 'tofu_registry_import_modules',
+    columns: [['namespace', 'text'], ['name', 'text'], ['provider', 'text'], ['version', 'text'], ['source_url', 'text'], ['published_at', 'timestamp'], ['tag', 'text'], ['commit', 'text']],
+  },
+  signing_keys: { table: 'tofu_registry_import_keys', columns: [['namespace', 'text'], ['provider', 'text'], ['file_name', 'text'], ['key_id', 'text'], ['ascii_armor', 'text']] },
+  /** Key namespaces whose keys stay as they are, because a file of theirs was skipped. */
+  kept_key_namespaces: { table: 'tofu_registry_import_kept_key_namespaces', columns: [['namespace', 'text']] },
 };
 
-/** The columns an import writes; description and downloads are never touched. */
-const VALUE_COLUMNS = ['source_url', 'published_at'] as const;
+export type StagingTable = keyof typeof STAGING;
 
-function list(columns: readonly string[], prefix = ''): string {
-  return columns.map((column) => `${prefix}${quoteIdent(column)}`).join(', ');
+/** A staging table, schema-qualified: pg_temp, so no table in public can be meant. */
+export function stagingTable(table: StagingTable): string {
+  return `pg_temp.${quoteIdent(STAGING[table].table)}`;
 }
 
-/** Staging columns in COPY order: the key, the values, then the file's preference and its position in the walk. */
-export function stagingColumns(kind: RegistryKind): readonly string[] {
-  return [...TABLES[kind].key, ...VALUE_COLUMNS, 'preference', 'seq'];
+export function createStagingTableSql(table: StagingTable): string {
+  const columns = STAGING[table].columns.map(([name, type]) => `${quoteIdent(name)} ${type}`);
+  return `CREATE TEMP TABLE IF NOT EXISTS ${quoteIdent(STAGING[table].table)} (${columns.join(', ')}) ON COMMIT DROP`;
 }
 
-export function createStagingTableSql(kind: RegistryKind): string {
-  const { key, staging } = TABLES[kind];
-  // text, not varchar(n): lengths are checked before a row is sent, so a long value is
-  // reported with its file instead of failing the COPY.
-  const columns = [
-    ...key.map((column) => `${quoteIdent(column)} text NOT NULL`),
-    `${quoteIdent('source_url')} text`,
-    `${quoteIdent('published_at')} timestamptz`,
-    `${quoteIdent('preference')} smallint NOT NULL`,
-    `${quoteIdent('seq')} bigint NOT NULL`,
-  ];
-  return `CREATE TEMP TABLE ${quoteIdent(staging)} (\n    ${columns.join(',\n    ')}\n) ON COMMIT DROP`;
+export function copyIntoStagingSql(table: StagingTable): string {
+  return `COPY ${stagingTable(table)} (${STAGING[table].columns.map(([name]) => quoteIdent(name)).join(', ')}) FROM STDIN`;
 }
 
-export function copyIntoStagingSql(kind: RegistryKind): string {
-  return `COPY pg_temp.${quoteIdent(TABLES[kind].staging)} (${list(stagingColumns(kind))}) FROM STDIN`;
+/** A fresh import's COPY straight into a registry table. */
+export function copyIntoTableSql(table: RegistryTable): string {
+  return `COPY public.${quoteIdent(table)} (${TABLE_COLUMNS[table].map(quoteIdent).join(', ')}) FROM STDIN`;
 }
 
-export function analyzeStagingSql(kind: RegistryKind): string {
-  return `ANALYZE pg_temp.${quoteIdent(TABLES[kind].staging)}`;
+/** A fresh import's bookkeeping of a kind starts empty: left-overs cannot stand for rows that are not there. */
+export function forgetSourcesSql(kind: 'provider' | 'module'): string {
+  return `DELETE FROM public.registry_import_sources WHERE kind = ${quoteLiteral(kind)}`;
+}
+
+export function analyzeStagingSql(table: StagingTable): string {
+  return `ANALYZE ${stagingTable(table)}`;
+}
+
+/** Empties a staging table for the next chunk (a temporary table: nothing else sees it). */
+export function truncateStagingSql(tables: readonly StagingTable[]): string {
+  return `TRUNCATE ${tables.map(stagingTable).join(', ')}`;
+}
+
+/**
+ * Marks the transaction as import's own: the triggers that make import forget what it
+ * recorded when another writer changes the registry's rows (migration 007) let it pass.
+ */
+export function markImportSql(): string {
+  return `SET LOCAL tofu_registry.importing = 'on'`;
 }
 
 /**
@@ -70,80 +106,42 @@ EXCEPTION WHEN invalid_parameter_value THEN
 END$$`;
 }
 
-/** Whether the registry table has no rows at all: then the first import needs no conflict handling. */
-export function tableIsEmptySql(kind: RegistryKind): string {
-  return `SELECT NOT EXISTS (SELECT 1 FROM public.${quoteIdent(TABLES[kind].table)}) AS empty`;
+/** The registry tables whose varchar columns limit what an import may write. */
+export const LIMITED_TABLES = ['providers', 'modules', 'provider_platforms', 'registry_providers', 'registry_modules', 'signing_keys'] as const;
+
+/** Declared lengths of the character columns, so too-long values are reported before anything is sent. */
+export function columnLimitsSql(): string {
+  return `SELECT table_name, column_name, character_maximum_length
+  FROM information_schema.columns
+ WHERE table_schema = 'public' AND table_name IN (${LIMITED_TABLES.map(quoteLiteral).join(', ')})
+   AND character_maximum_length IS NOT NULL`;
+}
+
+/** What earlier imports recorded about each provider and module: the hash of its files and what they held. */
+export function knownSourcesSql(): string {
+  return `SELECT kind, key, sha256, entries, merged, version_rows, platform_rows FROM public.registry_import_sources`;
+}
+
+/**
+ * import's advisory lock ("tofu" in ASCII, then 2; create-user's is 1): imports of one
+ * database write one after the other, each seeing what the one before it committed.
+ * Transaction-scoped, so it also holds through a transaction-pooling proxy.
+ */
+export const IMPORT_LOCK = `${0x746f6675}, 2`;
+
+export function importLockSql(): string {
+  return `SELECT pg_advisory_xact_lock(${IMPORT_LOCK})`;
+}
+
+/** Whether a registry table has no rows at all: then a plain INSERT needs no conflict handling. */
+export function tableIsEmptySql(table: string): string {
+  return `SELECT NOT EXISTS (SELECT 1 FROM public.${quoteIdent(table)}) AS empty`;
 }
 
 /**
  * Held until commit: no other transaction can write the table meanwhile (readers are not
  * blocked), so a table seen empty under it stays empty until this import's rows are in.
  */
-export function lockAgainstWritersSql(kind: RegistryKind): string {
-  return `LOCK TABLE public.${quoteIdent(TABLES[kind].table)} IN SHARE ROW EXCLUSIVE MODE`;
-}
-
-/** The staged rows chosen as by upsertSql's `staged`: one per key, lower-case file first, then the file walked first. */
-function stagedRowsSelect(kind: RegistryKind): string {
-  const { staging, key } = TABLES[kind];
-  const keyList = list(key);
-  return `SELECT DISTINCT ON (${keyList}) ${list(key)}, ${quoteIdent('source_url')}, ${quoteIdent('published_at')} AT TIME ZONE 'UTC' AS ${quoteIdent('published_at')}
-      FROM pg_temp.${quoteIdent(staging)}
-     ORDER BY ${keyList}, ${quoteIdent('preference')}, ${quoteIdent('seq')}`;
-}
-
-/**
- * Into a table known to be empty (and locked against other writers): a plain INSERT, every
- * staged row new, without upsertSql's per-row conflict checks. Its row count is the rows inserted.
- */
-export function insertIntoEmptySql(kind: RegistryKind): string {
-  const { table, key } = TABLES[kind];
-  return `INSERT INTO public.${quoteIdent(table)} (${list([...key, ...VALUE_COLUMNS])})
-    ${stagedRowsSelect(kind)}`;
-}
-
-/** Declared lengths of the key columns, so too-long values are reported before anything is sent. */
-export function columnLimitsSql(): string {
-  const tables = Object.values(TABLES).map((shape) => quoteLiteral(shape.table));
-  return `SELECT table_name, column_name, character_maximum_length
-  FROM information_schema.columns
- WHERE table_schema = 'public' AND table_name IN (${tables.join(', ')})
-   AND column_name IN ('namespace', 'name', 'provider', 'version')`;
-}
-
-/**
- * One statement per table, so the counts are exact even when another import runs at the
- * same time:
- * - `staged`: one row per key; where a lower-case and a mixed-case file carry the same
- *   version the lower-case file wins (preference 0), else the file walked first (`seq`);
- * - `changed`: only rows that are new or differ, so an unchanged row never reaches the
- *   INSERT (which would take a sequence value per row on every re-import);
- * - the upsert updates a conflicting row only WHERE it really differs; `xmax = 0` marks a
- *   freshly inserted row.
- * `published_at` is stored as UTC wall-clock time (the column has no time zone).
- */
-export function upsertSql(kind: RegistryKind): string {
-  const { table, key } = TABLES[kind];
-  const target = `public.${quoteIdent(table)}`;
-  const keyList = list(key);
-  const columns = [...key, ...VALUE_COLUMNS];
-  const keyMatch = key.map((column) => `t.${quoteIdent(column)} = s.${quoteIdent(column)}`).join(' AND ');
-  const sameValues = VALUE_COLUMNS.map((column) => `t.${quoteIdent(column)} IS NOT DISTINCT FROM s.${quoteIdent(column)}`).join(' AND ');
-  return `WITH staged AS (
-    ${stagedRowsSelect(kind)}
-), changed AS (
-    SELECT s.* FROM staged s
-     WHERE NOT EXISTS (SELECT 1 FROM ${target} t WHERE ${keyMatch} AND ${sameValues})
-), upserted AS (
-    INSERT INTO ${target} AS t (${list(columns)})
-    SELECT ${list(columns)} FROM changed
-    ON CONFLICT (${keyList}) DO UPDATE
-       SET ${VALUE_COLUMNS.map((column) => `${quoteIdent(column)} = EXCLUDED.${quoteIdent(column)}`).join(', ')}
-     WHERE (${list(VALUE_COLUMNS, 't.')}) IS DISTINCT FROM (${list(VALUE_COLUMNS, 'EXCLUDED.')})
-    RETURNING (t.xmax = 0) AS inserted
-)
-SELECT (SELECT count(*) FROM staged)::bigint AS staged,
-       count(*) FILTER (WHERE inserted)::bigint AS inserted,
-       count(*) FILTER (WHERE NOT inserted)::bigint AS updated
-  FROM upserted`;
+export function lockAgainstWritersSql(table: string): string {
+  return `LOCK TABLE public.${quoteIdent(table)} IN SHARE ROW EXCLUSIVE MODE`;
 }
