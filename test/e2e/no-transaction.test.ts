@@ -118,23 +118,23 @@ test('the leases table is the tool\'s own, like the bookkeeping: status, create-
   // The review's set-up: the bundled migrations and one --! no-transaction file after them.
   const dir = tempDir();
   cpSync(path.join(REPO_ROOT, 'sql'), dir, { recursive: true });
-  writeFileSync(path.join(dir, '004_idx.sql'), '--! no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS modules_description_idx ON modules (description);\n');
+  writeFileSync(path.join(dir, '900_idx.sql'), '--! no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS modules_description_idx ON modules (description);\n');
   try {
     // create-user first (its default privileges would give writes on a table made later), then the leases table.
     expect((await runCli(['--env-file', envFile, 'setup'], env)).code).toBe(0);
     expect((await runCli(['--env-file', envFile, 'migrate', '--dir', dir], env)).code).toBe(0);
     const status = await runCli(['--env-file', envFile, 'status', '--dir', dir], env);
     expect(status.stderr).not.toContain('tofu_registry_migration_leases');
-    expect(status.stdout).toMatch(/read\/write on 3 of 3 tables/);
+    expect(status.stdout).toMatch(/read\/write on 8 of 8 tables/); // the seed's 3 and 004's 5
     expect(status.code).toBe(0);
     // create-user on a database that has the leases table: the same grants, and a summary that counts the API's tables.
     const again = await runCli(['--env-file', envFile, 'create-user'], env);
     expect(again.code).toBe(0);
-    expect(again.stdout).toContain('SELECT, INSERT, UPDATE, DELETE on all 3 tables in schema public (and only SELECT on the tool\'s own tofu_registry_migration_leases, tofu_registry_migrations)');
+    expect(again.stdout).toContain('SELECT, INSERT, UPDATE, DELETE on all 8 tables in schema public (and only SELECT on the tool\'s own tofu_registry_migration_leases, tofu_registry_migrations)');
     expect((await runCli(['--env-file', envFile, 'status', '--dir', dir], env)).code).toBe(0);
     const checked = await runCli(['--env-file', envFile, 'test-connection', '--dir', dir], env);
     expect(checked.code).toBe(0);
-    expect(checked.stdout).toMatch(/✔ privileges +"[^"]+" can read and write all 3 tables, 3 sequences, and has nothing more/);
+    expect(checked.stdout).toMatch(/✔ privileges +"[^"]+" can read and write all 8 tables, 4 sequences, call all 4 registry functions, and has nothing more/);
     const writes = await withSuperClient(db, async (c) =>
       (await c.query(`SELECT has_table_privilege($1, 'tofu_registry_migration_leases', 'SELECT') AS read,
                              has_table_privilege($1, 'tofu_registry_migration_leases', 'INSERT, UPDATE, DELETE') AS write`, [user])).rows[0]);
