@@ -30,10 +30,12 @@ export class CopyWriter {
     return new CopyWriter(client.query(from(sql)));
   }
 
-  /** Sends encoded COPY text lines, as one CopyData message. */
-  async writeBuffer(lines: Buffer): Promise<void> {
-    if (this.failure) throw this.failure;
-    if (!this.stream.write(lines)) await once(this.stream, 'drain');
+  /** Sends encoded COPY text lines, a CopyData message per buffer, waiting for the socket to drain between them. */
+  async writeBuffers(lines: readonly Buffer[]): Promise<void> {
+    for (const buffer of lines) {
+      if (this.failure) throw this.failure;
+      if (buffer.length > 0 && !this.stream.write(buffer)) await once(this.stream, 'drain');
+    }
   }
 
   /** Ends the COPY and waits for the server to confirm it; returns the rows it took. */

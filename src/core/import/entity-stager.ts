@@ -1,5 +1,3 @@
-import { closeSync, openSync, readSync } from 'node:fs';
-import { isAscii, isUtf8 } from 'node:buffer';
 import { parseRegistryFile, type RegistryKind } from './registry-file.js';
 import type { RegistryEntity, RegistryFileRef } from './registry-tree.js';
 import { entityWidthProblem, mapModuleEntity, mapProviderEntity, widthProblem, type ColumnLimits, type ParsedFile } from './row-mapper.js';
@@ -7,6 +5,7 @@ import { copyTextField, keyLine, moduleLines, providerLines, type KeyRow } from 
 import type { EntityLines } from './chunk.js';
 import { parseArmoredPublicKey } from './openpgp-key.js';
 import { byPath, SourceHasher } from './source-hash.js';
+import { decode, decodeLarge, readAndHash } from './file-reader.js';
 
 /**
  * One provider, module or key namespace from disk to staging-table lines: read its files,
@@ -49,60 +48,21 @@ function leftOut(invalid: Problem[]): StagedEntity {
   return { invalid, tooLong: [], entries: 0, merged: 0, rows: 0, platformRows: 0 };
 }
 
-/** One buffer for every file read, grown as needed: a buffer per file made the process's memory creep up (the allocator's fragments). */
-let readBuffer = Buffer.allocUnsafe(1024 * 1024);
-
-/** A file's bytes, valid until the next read. */
-function readFile(file: RegistryFileRef): Buffer | Problem {
-  let fd: number | undefined;
-  try {
-    fd = openSync(file.absolutePath, 'r');
-    let length = 0;
-    for (;;) {
-      if (length === readBuffer.length) {
-        const bigger = Buffer.allocUnsafe(readBuffer.length * 2);
-        readBuffer.copy(bigger, 0, 0, length);
-        readBuffer = bigger;
-      }
-      const read = readSync(fd, readBuffer, length, readBuffer.length - length, null);
-      if (read === 0) break;
-      length += read;
-    }
-    return readBuffer.subarray(0, length);
-  } catch (error) {
-    return { file: file.relativePath, problem: `cannot be read: ${(error as Error).message}` };
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
-
-/** A file's text, if it is UTF-8 (JSON and armor are; Node would turn other bytes into U+FFFD, stored as part of a value). */
-function decode(file: RegistryFileRef, bytes: Buffer): { file: RegistryFileRef; text: string } | Problem {
-  // Nearly every file is ASCII, which decodes several times faster as Latin-1 (the same characters).
-  if (isAscii(bytes)) return { file, text: bytes.toString('latin1') };
-  const text = bytes.toString('utf8');
-  if (text.includes('\uFFFD') && !isUtf8(bytes)) return { file: file.relativePath, problem: 'is not valid UTF-8' };
-  return { file, text };
-}
-
 /**
  * @param known what the last import recorded, by `kind` and key; an entity whose files hash
  *   to the recorded value is not parsed at all
  */
 export function stageEntity(entity: RegistryEntity, limits: ColumnLimits, known: ReadonlyMap<string, KnownSource>): StagedEntity {
   // Read and hashed in path order; decoded only when the hash is not the one recorded.
-  const contents = new Map<RegistryFileRef, Buffer>();
+  const contents = new Map<RegistryFileRef, Buffer | number>();
   const invalid: Problem[] = [];
   const hasher = new SourceHasher();
   for (const file of [...entity.files].sort(byPath)) {
-    const bytes = readFile(file);
-    if ('problem' in bytes) {
-      invalid.push(bytes);
-      continue;
-    }
-    hasher.add({ relativePath: file.relativePath, bytes });
+    const read = readAndHash(file, hasher);
+    if ('problem' in read) invalid.push(read);
     // Most entities are one file; the buffer it was read into serves the next file too.
-    contents.set(file, entity.files.length === 1 ? bytes : Buffer.from(bytes));
+    else if ('bytes' in read) contents.set(file, entity.files.length === 1 ? read.bytes : Buffer.from(read.bytes));
+    else contents.set(file, read.size);
   }
   const sha256 = hasher.digest();
   const recorded = entity.kind === 'keys' || invalid.length > 0 ? undefined : known.get(`${entity.kind}:${entity.key}`);
@@ -111,11 +71,11 @@ export function stageEntity(entity: RegistryEntity, limits: ColumnLimits, known:
   }
   const read: { file: RegistryFileRef; text: string }[] = [];
   for (const file of entity.files) {
-    const bytes = contents.get(file);
-    const decoded = bytes === undefined ? undefined : decode(file, bytes);
-    if (decoded === undefined) continue;
-    if ('problem' in decoded) invalid.push(decoded);
-    else read.push(decoded);
+    const content = contents.get(file);
+    if (content === undefined) continue;
+    const text = typeof content === 'number' ? decodeLarge(file, content) : decode(file, content);
+    if (typeof text === 'string') read.push({ file, text });
+    else invalid.push(text);
   }
   if (entity.kind === 'keys') return stageKeys(entity, read, invalid, limits);
   if (invalid.length > 0) return leftOut(invalid);

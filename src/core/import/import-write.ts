@@ -174,11 +174,11 @@ export class KindWriter {
   }
 
   /** One COPY of the lines given; returns the rows the server took. */
-  private async copy(sql: string, lines: Buffer): Promise<number> {
+  private async copy(sql: string, lines: readonly Buffer[]): Promise<number> {
     this.logger.debug(sql);
     const copy = await CopyWriter.open(this.connection.client, sql);
     this.onCopy(copy);
-    if (lines.length > 0) await copy.writeBuffer(lines);
+    await copy.writeBuffers(lines);
     return copy.finish();
   }
 

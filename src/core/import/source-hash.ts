@@ -23,7 +23,17 @@ export class SourceHasher {
   private readonly hash = createHash('sha256').update(MAPPING_VERSION);
 
   add(file: SourceFile): void {
-    this.hash.update(`\0${file.relativePath}\0${file.bytes.length}\0`).update(file.bytes);
+    this.addHeader(file.relativePath, file.bytes.length);
+    this.update(file.bytes);
+  }
+
+  /** A file's path and length; its bytes follow with `update`, in as many pieces as read. */
+  addHeader(relativePath: string, length: number): void {
+    this.hash.update(`\0${relativePath}\0${length}\0`);
+  }
+
+  update(bytes: Uint8Array): void {
+    this.hash.update(bytes);
   }
 
   digest(): string {

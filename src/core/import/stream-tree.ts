@@ -5,7 +5,7 @@ import type { Logger } from '../logger.js';
 import type { CopyWriter } from './copy-writer.js';
 import { BufferPool, Chunk } from './chunk.js';
 import { stageEntity, type KnownSource, type Problem, type StagedEntity } from './entity-stager.js';
-import { KindWriter, PART_BYTES, type WrittenCounts } from './import-write.js';
+import { KindWriter, type WrittenCounts } from './import-write.js';
 import { walkRegistryTree, type TreeKind } from './registry-tree.js';
 import type { ColumnLimits } from './row-mapper.js';
 
@@ -75,8 +75,7 @@ async function stageKind(connection: Connection, logger: Logger, kind: TreeKind,
   const { options, problems, tally, progress, onWriter } = context;
   const writer = new KindWriter(connection, logger, kind, onWriter);
   await writer.prepare();
-  // Room for a part's lines and the entity that tips it over: most never need more.
-  const chunk = new Chunk(new BufferPool(PART_BYTES + 512 * 1024));
+  const chunk = new Chunk(new BufferPool());
   let inFlight: Promise<void> | undefined;
   let lastYield = Date.now();
   for (const entry of walkRegistryTree(options.root, kind)) {
