@@ -48,7 +48,8 @@ const NO_ROWS = { providers: 0, provider_platforms: 0, registry_providers: 0, mo
 
 async function rowCounts(db: string): Promise<Record<(typeof TABLES)[number], number>> {
   return withSuperClient(db, async (c) => {
-    const counts = await Promise.all(TABLES.map(async (t) => Number((await c.query(`SELECT count(*) FROM ${t}`)).rows[0].count)));
+    const counts: number[] = [];
+    for (const t of TABLES) counts.push(Number((await c.query(`SELECT count(*) FROM ${t}`)).rows[0].count)); // one client: one query at a time
     return Object.fromEntries(TABLES.map((t, i) => [t, counts[i]!])) as Record<(typeof TABLES)[number], number>;
   });
 }

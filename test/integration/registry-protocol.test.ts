@@ -176,11 +176,18 @@ describe('registry protocol functions: the documents of every fixture provider a
     expect(await call('SELECT registry_provider_versions($1, $2) AS d', ['QuollioLabs', 'Zitadel'])).toEqual(await call('SELECT registry_provider_versions($1, $2) AS d', ['quolliolabs', 'zitadel']));
   });
 
+  /** Every provider's listing, one query at a time (one client). */
+  async function listings(): Promise<unknown[]> {
+    const documents: unknown[] = [];
+    for (const { namespace, name } of providers()) documents.push(await call('SELECT registry_provider_versions($1, $2) AS d', [namespace, name]));
+    return documents;
+  }
+
   test('built from the rows when no listing is stored (a write from elsewhere drops them): the same documents', async () => {
-    const stored = await Promise.all(providers().map(({ namespace, name }) => call('SELECT registry_provider_versions($1, $2) AS d', [namespace, name])));
+    const stored = await listings();
     await client.query(`UPDATE provider_platforms SET filename = filename WHERE false`);
     expect(Number((await client.query('SELECT count(versions_document) AS n FROM registry_providers')).rows[0].n)).toBe(0);
-    const built = await Promise.all(providers().map(({ namespace, name }) => call('SELECT registry_provider_versions($1, $2) AS d', [namespace, name])));
+    const built = await listings();
     expect(built.map(normalizeListing)).toEqual(stored.map(normalizeListing));
   });
 });
