@@ -8,7 +8,7 @@
  * work, and a cleanup() that removes what it made.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { countTables, createAppRole, dropObjects, quoteIdent, writeDbmateMigrations, writeSmallMigrations } from './fixtures.mjs';
@@ -96,6 +96,9 @@ function nodeNoop(ctx) {
 /** @param {import('./context.mjs').BenchContext} ctx @returns {Scenario[]} */
 export function buildScenarios(ctx) {
   const bundledSql = path.join(ctx.repo, 'sql');
+  // The tables the bundled migrations create (each side adds its own bookkeeping table to these).
+  const apiTables = readdirSync(bundledSql).filter((f) => f.endsWith('.sql'))
+    .reduce((n, f) => n + (readFileSync(path.join(bundledSql, f), 'utf8').match(/^\s*CREATE TABLE/gim) ?? []).length, 0);
 
   const help = {
     id: 'help',
@@ -231,7 +234,7 @@ export function buildScenarios(ctx) {
             DBMATE_NO_DUMP_SCHEMA: 'true',
           },
         },
-        verify: async () => expectTables(ctx, database, 3 + 1), // + schema_migrations
+        verify: async () => expectTables(ctx, database, apiTables + 1), // + schema_migrations
         cleanup: async () => dropObjects(ctx.admin, { databases: [database] }),
       };
     },
@@ -245,7 +248,7 @@ export function buildScenarios(ctx) {
         const database = ctx.unique('cdb');
         return {
           spec: ctx.cli(['create-db', '--name', database], { TOFU_REGISTRY_DB_PORT: String(port()) }),
-          verify: async () => expectTables(ctx, database, 3 + 1), // + tofu_registry_migrations
+          verify: async () => expectTables(ctx, database, apiTables + 1), // + tofu_registry_migrations
           cleanup: async () => dropObjects(ctx.admin, { databases: [database] }),
         };
       },
@@ -290,7 +293,7 @@ export function buildScenarios(ctx) {
       prepare: async () => {
         const [database, role, envFile] = [ctx.unique('setup'), ctx.unique('setup_user'), ctx.envFilePath(ctx.unique('setup'))];
         const spec = ctx.cli(['setup', '--name', database, '--user', role, '--env-file', envFile], { TOFU_REGISTRY_DB_PORT: String(port()) });
-        return setupRun(spec, database, role, envFile, 3 + 1);
+        return setupRun(spec, database, role, envFile, apiTables + 1);
       },
     },
     script: {
@@ -303,7 +306,7 @@ export function buildScenarios(ctx) {
           cwd: ctx.work,
           env: { ...ctx.libpqEnv, PGPORT: String(port()), BENCH_DB: database, BENCH_ROLE: role, BENCH_ENV_FILE: envFile, BENCH_SQL_DIR: bundledSql, PG_CLIENT_BIN: ctx.clientBin },
         };
-        return setupRun(spec, database, role, envFile, 3 + 1); // + bench_migrations
+        return setupRun(spec, database, role, envFile, apiTables + 1); // + bench_migrations
       },
     },
   });
