@@ -26,6 +26,19 @@ describe('a password in the env file belongs to the role the file names', () => 
     expect(settingsWith(file, { TOFU_REGISTRY_DB_PASSWORD: 'given-123456' }, { user: 'other_role' }).password).toBe('given-123456');
   });
 
+  test('a URI in the file without a user name holds the password of the role the file names', () => {
+    const file = path.join(tempDir(), '.env');
+    writeFileSync(file, 'DATABASE_URL=postgresql://:theirs-123456@db.example.com/registry\n');
+    expect(envFileCredentials({ DATABASE_URL: 'postgresql://:theirs-123456@db.example.com/registry' }).passwords).toEqual([{ role: 'opentofu_user', variable: 'DATABASE_URL' }]);
+    expect(settingsWith(file, {}).password).toBe('theirs-123456');
+    const other = settingsWith(file, {}, { user: 'other_role' });
+    expect(other.password).toBeUndefined();
+    expect(other.origins.password).toContain('role "opentofu_user"\'s, not "other_role"\'s');
+    writeFileSync(file, 'TOFU_REGISTRY_DB_USER=app_a\nDATABASE_URL=postgresql://:theirs-123456@db.example.com/registry\n');
+    expect(settingsWith(file, {}).password).toBe('theirs-123456');
+    expect(settingsWith(file, {}, { user: 'other_role' }).password).toBeUndefined();
+  });
+
   test('create-user refuses to write a role beside another role\'s password, and writes its own', () => {
     const file = path.join(tempDir(), '.env');
     writeFileSync(file, 'TOFU_REGISTRY_DB_USER=opentofu_user\nTOFU_REGISTRY_DB_PASSWORD=theirs-123456\n');

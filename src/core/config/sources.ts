@@ -140,8 +140,12 @@ function paramOrigin(origin: string, param: string): string {
   return where ? `${origin.slice(0, where.index)}'s ${param} (${where[1]})` : `${origin}'s ${param}`;
 }
 
-/** One role's URI (or a service section) as a layer; a value's origin names the parameter (paramOrigin). */
-function uriLayer(kind: 'env-uri' | 'file-uri' | 'service', uri: RoleUri | undefined, role?: SourceRole): Layer {
+/**
+ * One role's URI (or a service section) as a layer; a value's origin names the parameter
+ * (paramOrigin). Its password pairs with its user, else with `owner` (a URI without a user name
+ * logs in as the role its file names: config/env-file-credentials.ts), else with any role.
+ */
+function uriLayer(kind: 'env-uri' | 'file-uri' | 'service', uri: RoleUri | undefined, role?: SourceRole, owner?: string): Layer {
   return {
     kind,
     ...(role ? { role } : {}),
@@ -150,7 +154,7 @@ function uriLayer(kind: 'env-uri' | 'file-uri' | 'service', uri: RoleUri | undef
       const param = Object.entries(URI_KEYS[uri.role]).find(([, setting]) => setting === key)?.[0] as keyof ConnParams | undefined;
       const value = param && uri.params[param];
       if (param === undefined || value === undefined || value === '') return undefined;
-      const pairedUser = key === 'password' || key === 'adminPassword' ? uri.params.user : undefined;
+      const pairedUser = key === 'password' || key === 'adminPassword' ? uri.params.user || owner : undefined;
       return { value, origin: paramOrigin(uri.origin, param), kind, ...(pairedUser !== undefined ? { pairedUser } : {}) };
     },
   };
@@ -239,7 +243,7 @@ export function settingSources(inputs: RawInputs): SettingSources {
     uriLayer('env-uri', envUris.admin, 'admin'),
     // The file's password belongs to the role the file names: its USER, else its URI's user.
     singles('file', fileValues, fileOrigin, fileValues[VARIABLES.user] ?? fileUris.app?.params.user ?? ''),
-    uriLayer('file-uri', fileUris.app, 'app'),
+    uriLayer('file-uri', fileUris.app, 'app', fileValues[VARIABLES.user] ?? ''),
     uriLayer('file-uri', fileUris.admin, 'admin'),
     ...[serviceLayer(env)].filter((l): l is Layer => l !== undefined),
     pgEnvLayer(env),
