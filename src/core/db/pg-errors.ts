@@ -192,7 +192,7 @@ function networkError({ code, message, where, pgAnswer, context, make, path }: F
   }
   // The server agreed to TLS ("S"), then what came was not a TLS handshake (OpenSSL: "wrong
   // version number"): a proxy or another service in between, not a certificate problem.
-  if ((code === 'EPROTO' || code.startsWith('ERR_SSL_')) && !TLS_CERT_CODES.has(code) && !/certificate/i.test(message)) {
+  if ((code === 'EPROTO' || code.startsWith('ERR_SSL_')) && !/certificate/i.test(message)) {
     const reason = /SSL routines:[^:]*:([^:]+)/.exec(message)?.[1] ?? message.trim();
     return make('unreachable', 'TLS_HANDSHAKE_FAILED', `The TLS handshake with ${where} failed${pgAnswer}: ${reason}.`,
       `It agreed to TLS, then did not speak it: something other than PostgreSQL (a proxy, another service) may answer there. Check ${setting(context, 'host', 'TOFU_REGISTRY_DB_HOST')} and ${setting(context, 'port', 'TOFU_REGISTRY_DB_PORT')}, and a TLS-terminating proxy's configuration.`);

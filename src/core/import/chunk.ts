@@ -15,7 +15,7 @@ export type Part = (typeof PARTS)[number];
  * table's lines in one buffer, grown (doubled) for the entity that did not fit, made the
  * buffers, and the pool that keeps them, follow the largest provider.
  */
-export const SEGMENT_BYTES = 256 * 1024;
+const SEGMENT_BYTES = 256 * 1024;
 /** Buffers kept for reuse beyond this many (a chunk being filled and one in flight need fewer) are left to the garbage collector. */
 const POOL_LIMIT = 48;
 

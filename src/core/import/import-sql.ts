@@ -75,8 +75,8 @@ export function forgetSourcesSql(kind: 'provider' | 'module'): string {
   return `DELETE FROM public.registry_import_sources WHERE kind = ${quoteLiteral(kind)}`;
 }
 
-export function analyzeStagingSql(table: StagingTable): string {
-  return `ANALYZE ${stagingTable(table)}`;
+export function analyzeStagingSql(tables: readonly StagingTable[]): string {
+  return `ANALYZE ${tables.map(stagingTable).join(', ')}`;
 }
 
 /** Empties a staging table for the next chunk (a temporary table: nothing else sees it). */
@@ -107,7 +107,7 @@ END$$`;
 }
 
 /** The registry tables whose varchar columns limit what an import may write. */
-export const LIMITED_TABLES = ['providers', 'modules', 'provider_platforms', 'registry_providers', 'registry_modules', 'signing_keys'] as const;
+const LIMITED_TABLES = ['providers', 'modules', 'provider_platforms', 'registry_providers', 'registry_modules', 'signing_keys'] as const;
 
 /** Declared lengths of the character columns, so too-long values are reported before anything is sent. */
 export function columnLimitsSql(): string {
@@ -127,7 +127,7 @@ export function knownSourcesSql(): string {
  * database write one after the other, each seeing what the one before it committed.
  * Transaction-scoped, so it also holds through a transaction-pooling proxy.
  */
-export const IMPORT_LOCK = `${0x746f6675}, 2`;
+const IMPORT_LOCK = `${0x746f6675}, 2`;
 
 export function importLockSql(): string {
   return `SELECT pg_advisory_xact_lock(${IMPORT_LOCK})`;

@@ -22,7 +22,7 @@ import { PARTS, type Chunk, type Part } from './chunk.js';
  * tables with rows, a chunk is staged once it holds this many in all. Bigger means fewer
  * statements, smaller less memory: at most about twice this is held per table.
  */
-export const PART_BYTES = 1024 * 1024;
+const PART_BYTES = 1024 * 1024;
 const CHUNK_BYTES = 2 * 1024 * 1024;
 
 /** What happened to the rows of one table. */
@@ -73,7 +73,12 @@ export class KindWriter {
   async prepare(): Promise<void> {
     this.fresh = true;
     for (const table of TABLES[this.kind].data) {
-      if (await this.isEmpty(table)) await this.run(lockAgainstWritersSql(table));
+      // Empty before the lock and still empty under it (a writer may have come in between).
+      if (!(await this.isEmpty(table))) {
+        this.fresh = false;
+        break;
+      }
+      await this.run(lockAgainstWritersSql(table));
       if (!(await this.isEmpty(table))) {
         this.fresh = false;
         break;
@@ -104,9 +109,12 @@ export class KindWriter {
       await this.copyFresh(chunk);
       return;
     }
+    // Nothing staged (every file recognised by its hash): nothing to compare. Keys are compared
+    // even then: the keys/ folder as a whole says which are gone.
+    if (this.kind !== 'keys' && chunk.bytes() === 0) return;
     await this.stage(chunk);
     if (this.kind === 'keys' && !last) return;
-    for (const table of TABLES[this.kind].staging) await this.run(analyzeStagingSql(table));
+    await this.run(analyzeStagingSql(TABLES[this.kind].staging));
     if (this.kind === 'provider') await this.syncProviders();
     else if (this.kind === 'module') await this.syncModules();
     else this.add(SIGNING_KEYS.table, await this.sync(SIGNING_KEYS));
@@ -129,7 +137,9 @@ export class KindWriter {
   }
 
   private async stage(chunk: Chunk): Promise<void> {
-    for (const [part, table] of this.tablesOf()) await this.copy(copyIntoStagingSql(table), chunk.part(part));
+    for (const [part, table] of this.tablesOf()) {
+      if (chunk.bytes(part) > 0) await this.copy(copyIntoStagingSql(table), chunk.part(part));
+    }
     if (this.kind === 'keys') await this.copy(copyIntoStagingSql('kept_key_namespaces'), chunk.part('keptNamespaces'));
   }
 

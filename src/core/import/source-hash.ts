@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
  * another merge rule), so that the next import reads every file again instead of keeping
  * rows made the old way.
  */
-export const MAPPING_VERSION = 'tofu-registry-db import mapping 2';
+const MAPPING_VERSION = 'tofu-registry-db import mapping 2';
 
 export interface SourceFile {
   /** Relative to the imported folder, with `/`: the spelling of the path is part of what a file says. */

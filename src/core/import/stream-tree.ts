@@ -18,7 +18,6 @@ export interface KindTally {
   /** Entries that were another spelling of one already counted. */
   merged: number;
   /** Providers or modules (keys: namespaces) staged, and rows staged for them. */
-  stagedEntities: number;
   rows: number;
   platformRows: number;
   /** Providers or modules recognised as unchanged, and the rows they hold. */
@@ -49,7 +48,7 @@ const PROGRESS_INTERVAL_MS = 250;
 const YIELD_INTERVAL_MS = 50;
 
 function emptyTally(): KindTally {
-  return { files: 0, entries: 0, merged: 0, stagedEntities: 0, rows: 0, platformRows: 0, unchangedEntities: 0, unchangedRows: 0, unchangedPlatformRows: 0 };
+  return { files: 0, entries: 0, merged: 0, rows: 0, platformRows: 0, unchangedEntities: 0, unchangedRows: 0, unchangedPlatformRows: 0 };
 }
 
 /** Adds what one entity contributed to its kind's tally and to the problems. */
@@ -94,7 +93,6 @@ async function stageKind(connection: Connection, logger: Logger, kind: TreeKind,
     const staged = stageEntity(entry.entity, options.limits, options.known);
     tallyEntity(tally, problems, entry.entity.files.length, staged);
     if (staged.lines !== undefined && (problems.length === 0 || options.skipInvalid)) {
-      if (staged.invalid.length === 0) tally.stagedEntities++;
       tally.rows += staged.rows;
       tally.platformRows += staged.platformRows;
       chunk.add(staged.lines);
