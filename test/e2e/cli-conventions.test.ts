@@ -9,7 +9,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { DEFAULTS, PG_VARIABLES, VARIABLES } from '../../src/core/config/variables.js';
 import { provisionRegistry, type Registry } from '../support/app-role.js';
-import { adminEnv, REPO_ROOT, runCli, tempDir } from '../support/fixtures.js';
+import { adminEnv, REPO_ROOT, runCli, tempDir, uniqueName } from '../support/fixtures.js';
 
 const plainEnv = () => ({ PATH: process.env.PATH!, HOME: process.env.HOME!, CI: 'true' });
 const envFileArgs = () => ['--env-file', path.join(tempDir(), '.env')];
@@ -63,16 +63,19 @@ describe('--quiet: errors only', () => {
 
   test('warnings are not printed; what --show-password asks for is; --quiet with --verbose is a usage error', async () => {
     // A role with CONNECTION LIMIT 0: create-user warns about it (on stderr) unless --quiet.
-    const role = `${registry.user}_q`;
+    const role = uniqueName('quiet_q');
     await registry.asSuperuser((c) => c.query(`CREATE ROLE "${role}" LOGIN CONNECTION LIMIT 0`));
-    const args = ['create-user', '--user', role, '--rotate-password', '--yes', '--no-write-env', '--show-password'];
-    const loud = await runCli([...envFileArgs(), ...args], registry.env);
-    expect(loud.stderr).toContain('CONNECTION LIMIT 0');
-    const quiet = await runCli([...envFileArgs(), '--quiet', ...args], registry.env);
-    expect(quiet.code).toBe(0);
-    expect(quiet.stdout).toMatch(/^Password: [A-Za-z0-9]{32,}\n$/);
-    expect(quiet.stderr).toBe('');
-    await registry.asSuperuser((c) => c.query(`DROP OWNED BY "${role}"; DROP ROLE "${role}"`));
+    try {
+      const args = ['create-user', '--user', role, '--rotate-password', '--yes', '--no-write-env', '--show-password'];
+      const loud = await runCli([...envFileArgs(), ...args], registry.env);
+      expect(loud.stderr).toContain('CONNECTION LIMIT 0');
+      const quiet = await runCli([...envFileArgs(), '--quiet', ...args], registry.env);
+      expect(quiet.code).toBe(0);
+      expect(quiet.stdout).toMatch(/^Password: [A-Za-z0-9]{32,}\n$/);
+      expect(quiet.stderr).toBe('');
+    } finally {
+      await registry.asSuperuser((c) => c.query(`DROP OWNED BY "${role}"; DROP ROLE "${role}"`));
+    }
 
     const both = await runCli([...envFileArgs(), '--quiet', '--verbose', 'test-connection'], registry.env);
     expect(both.code).toBe(2);
@@ -93,7 +96,7 @@ describe('migrate new <name>', () => {
     expect(readFileSync(path.join(dir, '0010_add-index.v2.sql'), 'utf8')).toMatch(/^-- 0010_add-index\.v2\.sql\n(-- .*\n)+$/);
 
     // An empty migration (comments only) applies, and is recorded.
-    const { uniqueName, dropDatabaseAndRole } = await import('../support/fixtures.js');
+    const { dropDatabaseAndRole } = await import('../support/fixtures.js');
     const db = uniqueName('mignew');
     try {
       const applied = await runCli([...envFileArgs(), 'create-db', '--name', db, '--dir', dir], adminEnv());

@@ -33,10 +33,13 @@ async function loginOutcome(role: string, password: string, database: string): P
 
 /**
  * The server's databases and roles, minus those that tests in other workers create meanwhile
- * (uniqueName puts the worker's pid in every name).
+ * (uniqueName puts the worker's pid in every name, also where a test adds a suffix to one).
  */
 async function inventory(): Promise<{ databases: string[]; roles: string[] }> {
-  const ours = (name: string) => !/_\d+_\d+_[a-z0-9]+$/.test(name) || name.includes(`_${process.pid}_`);
+  const ours = (name: string) => {
+    const made = /_(\d+)_\d+_[a-z0-9]{1,5}(?:_|$)/.exec(name);
+    return made === null || made[1] === String(process.pid);
+  };
   const { databases, roles } = await serverInventory();
   return { databases: databases.filter(ours), roles: roles.filter(ours) };
 }

@@ -112,7 +112,7 @@ test('a runner dies in a partition while its CREATE INDEX CONCURRENTLY waits: th
 
 test('the leases table is the tool\'s own, like the bookkeeping: status, create-user\'s summary and test-connection leave the application role without writes on it and count it nowhere', async () => {
   const db = uniqueName('notx_lease_priv');
-  const user = `${db}_app`;
+  const user = uniqueName('notx_app');
   const env = adminEnv({ TOFU_REGISTRY_DB_NAME: db, TOFU_REGISTRY_DB_USER: user });
   const envFile = path.join(tempDir(), '.env');
   // The review's set-up: the bundled migrations and one --! no-transaction file after them.

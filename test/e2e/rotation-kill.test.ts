@@ -82,6 +82,7 @@ describe.each([
 
 test('kill -9 at the moment the env file changes, 12 times: after each, the next setup leaves a file that logs in', async () => {
   const r = await provisioned();
+  let killed = 0;
   for (let round = 0; round < 12; round++) {
     const mtime = statSync(r.envFile).mtimeMs;
     const child = spawn(process.execPath, ['--', BIN, '--env-file', r.envFile, '--yes', 'setup', '--user', r.role, '--rotate-password'], { env: r.env, stdio: 'ignore' });
@@ -97,9 +98,11 @@ test('kill -9 at the moment the env file changes, 12 times: after each, the next
       await new Promise((resolve) => setImmediate(resolve));
     }
     await exited;
+    if (child.signalCode === 'SIGKILL') killed++;
     const next = await runCli(['--env-file', r.envFile, 'setup', '--user', r.role], r.env);
     expect({ round, code: next.code, stderr: next.code === 0 ? '' : next.stderr }).toEqual({ round, code: 0, stderr: '' });
     expect(await logsIn(r.envFile)).toBe(true);
   }
+  expect(killed).toBeGreaterThan(0); // the rounds did kill mid-rotation, not only watch it finish
   await dropDatabaseAndRole(r.database, r.role);
 }, 300_000);

@@ -78,6 +78,7 @@ describe('PgBouncer that cannot log in to its server', () => {
       await c.query(`ALTER ROLE postgres PASSWORD '${password}'`);
       await c.end();
     };
+    let restored: Promise<unknown> = Promise.resolve();
     try {
       // The server's password changes: the bouncer's own login to it now fails.
       await setPassword('changed-on-the-server-1', SUPERUSER_PASSWORD);
@@ -88,11 +89,13 @@ describe('PgBouncer that cannot log in to its server', () => {
       expect((error as { hint: string }).hint).toMatch(/PgBouncer/);
       expect((error as { hint: string }).hint).not.toMatch(/firewall/);
       // Put right while --wait retries: the run then completes.
-      setTimeout(() => void setPassword(SUPERUSER_PASSWORD, 'changed-on-the-server-1'), 3000);
+      restored = new Promise((resolve) => setTimeout(resolve, 3000)).then(() => setPassword(SUPERUSER_PASSWORD, 'changed-on-the-server-1'));
       const { result, retries } = await retryWhileUnreachable(quick, 30, () => createDatabase(quick));
+      await restored;
       expect(result.created).toBe(true);
       expect(retries.length).toBeGreaterThan(0);
     } finally {
+      await restored.catch(() => undefined);
       await bouncer.stop();
       await server.stop();
     }
