@@ -43,6 +43,13 @@ describe('connection limits: role, database and server told apart', () => {
       expect(check.error!.hint).not.toMatch(/raise max_connections/);
       expect(result.exitCode).toBe(3);
 
+      // The limit is checked after the password: a login probe (rotation recovery, a given
+      // password) still tells the right password from a wrong one.
+      const { passwordLogsIn } = await import('../../src/core/db/login-probe.js');
+      const settings = registry.context().settings;
+      expect(await passwordLogsIn(settings, registry.user, registry.password)).toBe(true);
+      expect(await passwordLogsIn(settings, registry.user, 'not-the-password-1')).toBe(false);
+
       // create-user says that the API could not connect, and changes nothing about it.
       const created = await createUser(registry.context(), { writeEnv: false });
       expect(created.warnings).toContainEqual(expect.stringContaining(`Role "${registry.user}" has CONNECTION LIMIT 0: the registry API cannot connect as it`));

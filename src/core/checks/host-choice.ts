@@ -1,4 +1,4 @@
-import { formatEndpoints, type Endpoint } from '../config/host.js';
+import type { Endpoint } from '../config/host.js';
 import { settingsForRole, type Settings } from '../config/settings.js';
 import { adminPasswordProvider, writeTarget } from '../db/admin-connection.js';
 import { connect, disconnect } from '../db/connection.js';
@@ -62,10 +62,4 @@ function safely<T>(fn: () => T): T | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** The host list in words, for the report's first line. */
-export function describeHostList(settings: Settings): string {
-  const { host, port } = formatEndpoints(settings.hosts);
-  return `${host} (port ${port})`;
 }

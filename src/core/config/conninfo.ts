@@ -63,11 +63,6 @@ export interface ParsedConnectionString {
   readonly pairs: ReadonlyArray<readonly [string, string]>;
 }
 
-/** Whether a value is a connection string rather than a plain host name (a URI or keyword=value). */
-export function isConnectionString(text: string): boolean {
-  return /^postgres(?:ql)?:\/\//i.test(text) || /^\s*[A-Za-z_]+\s*=/.test(text);
-}
-
 /** Parses either format. `origin` names where the text came from; the text itself is never quoted (it may hold a password). */
 export function parseConnectionString(text: string, origin: string): ParsedConnectionString {
   const raw = /^postgres(?:ql)?:\/\//i.test(text) ? parseUri(text, origin) : parseKeywordValue(text, origin);

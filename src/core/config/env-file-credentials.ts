@@ -42,11 +42,6 @@ export function envFileCredentials(values: Values, fileName = 'the env file'): E
   return { role, ...(password !== undefined ? { password } : {}), ...(uri ? { uri } : {}), passwords };
 }
 
-/** The role an env file's password belongs to: the file's TOFU_REGISTRY_DB_USER, else its URI's user, else the default role. */
-export function envFileRole(values: Values): string {
-  return envFileCredentials(values).role;
-}
-
 /** The env file's password if it belongs to `role`, else undefined. */
 export function envFilePasswordOf(values: Values, role: string): string | undefined {
   const credentials = envFileCredentials(values);

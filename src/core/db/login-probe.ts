@@ -5,7 +5,8 @@ import { connect, disconnect } from './connection.js';
 /**
  * Whether `password` logs in as `role`, found by logging in (what anyone but a superuser, who
  * may read pg_authid, has to do). True also when the server refused only the database (it does
- * not exist yet, or CONNECT is not granted): PostgreSQL checks the password first. False when it
+ * not exist yet, or CONNECT is not granted) or a connection limit (the role's or the database's):
+ * PostgreSQL checks the password before those. False when it
  * refused the password; undefined when it cannot tell (unreachable, no pg_hba.conf entry …).
  */
 export async function passwordLogsIn(settings: Settings, role: string, password: string): Promise<boolean | undefined> {
@@ -16,6 +17,7 @@ export async function passwordLogsIn(settings: Settings, role: string, password:
     const state = error instanceof RegistryDbError ? error.sqlState : (error as { code?: string }).code;
     if (state === '28P01') return false;
     if (state === '3D000' || state === '42501') return true;
+    if (error instanceof RegistryDbError && (error.code === 'ROLE_CONNECTION_LIMIT' || error.code === 'DATABASE_CONNECTION_LIMIT')) return true;
     return undefined;
   }
 }

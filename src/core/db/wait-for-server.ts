@@ -26,9 +26,8 @@ export async function waitForServer(context: CoreContext, seconds: number, role:
       return Date.now() - started;
     } catch (error) {
       // The server answered, and waiting will not change what: another program on the port, or TLS it does not offer or that does not verify.
-      const retryable = error instanceof RegistryDbError && error.errorClass === 'unreachable' && !ANSWERED.has(error.code);
-      if (!retryable || Date.now() >= deadline) {
-        if (retryable) {
+      if (!retryable(error) || Date.now() >= deadline) {
+        if (retryable(error)) {
           throw error.rewrap(`${error.message} (gave up after waiting ${seconds}s, ${attempt} attempts)`);
         }
         // Anything but "unreachable" means the server answered: stop waiting.
@@ -36,8 +35,7 @@ export async function waitForServer(context: CoreContext, seconds: number, role:
       }
       const { host, port } = settingsForRole(context.settings, role);
       logger.step(`Waiting for ${host}:${port} (attempt ${attempt})`);
-      const pause = Math.min(1000, 100 * 2 ** Math.min(attempt, 4), Math.max(0, deadline - Date.now()));
-      await new Promise((resolve) => setTimeout(resolve, pause));
+      await pauseBefore(attempt, deadline);
       if (context.signal?.aborted) throw new InterruptedError('--wait');
     }
   }
@@ -49,6 +47,11 @@ export interface Retry {
   readonly message: string;
   /** Milliseconds since the command started. */
   readonly afterMs: number;
+}
+
+/** Backs off between attempts: 200 ms doubling to 1 s, never past the deadline. */
+function pauseBefore(attempt: number, deadline: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.min(1000, 100 * 2 ** Math.min(attempt, 4), Math.max(0, deadline - Date.now()))));
 }
 
 /** Failures a failover, a switchover or a restart cause, which the same step run again gets past. */
@@ -78,7 +81,7 @@ export async function retryWhileUnreachable<T>(context: CoreContext, seconds: nu
       }
       retries.push({ code: error.code, message: error.message, afterMs: Date.now() - started });
       logger.warn(`${error.message} Retrying (--wait: ${Math.ceil((deadline - Date.now()) / 1000)} s left).`);
-      await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 100 * 2 ** Math.min(attempt, 4), Math.max(0, deadline - Date.now()))));
+      await pauseBefore(attempt, deadline);
       if (context.signal?.aborted) throw new InterruptedError('--wait');
     }
   }

@@ -30,8 +30,6 @@ export interface DevDatabase {
   readonly server: EmbeddedServer;
   readonly settings: Settings;
   readonly setup: SetupResult;
-  /** The application role's password (also when setup failed its checks, if it was made). */
-  readonly password?: string;
   /** The whole environment of `dev -- <command>` (child-environment.ts); undefined while the role's password is unknown (setup failed). */
   readonly environment?: Readonly<Record<string, string>>;
   /** Written (or up to date); undefined when the file was left alone. */
@@ -77,7 +75,6 @@ export async function startDevDatabase(base: CoreContext, options: DevOptions): 
       server,
       settings,
       setup: result,
-      password,
       ...(connection ? { environment: devChildEnvironment(options.callerEnvironment ?? process.env, connection) } : {}),
       ...(written ? { envFile: written } : {}),
       ...(verdict.owned ? {} : { envFileLeftAlone: `${envFile} was not written by dev (${verdict.reason})` }),

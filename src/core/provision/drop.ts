@@ -25,8 +25,7 @@ export interface DropResult {
   readonly roleDropped: boolean;
   /** Why the role was kept, when it was. */
   readonly roleKept?: string;
-  /** The dropped role's credentials taken out of the env file (with dryRun: what would be). */
-  /** The dropped role's login taken out of the env file: variables removed, and a URI's user-info (changed). */
+  /** The dropped role's login taken out of the env file (with dryRun: what would be): variables removed, and a URI's user-info (changed). */
   readonly envFile?: { readonly path: string; readonly removedKeys: readonly string[]; readonly changedKeys: readonly string[] };
   readonly plannedSql?: string;
 }
@@ -83,13 +82,14 @@ export async function dropDatabaseAndRole(context: CoreContext, options: DropOpt
       ...(facts.role_exists && !roleKept ? [dropRoleSql(role)] : []),
     ];
     if (options.dryRun) {
+      const changes = roleKept ? undefined : credentialChanges(context);
       return {
         database,
         role,
         databaseDropped: false,
         roleDropped: false,
         roleKept,
-        ...(!roleKept && credentialChanges(context) ? { envFile: envFileChange(context.settings.envFile, credentialChanges(context)!) } : {}),
+        ...(changes ? { envFile: envFileChange(context.settings.envFile, changes) } : {}),
         plannedSql: plan.length ? plan.map((s) => `${s};`).join('\n') : '-- nothing to drop',
       };
     }
