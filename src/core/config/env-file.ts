@@ -17,10 +17,11 @@ export interface EnvFileContents {
 
 /** Reads the env file with the line of each key, for messages ("TOFU_REGISTRY_DB_ADMIN_USER (.env, line 7)"). */
 export function readEnvFileWithLines(file: string): EnvFileContents | undefined {
-  const values = readEnvFile(file);
-  if (values === undefined) return undefined;
+  const text = readEnvText(file);
+  if (text === undefined) return undefined;
+  const values = parseDotenv(text);
   const lines: Record<string, number> = {};
-  readFileSync(file, 'utf8').split(/\r?\n/).forEach((line, index) => {
+  text.split(/\r?\n/).forEach((line, index) => {
     const key = /^\s*(?:export\s+)?([\w.-]+)\s*(?:=|:\s)/.exec(line)?.[1];
     if (key !== undefined && key in values) lines[key] = index + 1;
   });
@@ -29,6 +30,12 @@ export function readEnvFileWithLines(file: string): EnvFileContents | undefined 
 
 /** Reads the env file with dotenv's parser; a missing file is not an error, a folder is. */
 export function readEnvFile(file: string): Record<string, string> | undefined {
+  const text = readEnvText(file);
+  return text === undefined ? undefined : parseDotenv(text);
+}
+
+/** The env file's text, read once; undefined when it does not exist. */
+export function readEnvText(file: string): string | undefined {
   let stats;
   try {
     stats = statSync(file);
@@ -43,7 +50,7 @@ export function readEnvFile(file: string): Record<string, string> | undefined {
     );
   }
   try {
-    return parseDotenv(readFileSync(file));
+    return readFileSync(file, 'utf8');
   } catch (error) {
     throw new ConfigError(`Cannot read the env file ${describe(file)}: ${(error as Error).message}.`);
   }

@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { readEnvFile } from '../config/env-file.js';
+import { parse as parseDotenv } from 'dotenv';
+import { readEnvText } from '../config/env-file.js';
 import type { EnvValue } from '../config/env-text.js';
 import { describe } from '../config/names.js';
 import { ConfigError } from '../errors.js';
@@ -27,9 +27,9 @@ function isLoopbackHost(host: string): boolean {
 }
 
 export function devEnvFileVerdict(file: string): DevEnvFileVerdict {
-  const values = readEnvFile(file);
-  if (values === undefined) return { owned: true, exists: false };
-  const text = readFileSync(file, 'utf8');
+  const text = readEnvText(file);
+  if (text === undefined) return { owned: true, exists: false };
+  const values = parseDotenv(text);
   const set = SERVER_VARIABLES.filter((variable) => values[variable] !== undefined && values[variable] !== '');
   if (set.length === 0) return { owned: true, exists: true };
   const host = values[VARIABLES.host];
